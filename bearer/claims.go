@@ -1,0 +1,99 @@
+package bearer
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// Claims is a verified access token: its protected header, its payload
+// (the JWT claims set) and the token itself. A Claims may be shared between
+// requests (the verified-token cache hands out the same value): treat it,
+// and the maps in it, as read-only.
+type Claims struct {
+	Header  map[string]any
+	Payload map[string]any
+	Token   string
+}
+
+// Subject returns the "sub" claim, or "" when it is missing or not a string.
+func (c *Claims) Subject() string { return c.String("sub") }
+
+// Issuer returns the "iss" claim, or "" when it is missing or not a string.
+func (c *Claims) Issuer() string { return c.String("iss") }
+
+// String returns claim name as a string, or "" when it is missing or not a
+// string.
+func (c *Claims) String(name string) string {
+	s, _ := c.Payload[name].(string)
+	return s
+}
+
+// Audience returns the "aud" claim as a list (a single string becomes a
+// list of one).
+func (c *Claims) Audience() []string { return stringList(c.Payload["aud"], false) }
+
+// Scopes returns the "scope" claim as a list: a space-separated string (RFC
+// 8693 §4.2) or, as some providers send it, an array of strings.
+func (c *Claims) Scopes() []string { return stringList(c.Payload["scope"], true) }
+
+// Permissions returns the "permissions" claim of Auth0 RBAC as a list.
+func (c *Claims) Permissions() []string { return stringList(c.Payload["permissions"], true) }
+
+// Expiry returns the "exp" claim as a time, or the zero time when it is
+// missing or not a number.
+func (c *Claims) Expiry() time.Time { return c.Time("exp") }
+
+// IssuedAt returns the "iat" claim as a time, or the zero time.
+func (c *Claims) IssuedAt() time.Time { return c.Time("iat") }
+
+// Time returns a NumericDate claim (seconds since the epoch, possibly
+// fractional) as a time, or the zero time when it is missing or not a
+// number.
+func (c *Claims) Time(name string) time.Time {
+	f, ok := c.Payload[name].(float64)
+	if !ok {
+		return time.Time{}
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9))
+}
+
+// stringList reads a claim that is a string or an array of strings. With
+// split, a string is split on spaces; otherwise it is a list of one.
+// Non-string array members are skipped.
+func stringList(v any, split bool) []string {
+	switch v := v.(type) {
+	case string:
+		if split {
+			return strings.Fields(v)
+		}
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case []string:
+		return v
+	}
+	return nil
+}
+
+type claimsKey struct{}
+
+// NewContext returns a copy of ctx that carries c.
+func NewContext(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// FromContext returns the verified claims the middleware put in ctx, and
+// whether there were any (there are none when authentication is optional
+// and the request carried no token).
+func FromContext(ctx context.Context) (*Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(*Claims)
+	return c, ok && c != nil
+}

@@ -1,0 +1,72 @@
+package taskapi
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are part of the API: clients read them from the "code"
+// member of every error body, so they never change once published.
+const (
+	EINVALID      = "ERR_VALID"        // the request is well-formed but breaks a rule (422)
+	ENOTFOUND     = "ERR_NF"           // no such resource for this user (404)
+	EBADREQUEST   = "ERR_BAD_REQUEST"  // malformed JSON, query or header (400)
+	ECONFLICT     = "ERR_CONFLICT"     // the resource already exists (409)
+	EPRECONDITION = "ERR_PRECONDITION" // If-Match did not match (412)
+	EUNAVAILABLE  = "ERR_UNAVAILABLE"  // a dependency is down; retry later (503)
+	EINTERNAL     = "ERR_INTERNAL"     // a bug or an unexpected failure (500)
+)
+
+// FieldError is one broken rule of one input field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error is an error meant for the API's client: a stable code, a message
+// safe to show, and for EINVALID the fields at fault. Anything that is not an
+// *Error is internal and is never shown to a client.
+type Error struct {
+	Code    string
+	Message string
+	Fields  []FieldError
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("taskapi error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err if it is (or wraps) an *Error, and
+// EINTERNAL otherwise. It returns "" for a nil error.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the client-safe message of err, or "Internal error"
+// when err is not an *Error.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error"
+}
+
+// ValidationError returns an EINVALID error for the given field errors.
+func ValidationError(fields ...FieldError) *Error {
+	return &Error{Code: EINVALID, Message: "Validation error", Fields: fields}
+}

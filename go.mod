@@ -1,0 +1,3 @@
+module github.com/taskapi/taskapi
+
+go 1.26.8

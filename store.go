@@ -1,0 +1,139 @@
+package taskapi
+
+import (
+	"context"
+	"time"
+)
+
+// SortField names a column tasks can be listed by.
+type SortField string
+
+// The sort fields of a task list.
+const (
+	SortCreatedAt   SortField = "created_at"
+	SortUpdatedAt   SortField = "updated_at"
+	SortDueDate     SortField = "due_date"
+	SortName        SortField = "name"
+	SortCompletedOn SortField = "completed_on"
+)
+
+// Valid reports whether f is one of the sort fields.
+func (f SortField) Valid() bool {
+	switch f {
+	case SortCreatedAt, SortUpdatedAt, SortDueDate, SortName, SortCompletedOn:
+		return true
+	}
+	return false
+}
+
+// Sort is the order of a list: a field, ascending unless Desc, ties broken
+// by id in the same direction. Tasks without a value in a nullable field
+// (due_date, completed_on) come last in ascending order and first in
+// descending order, so a descending list is the ascending one reversed.
+type Sort struct {
+	Field SortField
+	Desc  bool
+}
+
+// Cursor marks where a page ended: the sort value of its last row
+// (nil when that row had none) and the row's id. Stores encode sort values
+// as: created_at, updated_at, completed_on as RFC 3339 UTC timestamps with
+// nanoseconds (time.RFC3339Nano), due_date as YYYY-MM-DD, name as is.
+type Cursor struct {
+	Value *string
+	ID    string
+}
+
+// ProjectFilter selects tasks by project.
+type ProjectFilter struct {
+	None bool   // only tasks without a project
+	ID   string // only tasks of this project (when not None and not "")
+}
+
+// TaskFilter selects one page of one user's tasks.
+type TaskFilter struct {
+	UserID    string
+	Completed *bool
+	// Search matches name or description, case-insensitively, as a
+	// substring (no wildcards: % and _ match themselves).
+	Search    string
+	Project   ProjectFilter
+	DueBefore *Date // due_date < DueBefore (tasks without a due date never match)
+	DueAfter  *Date // due_date > DueAfter
+	Sort      Sort
+	// Limit is the page size, at least 1; the store returns at most Limit
+	// rows and a Next cursor when more may follow.
+	Limit int
+	// After continues the list after this row (nil: from the start).
+	After *Cursor
+}
+
+// TaskPage is one page of a task list.
+type TaskPage struct {
+	Tasks []*Task
+	Next  *Cursor // nil on the last page
+}
+
+// ProjectListFilter selects one page of one user's projects, ordered by
+// created_at, then id.
+type ProjectListFilter struct {
+	UserID string
+	Limit  int
+	After  *Cursor
+}
+
+// ProjectPage is one page of a project list.
+type ProjectPage struct {
+	Projects []*Project
+	Next     *Cursor
+}
+
+// Precondition makes a write conditional: when IfVersion is non-zero the
+// write happens only if the row's Version equals it, and fails with
+// EPRECONDITION otherwise, atomically.
+type Precondition struct {
+	IfVersion int64
+}
+
+// TaskStore keeps tasks. Every method is scoped by user id: a row of
+// another user is reported as ENOTFOUND, exactly like a missing one.
+type TaskStore interface {
+	// CreateTask inserts t, setting ID (when empty), CreatedAt, UpdatedAt
+	// and Version (1). A ProjectID must name a project of the same user,
+	// otherwise EINVALID on field project_id. An ID that exists already
+	// gives ECONFLICT.
+	CreateTask(ctx context.Context, t *Task) error
+	// Task returns one task.
+	Task(ctx context.Context, userID, id string) (*Task, error)
+	// Tasks returns one page of tasks.
+	Tasks(ctx context.Context, f TaskFilter) (*TaskPage, error)
+	// UpdateTask applies u atomically (UpdatedAt = now, Version + 1) and
+	// returns the task as stored.
+	UpdateTask(ctx context.Context, userID, id string, u TaskUpdate, p Precondition) (*Task, error)
+	// DeleteTask removes one task.
+	DeleteTask(ctx context.Context, userID, id string, p Precondition) error
+}
+
+// ProjectStore keeps projects, scoped by user id like TaskStore.
+type ProjectStore interface {
+	CreateProject(ctx context.Context, p *Project) error
+	Project(ctx context.Context, userID, id string) (*Project, error)
+	Projects(ctx context.Context, f ProjectListFilter) (*ProjectPage, error)
+	UpdateProject(ctx context.Context, userID, id string, u ProjectUpdate, p Precondition) (*Project, error)
+	// DeleteProject removes a project; its tasks lose their project
+	// (each such task gets a new Version and UpdatedAt).
+	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
+}
+
+// Store is everything the service keeps.
+type Store interface {
+	TaskStore
+	ProjectStore
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Clock tells the time; stores and handlers take one so tests can set it.
+type Clock func() time.Time

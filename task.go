@@ -1,0 +1,169 @@
+package taskapi
+
+import (
+	"time"
+	"unicode/utf8"
+)
+
+// Limits of the fields, as the tutorial's validation schema.
+const (
+	MaxNameLen        = 255  // characters in a name
+	MaxDescriptionLen = 1000 // characters in a description
+	MaxUserIDLen      = 255  // characters in a user id (a token's sub)
+	MaxIDLen          = 64   // bytes in a task or project id given by a client
+)
+
+// Task is one task of one user.
+type Task struct {
+	ID          string
+	UserID      string
+	ProjectID   *string
+	Name        string
+	Description *string
+	DueDate     *Date
+	CompletedOn *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// Version grows by one with every change; the ETag is made from it.
+	Version int64
+}
+
+// Completed reports whether the task is done (CompletedOn is set).
+func (t *Task) Completed() bool { return t.CompletedOn != nil }
+
+// Nullable is a field of a partial update: left as is (Set false), cleared
+// (Set true, Valid false) or given a value (Set and Valid true).
+type Nullable[T any] struct {
+	Set   bool
+	Valid bool
+	Value T
+}
+
+// Null returns a Nullable that clears the field.
+func Null[T any]() Nullable[T] { return Nullable[T]{Set: true} }
+
+// Value returns a Nullable that sets the field to v.
+func Value[T any](v T) Nullable[T] { return Nullable[T]{Set: true, Valid: true, Value: v} }
+
+// Ptr returns the value as a pointer: nil when cleared or not set.
+func (n Nullable[T]) Ptr() *T {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Value
+	return &v
+}
+
+// TaskUpdate is a partial update of a task: only the fields that are Set
+// (or non-nil) change.
+type TaskUpdate struct {
+	Name        *string
+	Description Nullable[string]
+	ProjectID   Nullable[string]
+	DueDate     Nullable[Date]
+	CompletedOn Nullable[time.Time]
+	// Completed, when non-nil, sets CompletedOn to now if it was empty
+	// (true; a completed task keeps its date) or clears it (false). It
+	// cannot be given together with CompletedOn.
+	Completed *bool
+}
+
+// Empty reports whether the update changes nothing.
+func (u *TaskUpdate) Empty() bool {
+	return u.Name == nil && !u.Description.Set && !u.ProjectID.Set &&
+		!u.DueDate.Set && !u.CompletedOn.Set && u.Completed == nil
+}
+
+// earliestToday is the calendar day that is still "today" somewhere on
+// Earth (UTC-12): a due date of today is valid all day in every zone.
+func earliestToday(now time.Time) Date {
+	return DateOf(now.UTC().Add(-12 * time.Hour))
+}
+
+// completedSkew is how far in the future a completed_on may be, for clients
+// whose clocks run a little ahead.
+const completedSkew = 5 * time.Minute
+
+func validateName(name string, fields []FieldError) []FieldError {
+	switch n := utf8.RuneCountInString(name); {
+	case !utf8.ValidString(name):
+		fields = append(fields, FieldError{"name", "must be valid UTF-8"})
+	case n == 0:
+		fields = append(fields, FieldError{"name", "must not be empty"})
+	case n > MaxNameLen:
+		fields = append(fields, FieldError{"name", "must be at most 255 characters"})
+	}
+	return fields
+}
+
+func validateDescription(d string, fields []FieldError) []FieldError {
+	if !utf8.ValidString(d) {
+		return append(fields, FieldError{"description", "must be valid UTF-8"})
+	}
+	if utf8.RuneCountInString(d) > MaxDescriptionLen {
+		return append(fields, FieldError{"description", "must be at most 1000 characters"})
+	}
+	return fields
+}
+
+func validateTaskFields(due *Date, completedOn *time.Time, now time.Time, fields []FieldError) []FieldError {
+	if due != nil && due.Before(earliestToday(now)) {
+		fields = append(fields, FieldError{"due_date", "must be today or later"})
+	}
+	if completedOn != nil && completedOn.After(now.Add(completedSkew)) {
+		fields = append(fields, FieldError{"completed_on", "must not be in the future"})
+	}
+	return fields
+}
+
+// Validate checks a new task against the rules, as of now. An empty
+// description is stored as none, as the tutorial did.
+func (t *Task) Validate(now time.Time) error {
+	var fields []FieldError
+	fields = validateName(t.Name, fields)
+	if t.Description != nil {
+		if *t.Description == "" {
+			t.Description = nil
+		} else {
+			fields = validateDescription(*t.Description, fields)
+		}
+	}
+	if t.ProjectID != nil && *t.ProjectID == "" {
+		fields = append(fields, FieldError{"project_id", "must not be empty"})
+	}
+	fields = validateTaskFields(t.DueDate, t.CompletedOn, now, fields)
+	if len(fields) > 0 {
+		return ValidationError(fields...)
+	}
+	return nil
+}
+
+// Validate checks an update against the rules, as of now: it must change
+// at least one field, and each field it sets must be valid.
+func (u *TaskUpdate) Validate(now time.Time) error {
+	if u.Empty() {
+		return &Error{Code: EINVALID, Message: "Validation error", Fields: []FieldError{{"", "at least one field must be given"}}}
+	}
+	var fields []FieldError
+	if u.Name != nil {
+		fields = validateName(*u.Name, fields)
+	}
+	if u.Description.Valid {
+		if u.Description.Value == "" {
+			u.Description = Null[string]()
+		} else {
+			fields = validateDescription(u.Description.Value, fields)
+		}
+	}
+	if u.ProjectID.Valid && u.ProjectID.Value == "" {
+		fields = append(fields, FieldError{"project_id", "must not be empty"})
+	}
+	if u.Completed != nil && u.CompletedOn.Set {
+		fields = append(fields, FieldError{"completed", "cannot be given with completed_on"})
+	}
+	fields = validateTaskFields(u.DueDate.Ptr(), u.CompletedOn.Ptr(), now, fields)
+	if len(fields) > 0 {
+		return ValidationError(fields...)
+	}
+	return nil
+}
