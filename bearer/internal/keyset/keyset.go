@@ -1,13 +1,26 @@
 // Package keyset fetches and caches an OAuth 2.0 / OpenID Connect provider's
 // metadata (discovery) and its JSON Web Key Set, and selects the public key
 // that verifies a given token.
+//
+// It behaves like jose's createRemoteJWKSet under express-oauth2-jwt-bearer
+// (one shared fetch for concurrent callers, a cache of MaxAge, one refetch
+// per Cooldown on an unknown kid, failures not cached) and adds: a timeout
+// on discovery too, a minimum interval between failed attempts, warm-up,
+// refresh ahead of expiry, stale-while-error and stable key identities.
+//
+// The current state is an immutable snapshot behind an atomic pointer: on a
+// warm cache Key and Contains take no lock and allocate nothing.
 package keyset
 
 import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,9 +32,9 @@ type Config struct {
 	// JWKSURI overrides the discovered jwks_uri; with IssuerBaseURL == ""
 	// there is no discovery.
 	JWKSURI string
-	// Client performs the HTTP fetches. Default: a client like
-	// http.DefaultClient; Timeout below is enforced per fetch regardless of
-	// the client's own Timeout.
+	// Client performs the HTTP fetches (proxies, TLS). Default: a client
+	// with http.DefaultTransport. Timeout below is enforced per fetch
+	// whatever the client's own Timeout.
 	Client *http.Client
 	// Timeout bounds each HTTP fetch, discovery included. Default 5s.
 	Timeout time.Duration
@@ -31,19 +44,41 @@ type Config struct {
 	// MaxAge is the age after which metadata and key set are refetched.
 	// Default 10m.
 	MaxAge time.Duration
-	// StaleIfError is how long after MaxAge the last good key set keeps
-	// serving while refetches fail. Default 1h; negative turns it off.
+	// StaleIfError is how long after MaxAge the last good metadata and key
+	// set keep serving while refetches fail. Default 1h; negative: off.
 	StaleIfError time.Duration
-	// RefreshAhead refreshes in the background shortly before MaxAge so
-	// requests never wait for a fetch.
+	// RefreshAhead refreshes in the background once 80% of MaxAge has
+	// passed, so requests do not wait for a fetch.
 	RefreshAhead bool
-	// MaxBytes caps a response body; a larger body is an error. Default 1 MiB.
+	// MaxBytes caps a response body; a larger body is an error.
+	// Default 1 MiB.
 	MaxBytes int64
 	// Now is the clock used for cache ages. Default time.Now.
 	Now func() time.Time
+
+	// RetryInterval is the least time between two fetch attempts after a
+	// failed one: within it, callers that need a fetch get the last error
+	// (or the stale set) at once, which protects a struggling provider.
+	// Default 1s (Envoy's failed_refetch_duration).
+	RetryInterval time.Duration
 }
 
+// Defaults for the zero values of Config.
+const (
+	DefaultTimeout       = 5 * time.Second
+	DefaultCooldown      = 30 * time.Second
+	DefaultMaxAge        = 10 * time.Minute
+	DefaultStaleIfError  = time.Hour
+	DefaultMaxBytes      = 1 << 20
+	DefaultRetryInterval = time.Second
+)
+
+// refreshAheadAt is the fraction of MaxAge after which RefreshAhead starts
+// a background refresh.
+const refreshAheadAt = 0.8
+
 // Metadata is what discovery found (empty when there is no discovery).
+// Treat as read-only.
 type Metadata struct {
 	Issuer      string   // "issuer"
 	JWKSURI     string   // "jwks_uri" (or Config.JWKSURI)
@@ -55,11 +90,15 @@ type Key struct {
 	KID    string
 	Alg    string           // the JWK's "alg", may be ""
 	Public crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+
+	kind keyKind
 }
 
 // Error is a failure to get metadata or a key. Message is the anchor's
-// exact text. Unavailable is true when no usable key set or metadata can be
-// had at all; an unknown kid or an ambiguous key is not Unavailable.
+// exact text where the anchor has one. Unavailable is true when no usable
+// key set or metadata can be had at all (network, HTTP status, garbage
+// response, timeout, and no good cached copy within StaleIfError); an
+// unknown kid or an ambiguous key is not Unavailable.
 type Error struct {
 	Message     string
 	Unavailable bool
@@ -77,33 +116,434 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Set is a cached, concurrency-safe view of a provider's metadata and keys.
+// ErrClosed is the cause of the error returned when a fetch is needed after
+// Close.
+var ErrClosed = errors.New("keyset: closed")
+
+// Set is a cached, concurrency-safe view of a provider's metadata and key
+// set. Create it with New and stop it with Close.
 type Set struct {
-	cfg Config
+	cfg       Config
+	client    *http.Client
+	discovery []string // metadata URLs to try; nil: no discovery
+
+	state atomic.Pointer[snapshot]
+
+	mu       sync.Mutex // guards inflight and closed; held to publish a snapshot
+	inflight *flight
+	flying   atomic.Bool // inflight != nil, readable without mu
+	closed   bool
+
+	base  context.Context // cancelled by Close: aborts fetches
+	stop  context.CancelFunc
+	wg    sync.WaitGroup // flights and the refresh-ahead loop
+	close sync.Once
 }
 
-var errNotImplemented = errors.New("keyset: not implemented yet")
+// snapshot is one immutable state of a Set.
+type snapshot struct {
+	version uint64 // +1 per finished fetch attempt
 
-// New validates cfg (absolute http/https URLs) and returns a Set. It does
-// not touch the network.
-func New(cfg Config) (*Set, error) { return &Set{cfg: cfg}, nil }
+	meta   *Metadata // nil until discovery succeeded
+	metaAt time.Time // when meta was fetched (zero without discovery)
+	keys   []*Key    // usable keys, in set order; nil until the first fetch
+	keysAt time.Time // when keys were fetched; zero: never
+	member map[*Key]struct{}
 
-// Metadata returns the provider metadata, fetching it when needed.
+	failAt  time.Time // when the last attempt failed; zero if it succeeded
+	failErr *Error    // its error
+}
+
+// flight is one fetch in progress, shared by all who wait for it.
+type flight struct{ done chan struct{} }
+
+// New validates cfg and returns a Set. It does not touch the network: the
+// first Key, Metadata or Warm call fetches.
+func New(cfg Config) (*Set, error) {
+	if cfg.IssuerBaseURL == "" && cfg.JWKSURI == "" {
+		return nil, errors.New("keyset: an issuer base URL or a JWKS URI is required")
+	}
+	var discovery []string
+	if cfg.IssuerBaseURL != "" {
+		if err := checkURL(cfg.IssuerBaseURL); err != nil {
+			return nil, fmt.Errorf("keyset: issuer base URL: %w", err)
+		}
+		u, _ := url.Parse(cfg.IssuerBaseURL)
+		discovery = discoveryURLs(u)
+	}
+	if cfg.JWKSURI != "" {
+		if err := checkURL(cfg.JWKSURI); err != nil {
+			return nil, fmt.Errorf("keyset: JWKS URI: %w", err)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"Timeout", &cfg.Timeout, DefaultTimeout},
+		{"Cooldown", &cfg.Cooldown, DefaultCooldown},
+		{"MaxAge", &cfg.MaxAge, DefaultMaxAge},
+		{"RetryInterval", &cfg.RetryInterval, DefaultRetryInterval},
+	} {
+		if *d.v < 0 {
+			return nil, fmt.Errorf("keyset: %s must not be negative", d.name)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.StaleIfError == 0 {
+		cfg.StaleIfError = DefaultStaleIfError
+	}
+	if cfg.MaxBytes < 0 {
+		return nil, errors.New("keyset: MaxBytes must not be negative")
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Set{cfg: cfg, client: cfg.Client, discovery: discovery}
+	if s.client == nil {
+		s.client = &http.Client{Transport: http.DefaultTransport}
+	}
+	initial := &snapshot{}
+	if discovery == nil {
+		initial.meta = &Metadata{JWKSURI: cfg.JWKSURI}
+	}
+	s.state.Store(initial)
+	s.base, s.stop = context.WithCancel(context.Background())
+	if cfg.RefreshAhead {
+		s.wg.Add(1)
+		go s.refreshLoop()
+	}
+	return s, nil
+}
+
+// Metadata returns the provider metadata, fetching it when it is missing
+// or older than MaxAge. Without discovery it is {JWKSURI: Config.JWKSURI}.
 func (s *Set) Metadata(ctx context.Context) (*Metadata, error) {
-	return nil, &Error{Message: "Failed to fetch authorization server metadata", Unavailable: true, Err: errNotImplemented}
+	snap, err := s.current(ctx, needMeta)
+	if err != nil {
+		return nil, err
+	}
+	return snap.meta, nil
 }
 
-// Key returns the single key that applies to a token with the given kid
-// (may be "") and alg.
+// Key returns the single key that verifies a token with the given kid
+// ("" when the token has none) and alg, fetching the key set when it is
+// missing or older than MaxAge. When no key applies and the set was
+// fetched at least Cooldown ago, the set is refetched once (shared by all
+// concurrent callers) and searched again.
 func (s *Set) Key(ctx context.Context, kid, alg string) (*Key, error) {
-	return nil, &Error{Message: "no applicable key found in the JSON Web Key Set", Unavailable: true, Err: errNotImplemented}
+	kind := kindForAlg(alg)
+	if kind == kindNone {
+		return nil, &Error{Message: msgUnsupportedAlg}
+	}
+	snap, err := s.current(ctx, needKeys)
+	if err != nil {
+		return nil, err
+	}
+	k, err := selectKey(snap.keys, kid, alg, kind)
+	if err != errNoKey {
+		return k, err
+	}
+	// An unknown key: refetch, at most once per Cooldown after a success
+	// and once per RetryInterval after a failure.
+	now := s.cfg.Now()
+	if now.Sub(snap.keysAt) < s.cfg.Cooldown {
+		return nil, &Error{Message: msgNoKey}
+	}
+	if !snap.failAt.IsZero() && now.Sub(snap.failAt) < s.cfg.RetryInterval {
+		return nil, snap.failErr // the provider is failing right now
+	}
+	next, werr := s.refresh(ctx, snap.version)
+	if werr != nil {
+		return nil, werr
+	}
+	if next.version != snap.version && !next.failAt.IsZero() {
+		return nil, next.failErr
+	}
+	k, err = selectKey(next.keys, kid, alg, kind)
+	if err == errNoKey {
+		return nil, &Error{Message: msgNoKey}
+	}
+	return k, err
 }
 
-// Contains reports whether k is still in the current key set.
-func (s *Set) Contains(k *Key) bool { return false }
+// Contains reports whether k is in the current key set. A key unchanged by
+// a refetch keeps its pointer, so Contains stays true for it; a key
+// removed from the set makes it false. It takes no lock.
+func (s *Set) Contains(k *Key) bool {
+	if k == nil {
+		return false
+	}
+	_, ok := s.state.Load().member[k]
+	return ok
+}
 
-// Warm fetches metadata and keys now.
-func (s *Set) Warm(ctx context.Context) error { return errNotImplemented }
+// Warm fetches metadata and keys now unless they are fresh, and reports
+// whether that succeeded. Use it at start so the first request does not
+// wait; it is optional.
+func (s *Set) Warm(ctx context.Context) error {
+	snap := s.state.Load()
+	if s.fresh(snap, needKeys, s.cfg.Now()) && s.fresh(snap, needMeta, s.cfg.Now()) {
+		return nil
+	}
+	next, err := s.refresh(ctx, snap.version)
+	if err != nil {
+		return err
+	}
+	if !next.failAt.IsZero() {
+		return next.failErr
+	}
+	return nil
+}
 
-// Close stops background refresh goroutines.
-func (s *Set) Close() error { return nil }
+// Close stops the background refresh, aborts fetches in flight and waits
+// for their goroutines. Afterwards the Set still serves what it has
+// cached, but fetches fail with ErrClosed as the cause. Close is
+// idempotent and always returns nil.
+func (s *Set) Close() error {
+	s.close.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.stop()
+		s.wg.Wait()
+	})
+	return nil
+}
+
+// need says which part of the state a caller needs fresh.
+type need uint8
+
+const (
+	needKeys need = iota
+	needMeta
+)
+
+// fetchedAt returns when the needed part was fetched; zero when never.
+// Without discovery the metadata is static and counts as always fresh.
+func (s *Set) fetchedAt(snap *snapshot, n need) (at time.Time, have bool) {
+	if n == needMeta {
+		if s.discovery == nil {
+			return time.Time{}, true
+		}
+		return snap.metaAt, snap.meta != nil
+	}
+	return snap.keysAt, !snap.keysAt.IsZero()
+}
+
+// fresh reports whether the needed part is present and younger than MaxAge.
+func (s *Set) fresh(snap *snapshot, n need, now time.Time) bool {
+	at, have := s.fetchedAt(snap, n)
+	if n == needMeta && s.discovery == nil {
+		return true
+	}
+	return have && now.Sub(at) < s.cfg.MaxAge
+}
+
+// current returns a snapshot whose needed part may be used: fresh, or
+// stale but within StaleIfError while refetches fail. It fetches (and
+// waits) only when it must.
+func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
+	snap := s.state.Load()
+	now := s.cfg.Now()
+	if s.fresh(snap, n, now) {
+		if s.cfg.RefreshAhead {
+			s.maybeRefreshAhead(snap, now)
+		}
+		return snap, nil
+	}
+	at, have := s.fetchedAt(snap, n)
+	staleOK := have && s.cfg.StaleIfError >= 0 && now.Sub(at) < s.cfg.MaxAge+s.cfg.StaleIfError
+	failing := !snap.failAt.IsZero()
+	retryDue := !failing || now.Sub(snap.failAt) >= s.cfg.RetryInterval
+	if staleOK && failing && snap.failAt.Sub(at) >= s.cfg.MaxAge {
+		// A refetch already failed since this part went stale: serve the
+		// stale copy at once and retry in the background.
+		if retryDue {
+			s.refreshAsync(snap.version)
+		}
+		return snap, nil
+	}
+	if !retryDue {
+		if staleOK {
+			return snap, nil
+		}
+		return nil, snap.failErr
+	}
+	next, err := s.refresh(ctx, snap.version)
+	if err == nil {
+		if s.fresh(next, n, s.cfg.Now()) {
+			return next, nil
+		}
+		if !next.failAt.IsZero() {
+			err = next.failErr
+		} else {
+			err = &Error{Message: msgFor(n, s), Unavailable: true, Err: errors.New("no fetch happened")}
+		}
+	}
+	if staleOK {
+		return snap, nil
+	}
+	return nil, err
+}
+
+// msgFor is the message for a failure to get part n.
+func msgFor(n need, s *Set) string {
+	if n == needMeta || s.discovery != nil {
+		return msgDiscovery
+	}
+	return msgJWKSFetch
+}
+
+// maybeRefreshAhead starts a background refresh once refreshAheadAt of
+// MaxAge has passed for the metadata or the keys (and not more often than
+// RetryInterval after a failure).
+func (s *Set) maybeRefreshAhead(snap *snapshot, now time.Time) {
+	if s.flying.Load() {
+		return
+	}
+	ahead := s.aheadAge()
+	due := false
+	for _, n := range [...]need{needKeys, needMeta} {
+		if at, have := s.fetchedAt(snap, n); have && !at.IsZero() && now.Sub(at) >= ahead {
+			due = true
+		}
+	}
+	if !due || (!snap.failAt.IsZero() && now.Sub(snap.failAt) < s.cfg.RetryInterval) {
+		return
+	}
+	s.refreshAsync(snap.version)
+}
+
+// aheadAge is the age from which RefreshAhead refreshes.
+func (s *Set) aheadAge() time.Duration {
+	return time.Duration(float64(s.cfg.MaxAge) * refreshAheadAt)
+}
+
+// refreshLoop wakes up regularly while RefreshAhead is on, so that an idle
+// Set stays fresh too (requests also trigger refresh-ahead).
+func (s *Set) refreshLoop() {
+	defer s.wg.Done()
+	period := min(max(s.cfg.MaxAge/20, 10*time.Millisecond), time.Minute)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.base.Done():
+			return
+		case <-t.C:
+			if snap := s.state.Load(); !snap.keysAt.IsZero() {
+				s.maybeRefreshAhead(snap, s.cfg.Now())
+			}
+		}
+	}
+}
+
+// refresh makes sure a fetch attempt finishes after the caller saw the
+// snapshot with version seen, joining the one in flight or starting one,
+// and returns the snapshot then current. The fetch itself does not depend
+// on ctx (it is shared); ctx only bounds the wait.
+func (s *Set) refresh(ctx context.Context, seen uint64) (*snapshot, error) {
+	f, err := s.startFlight(ctx, seen)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			msg := "request canceled"
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				msg = msgTimeout
+			}
+			return nil, &Error{Message: msg, Unavailable: true, Err: ctx.Err()}
+		}
+	}
+	return s.state.Load(), nil
+}
+
+// refreshAsync starts a fetch in the background unless one is in flight or
+// an attempt finished since version seen.
+func (s *Set) refreshAsync(seen uint64) {
+	_, _ = s.startFlight(context.Background(), seen)
+}
+
+// startFlight returns the flight in progress, or starts one if no attempt
+// finished since version seen (nil flight: one did, use the current
+// snapshot).
+func (s *Set) startFlight(ctx context.Context, seen uint64) (*flight, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight != nil {
+		return s.inflight, nil
+	}
+	if s.state.Load().version != seen {
+		return nil, nil
+	}
+	if s.closed {
+		return nil, &Error{Message: msgFor(needKeys, s), Unavailable: true, Err: ErrClosed}
+	}
+	f := &flight{done: make(chan struct{})}
+	s.inflight = f
+	s.flying.Store(true)
+	s.wg.Add(1)
+	go s.run(context.WithoutCancel(ctx), f)
+	return f, nil
+}
+
+// run performs one fetch attempt and publishes its outcome.
+func (s *Set) run(ctx context.Context, f *flight) {
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.base, cancel)()
+
+	next := s.fetch(ctx)
+
+	s.mu.Lock()
+	next.version = s.state.Load().version + 1
+	s.state.Store(next)
+	s.inflight = nil
+	s.flying.Store(false)
+	s.mu.Unlock()
+	close(f.done)
+}
+
+// fetch builds the next snapshot: discovery when the metadata is missing
+// or older than MaxAge, then the key set. On failure it is the current
+// snapshot with the failure recorded (and new metadata, if discovery
+// succeeded but the key set did not).
+func (s *Set) fetch(ctx context.Context) *snapshot {
+	cur := s.state.Load()
+	next := *cur
+	now := s.cfg.Now()
+	metaDue := !s.fresh(cur, needMeta, now) ||
+		(s.cfg.RefreshAhead && now.Sub(cur.metaAt) >= s.aheadAge())
+	if s.discovery != nil && metaDue {
+		meta, err := s.discover(ctx)
+		if err != nil {
+			next.failAt, next.failErr = s.cfg.Now(), err
+			return &next
+		}
+		next.meta, next.metaAt = meta, s.cfg.Now()
+	}
+	keys, err := s.fetchJWKS(ctx, next.meta.JWKSURI)
+	if err != nil {
+		next.failAt, next.failErr = s.cfg.Now(), err
+		return &next
+	}
+	keepIdentity(cur.keys, keys)
+	next.keys, next.keysAt = keys, s.cfg.Now()
+	next.member = make(map[*Key]struct{}, len(keys))
+	for _, k := range keys {
+		next.member[k] = struct{}{}
+	}
+	next.failAt, next.failErr = time.Time{}, nil
+	return &next
+}

@@ -1,0 +1,175 @@
+package keyset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+const (
+	oidcSuffix  = "/.well-known/openid-configuration"
+	oauthPrefix = "/.well-known/oauth-authorization-server"
+)
+
+// discoveryURLs returns the metadata URLs to try, in order, for an issuer
+// base URL (already validated). A URL whose path contains "/.well-known/"
+// is used as is (query included). Otherwise, as the anchor:
+//  1. OpenID Connect: the path with "/.well-known/openid-configuration"
+//     appended (no doubled slash when the path ends with "/");
+//  2. RFC 8414: "/.well-known/oauth-authorization-server" inserted before
+//     the path. A terminating "/" of the path is removed first, as RFC 8414
+//     §3.1 requires (the anchor keeps it).
+//
+// The base URL's query and fragment are dropped for both, as the anchor
+// does (issuer identifiers have none).
+func discoveryURLs(base *url.URL) []string {
+	if strings.Contains(base.Path, "/.well-known/") {
+		return []string{base.String()}
+	}
+	u := *base
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
+	path := u.EscapedPath()
+	oidc, oauth := u, u
+	oidc.Path, oidc.RawPath = "", ""
+	oauth.Path, oauth.RawPath = "", ""
+	oidcURL := oidc.String() + strings.TrimSuffix(path, "/") + oidcSuffix
+	oauthURL := oauth.String() + oauthPrefix + strings.TrimSuffix(path, "/")
+	return []string{oidcURL, oauthURL}
+}
+
+// errTooLarge is the cause when a response body exceeds Config.MaxBytes.
+var errTooLarge = errors.New("response body exceeds the size limit")
+
+// statusError is the cause when a response is not 200 OK.
+type statusError struct {
+	url  string
+	code int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("Failed to fetch %s, responded with %d", e.url, e.code)
+}
+
+// get fetches rawURL within Config.Timeout and returns the body of a 200
+// response, at most Config.MaxBytes long.
+func (s *Set) get(ctx context.Context, rawURL string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
+		return nil, &statusError{url: rawURL, code: resp.StatusCode}
+	}
+	if resp.ContentLength > s.cfg.MaxBytes {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > s.cfg.MaxBytes {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+// isTimeout reports whether err is a fetch that ran out of time.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// discover fetches the provider metadata: the first candidate URL that
+// answers 200 with a JSON object holding a string "issuer" wins. Every
+// failure is reported as the anchor's "Failed to fetch authorization
+// server metadata" (also for a configured ".well-known" URL, where the
+// anchor surfaces the raw error), with the causes joined in Err.
+func (s *Set) discover(ctx context.Context) (*Metadata, *Error) {
+	var errs []error
+	for _, u := range s.discovery {
+		m, err := s.fetchMetadata(ctx, u)
+		if err == nil {
+			return m, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", u, err))
+	}
+	return nil, &Error{Message: msgDiscovery, Unavailable: true, Err: errors.Join(errs...)}
+}
+
+// fetchMetadata fetches and checks one metadata document.
+func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, error) {
+	body, err := s.get(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Issuer      *string  `json:"issuer"`
+		JWKSURI     *string  `json:"jwks_uri"`
+		SigningAlgs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("invalid authorization server metadata: %w", err)
+	}
+	if doc.Issuer == nil || *doc.Issuer == "" {
+		return nil, errors.New("'issuer' not found in authorization server metadata")
+	}
+	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs}
+	if m.JWKSURI == "" {
+		if doc.JWKSURI == nil || *doc.JWKSURI == "" {
+			return nil, errors.New("'jwks_uri' not found in authorization server metadata")
+		}
+		if err := checkURL(*doc.JWKSURI); err != nil {
+			return nil, fmt.Errorf("'jwks_uri' in authorization server metadata: %w", err)
+		}
+		m.JWKSURI = *doc.JWKSURI
+	}
+	return m, nil
+}
+
+// fetchJWKS fetches and parses the key set at rawURL.
+func (s *Set) fetchJWKS(ctx context.Context, rawURL string) ([]*Key, *Error) {
+	body, err := s.get(ctx, rawURL)
+	switch {
+	case err == nil:
+	case isTimeout(err):
+		return nil, &Error{Message: msgTimeout, Unavailable: true, Err: err}
+	case errors.As(err, new(*statusError)):
+		return nil, &Error{Message: msgJWKSStatus, Unavailable: true, Err: err}
+	case errors.Is(err, errTooLarge):
+		return nil, &Error{Message: msgJWKSTooLarge, Unavailable: true, Err: err}
+	default:
+		return nil, &Error{Message: msgJWKSFetch, Unavailable: true, Err: err}
+	}
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return nil, &Error{Message: err.Error(), Unavailable: true}
+	}
+	return keys, nil
+}
+
+// checkURL accepts an absolute http or https URL with a host.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	return nil
+}
