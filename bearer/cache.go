@@ -1,0 +1,104 @@
+package bearer
+
+import (
+	"crypto/sha256"
+	"sync"
+)
+
+// cacheShards is the number of independently locked parts of the cache.
+const cacheShards = 16
+
+// cacheEntry is a verified token: its claims, the times a hit re-checks,
+// and the key that verified it.
+type cacheEntry struct {
+	claims         *Claims
+	handle         any // the key source's handle of the key used
+	exp, nbf, iat  float64
+	hasExp, hasNbf bool
+}
+
+// tokenCache is a bounded map of verified tokens, keyed by the SHA-256 of
+// the whole token. When a shard is full, an arbitrary entry (Go's map
+// iteration order is random) makes room. Only successes are stored.
+type tokenCache struct {
+	perShard int
+	shards   [cacheShards]cacheShard
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]*cacheEntry
+}
+
+func newTokenCache(size int) *tokenCache {
+	per := (size + cacheShards - 1) / cacheShards
+	c := &tokenCache{perShard: per}
+	for i := range c.shards {
+		c.shards[i].m = make(map[[sha256.Size]byte]*cacheEntry)
+	}
+	return c
+}
+
+// get returns the claims of a cached token that is still valid now:
+// inside its exp and nbf (with the tolerance), inside the max token age,
+// and verified by a key that is still in the key set. An entry that is no
+// longer valid is dropped.
+func (c *tokenCache) get(sum *[sha256.Size]byte, v *Verifier, now float64) *Claims {
+	s := &c.shards[sum[0]%cacheShards]
+	s.mu.RLock()
+	e := s.m[*sum]
+	s.mu.RUnlock()
+	if e == nil {
+		return nil
+	}
+	if !v.stillValid(e, now) {
+		s.mu.Lock()
+		if s.m[*sum] == e {
+			delete(s.m, *sum)
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	return e.claims
+}
+
+// put stores a verified token.
+func (c *tokenCache) put(sum *[sha256.Size]byte, e *cacheEntry) {
+	s := &c.shards[sum[0]%cacheShards]
+	s.mu.Lock()
+	if _, ok := s.m[*sum]; !ok && len(s.m) >= c.perShard {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[*sum] = e
+	s.mu.Unlock()
+}
+
+// len returns the number of cached tokens.
+func (c *tokenCache) len() int {
+	n := 0
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
+// stillValid re-checks what can change after verification: the time, and
+// whether the key is still in the key set.
+func (v *Verifier) stillValid(e *cacheEntry, now float64) bool {
+	if e.hasExp && e.exp <= now-v.tolerance {
+		return false
+	}
+	if e.hasNbf && e.nbf > now+v.tolerance {
+		return false
+	}
+	if v.maxAge > 0 && (e.iat <= now-v.tolerance-v.maxAge || e.iat >= now+v.tolerance) {
+		return false
+	}
+	return e.handle == nil || v.keys.current(e.handle)
+}

@@ -1,0 +1,198 @@
+package bearer
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults of the Config fields that are left zero.
+const (
+	DefaultClockTolerance = 5 * time.Second
+	DefaultTimeout        = 5 * time.Second
+	DefaultCooldown       = 30 * time.Second
+	DefaultCacheMaxAge    = 10 * time.Minute
+	DefaultStaleIfError   = time.Hour
+	DefaultTokenCacheSize = 10000
+	DefaultMaxTokenBytes  = 16 << 10
+	DefaultMaxBodyBytes   = 64 << 10
+	DefaultMaxJWKSBytes   = 1 << 20
+)
+
+// NoClockTolerance, as Config.ClockTolerance, asks for no tolerance at all
+// (the zero value means the 5 s default).
+const NoClockTolerance time.Duration = -1
+
+// Config configures a Verifier. It mirrors the options of
+// express-oauth2-jwt-bearer's auth(); New reports the anchor's startup
+// messages for invalid combinations. New never reads the environment: use
+// ConfigFromEnv for the anchor's environment fallbacks.
+type Config struct {
+	// Audience lists the accepted audiences; a token's "aud" (a string or
+	// an array) must contain at least one of them. Required.
+	Audience []string
+	// IssuerBaseURL is the authorization server's base URL, used for
+	// OpenID Connect discovery and then the RFC 8414 fallback; a URL whose
+	// path contains "/.well-known/" is fetched as is.
+	IssuerBaseURL string
+	// Issuer is the exact "iss" value to accept. It overrides the
+	// discovered issuer.
+	Issuer string
+	// JWKSURI is the JSON Web Key Set URL. It overrides the discovered one.
+	JWKSURI string
+	// Secret is the shared secret of HS256/HS384/HS512 tokens. It needs
+	// TokenSigningAlg and excludes JWKSURI and PublicKey.
+	Secret string
+	// PublicKey is a static verification key: a PEM public key (SPKI or
+	// PKCS #1, which needs TokenSigningAlg), a JWK or a JWKS. No network is
+	// used. Symmetric ("oct") and private keys are rejected.
+	PublicKey []byte
+	// TokenSigningAlg pins the accepted "alg".
+	TokenSigningAlg string
+	// ClockTolerance is the leeway for "exp", "nbf" and "iat" checks; zero
+	// means DefaultClockTolerance, NoClockTolerance means none.
+	ClockTolerance time.Duration
+	// MaxTokenAge, when positive, requires a numeric "iat" no older than
+	// this (and not in the future beyond the tolerance).
+	MaxTokenAge time.Duration
+	// Strict enforces the RFC 9068 profile: "typ" at+jwt, numeric "iat",
+	// string "sub", "client_id" and "jti".
+	Strict bool
+	// Validators overrides or adds claim checks, by claim name ("alg" and
+	// "typ" read the protected header). A nil Validator turns the default
+	// check of that claim off; use Equals for an equality check.
+	Validators map[string]Validator
+	// AuthOptional lets requests without any token through with no claims.
+	// A request with an invalid token is still rejected.
+	AuthOptional bool
+	// Timeout bounds each discovery and JWKS request (DefaultTimeout).
+	Timeout time.Duration
+	// Cooldown is the minimum time between two JWKS fetches caused by an
+	// unknown "kid" (DefaultCooldown). It is also the Retry-After of a 503.
+	Cooldown time.Duration
+	// CacheMaxAge is how long discovery metadata and the key set are used
+	// before they are fetched again (DefaultCacheMaxAge).
+	CacheMaxAge time.Duration
+	// StaleIfError is how long past CacheMaxAge the last good key set keeps
+	// being used while the provider cannot be reached (DefaultStaleIfError;
+	// negative: never).
+	StaleIfError time.Duration
+	// RefreshAhead refreshes the key set in the background before it
+	// expires.
+	RefreshAhead bool
+	// HTTPClient makes the discovery and JWKS requests
+	// (default: a client with no other settings than Timeout).
+	HTTPClient *http.Client
+	// ErrorHandler answers failures of the middleware and of the
+	// authorization helpers (default WriteError).
+	ErrorHandler ErrorHandler
+	// TokenCacheSize bounds the cache of verified tokens:
+	// 0 means DefaultTokenCacheSize, a negative size turns it off.
+	TokenCacheSize int
+	// MaxTokenBytes bounds the length of a token (DefaultMaxTokenBytes).
+	MaxTokenBytes int
+	// MaxBodyBytes bounds how much of a form-urlencoded body is read to find
+	// an access_token field (DefaultMaxBodyBytes). A larger body is not
+	// searched (and reaches the handler intact).
+	MaxBodyBytes int64
+	// MaxJWKSBytes bounds discovery and JWKS responses (DefaultMaxJWKSBytes).
+	MaxJWKSBytes int64
+	// Now returns the current time (default time.Now); tests inject clocks.
+	Now func() time.Time
+}
+
+// ConfigFromEnv returns a Config filled from the anchor's environment
+// variables: ISSUER_BASE_URL, AUDIENCE (one or more audiences separated by
+// commas or spaces), ISSUER, JWKS_URI, SECRET and TOKEN_SIGNING_ALG. Set
+// other fields on the result before calling New; pass os.Getenv in
+// production.
+func ConfigFromEnv(getenv func(string) string) Config {
+	return Config{
+		IssuerBaseURL:   strings.TrimSpace(getenv("ISSUER_BASE_URL")),
+		Audience:        splitList(getenv("AUDIENCE")),
+		Issuer:          strings.TrimSpace(getenv("ISSUER")),
+		JWKSURI:         strings.TrimSpace(getenv("JWKS_URI")),
+		Secret:          getenv("SECRET"),
+		TokenSigningAlg: strings.TrimSpace(getenv("TOKEN_SIGNING_ALG")),
+	}
+}
+
+// splitList splits a comma- or space-separated list, dropping empty items.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// Startup messages, the anchor's where it has one.
+const (
+	msgNeedSource      = "You must provide 'mcd', 'issuerBaseURL', or both 'issuer' and ('jwksUri', 'secret', or 'publicKey')"
+	msgNeedAudience    = "An 'audience' is required to validate the 'aud' claim"
+	msgSecretAndJWKS   = "You must not provide both a 'secret' and 'jwksUri'"
+	msgSecretNeedsAlg  = "You must provide a 'tokenSigningAlg' for validating symmetric algorithms"
+	msgAsymmetricAlg   = "You must supply one of " + asymmetricList + " for 'tokenSigningAlg' to validate asymmetrically signed tokens"
+	msgSymmetricAlg    = "You must supply one of " + symmetricList + " for 'tokenSigningAlg' to validate symmetrically signed tokens"
+	msgPublicKeyBase   = "You must not provide both a 'publicKey' and 'issuerBaseURL'"
+	msgPublicKeyJWKS   = "You must not provide both a 'publicKey' and 'jwksUri'"
+	msgPublicKeySecret = "You must not provide both a 'publicKey' and 'secret'"
+)
+
+// Algorithm lists.
+const (
+	asymmetricList = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
+	symmetricList  = "HS256, HS384, HS512"
+)
+
+// AsymmetricAlgorithms are the accepted asymmetric "alg" values. The
+// anchor also lists ES256K, which Go's maintained JOSE libraries do not
+// implement.
+var AsymmetricAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+// SymmetricAlgorithms are the accepted "alg" values with a Secret.
+var SymmetricAlgorithms = []string{"HS256", "HS384", "HS512"}
+
+// check validates the combination of options, in the anchor's order.
+func (c *Config) check() error {
+	if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0)) {
+		return errors.New(msgNeedSource)
+	}
+	if c.Secret != "" && c.JWKSURI != "" {
+		return errors.New(msgSecretAndJWKS)
+	}
+	if len(c.PublicKey) > 0 {
+		switch {
+		case c.IssuerBaseURL != "":
+			return errors.New(msgPublicKeyBase)
+		case c.JWKSURI != "":
+			return errors.New(msgPublicKeyJWKS)
+		case c.Secret != "":
+			return errors.New(msgPublicKeySecret)
+		}
+	}
+	if len(c.Audience) == 0 || slices.Contains(c.Audience, "") {
+		return errors.New(msgNeedAudience)
+	}
+	if c.Secret != "" && c.TokenSigningAlg == "" {
+		return errors.New(msgSecretNeedsAlg)
+	}
+	if c.Secret == "" && c.TokenSigningAlg != "" && !slices.Contains(AsymmetricAlgorithms, c.TokenSigningAlg) {
+		return errors.New(msgAsymmetricAlg)
+	}
+	if c.Secret != "" && !slices.Contains(SymmetricAlgorithms, c.TokenSigningAlg) {
+		return errors.New(msgSymmetricAlg)
+	}
+	for _, raw := range []struct{ name, u string }{{"issuerBaseURL", c.IssuerBaseURL}, {"jwksUri", c.JWKSURI}} {
+		if raw.u == "" {
+			continue
+		}
+		u, err := url.Parse(raw.u)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return errors.New("'" + raw.name + "' must be an absolute http or https URL")
+		}
+	}
+	if c.MaxTokenAge < 0 {
+		return errors.New("'maxTokenAge' must not be negative")
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package bearer
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// Key-selection messages (jose's).
+const (
+	msgNoKey        = "no applicable key found in the JSON Web Key Set"
+	msgMultipleKeys = "multiple matching keys found in the JSON Web Key Set"
+)
+
+// minRSABits is the smallest RSA modulus accepted, as jose does.
+const minRSABits = 2048
+
+// keyFits reports whether pub can verify signatures of alg: an RSA key of
+// at least 2048 bits for RS*/PS*, an ECDSA key on the algorithm's curve for
+// ES*, an Ed25519 key for EdDSA.
+func keyFits(alg string, pub crypto.PublicKey) bool {
+	switch alg {
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		k, ok := pub.(*rsa.PublicKey)
+		return ok && k.N != nil && k.N.BitLen() >= minRSABits
+	case "ES256", "ES384", "ES512":
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok {
+			return false
+		}
+		switch alg {
+		case "ES256":
+			return k.Curve == elliptic.P256()
+		case "ES384":
+			return k.Curve == elliptic.P384()
+		}
+		return k.Curve == elliptic.P521()
+	case "EdDSA":
+		k, ok := pub.(ed25519.PublicKey)
+		return ok && len(k) == ed25519.PublicKeySize
+	}
+	return false
+}
+
+// staticKey is one key of Config.PublicKey.
+type staticKey struct {
+	kid, alg, use string
+	anyKID        bool // a PEM key has no kid and matches every token
+	pub           crypto.PublicKey
+}
+
+// staticKeys is the key set of Config.PublicKey.
+type staticKeys []*staticKey
+
+// find returns the one key that fits a token's kid and alg, following
+// jose's selection: the key type from alg, the kid when the token has one,
+// and the JWK's own "alg" and "use" when present.
+func (ks staticKeys) find(kid, alg string) (*staticKey, error) {
+	var found *staticKey
+	for _, k := range ks {
+		if !keyFits(alg, k.pub) || (k.alg != "" && k.alg != alg) || (k.use != "" && k.use != "sig") {
+			continue
+		}
+		if kid != "" && !k.anyKID && k.kid != kid {
+			continue
+		}
+		if found != nil {
+			return nil, errors.New(msgMultipleKeys)
+		}
+		found = k
+	}
+	if found == nil {
+		return nil, errors.New(msgNoKey)
+	}
+	return found, nil
+}
+
+// parsePublicKey reads Config.PublicKey: PEM (needs alg), a JWK or a JWKS.
+func parsePublicKey(data []byte, alg string) (staticKeys, error) {
+	data = bytes.TrimSpace(data)
+	if bytes.HasPrefix(data, []byte("-----BEGIN")) {
+		return parsePEM(data, alg)
+	}
+	if !bytes.HasPrefix(data, []byte("{")) {
+		return nil, errors.New("'publicKey' must be a PEM public key, a JWK or a JWKS")
+	}
+	var probe struct {
+		Keys json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("'publicKey' is not valid JSON: %w", err)
+	}
+	var jwks []jose.JSONWebKey
+	if probe.Keys != nil {
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal(data, &set); err != nil {
+			return nil, fmt.Errorf("'publicKey' is not a valid JWKS: %w", err)
+		}
+		jwks = set.Keys
+	} else {
+		var k jose.JSONWebKey
+		if err := json.Unmarshal(data, &k); err != nil {
+			return nil, fmt.Errorf("'publicKey' is not a valid JWK: %w", err)
+		}
+		jwks = []jose.JSONWebKey{k}
+	}
+	if len(jwks) == 0 {
+		return nil, errors.New("'publicKey' JWKS has no keys")
+	}
+	keys := make(staticKeys, 0, len(jwks))
+	for _, k := range jwks {
+		if _, ok := k.Key.([]byte); ok {
+			return nil, errors.New(`'publicKey' must not be a symmetric (kty "oct") key`)
+		}
+		if !k.IsPublic() {
+			return nil, errors.New("'publicKey' must be a public key, not a private one")
+		}
+		if k.Algorithm != "" && alg != "" && k.Algorithm != alg {
+			return nil, fmt.Errorf("'publicKey' key %q is for %s, not the 'tokenSigningAlg' %s", k.KeyID, k.Algorithm, alg)
+		}
+		keys = append(keys, &staticKey{kid: k.KeyID, alg: k.Algorithm, use: k.Use, pub: k.Key})
+	}
+	return keys, nil
+}
+
+// parsePEM reads a PEM "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" (PKCS #1).
+func parsePEM(data []byte, alg string) (staticKeys, error) {
+	if alg == "" {
+		return nil, errors.New("You must provide a 'tokenSigningAlg' with a PEM 'publicKey'")
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("'publicKey' is not valid PEM")
+	}
+	var pub crypto.PublicKey
+	var err error
+	switch block.Type {
+	case "PUBLIC KEY":
+		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+	case "RSA PUBLIC KEY":
+		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("'publicKey' PEM block %q is not a public key", block.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("'publicKey' cannot be parsed: %w", err)
+	}
+	if !keyFits(alg, pub) {
+		return nil, fmt.Errorf("'publicKey' cannot verify %s signatures (wrong key type, curve or size)", alg)
+	}
+	return staticKeys{{alg: alg, anyKID: true, pub: pub}}, nil
+}

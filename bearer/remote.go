@@ -1,0 +1,100 @@
+package bearer
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/taskapi/taskapi/bearer/internal/keyset"
+)
+
+// remoteKeys is the keySource of the discovery and jwksUri modes.
+type remoteKeys struct {
+	set       *keyset.Set
+	discovery bool
+	// retryAfter is the Retry-After of a 503: the cooldown, after which
+	// the key set may be fetched again.
+	retryAfter time.Duration
+}
+
+// newRemoteKeys builds the key set of cfg.
+func newRemoteKeys(cfg Config) (*remoteKeys, error) {
+	maxBytes := cfg.MaxJWKSBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxJWKSBytes
+	}
+	set, err := keyset.New(keyset.Config{
+		IssuerBaseURL: cfg.IssuerBaseURL,
+		JWKSURI:       cfg.JWKSURI,
+		Client:        cfg.HTTPClient,
+		Timeout:       orDefault(cfg.Timeout, DefaultTimeout),
+		Cooldown:      orDefault(cfg.Cooldown, DefaultCooldown),
+		MaxAge:        orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
+		StaleIfError:  orDefault(cfg.StaleIfError, DefaultStaleIfError),
+		RefreshAhead:  cfg.RefreshAhead,
+		MaxBytes:      maxBytes,
+		Now:           cfg.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &remoteKeys{set: set, discovery: cfg.IssuerBaseURL != "", retryAfter: orDefault(cfg.Cooldown, DefaultCooldown)}, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (k *remoteKeys) metadata(ctx context.Context) (string, []string, error) {
+	if !k.discovery {
+		return "", nil, nil
+	}
+	m, err := k.set.Metadata(ctx)
+	if err != nil {
+		return "", nil, k.convert(err)
+	}
+	return m.Issuer, m.SigningAlgs, nil
+}
+
+func (k *remoteKeys) key(ctx context.Context, kid, alg string) (crypto.PublicKey, any, error) {
+	key, err := k.set.Key(ctx, kid, alg)
+	if err != nil {
+		return nil, nil, k.convert(err)
+	}
+	return key.Public, key, nil
+}
+
+func (k *remoteKeys) current(handle any) bool {
+	key, ok := handle.(*keyset.Key)
+	return ok && k.set.Contains(key)
+}
+
+func (k *remoteKeys) warm(ctx context.Context) error {
+	if err := k.set.Warm(ctx); err != nil {
+		return k.convert(err)
+	}
+	return nil
+}
+
+func (k *remoteKeys) close() error { return k.set.Close() }
+
+// convert maps a keyset failure to an *Error: 503 temporarily_unavailable
+// when no usable key set can be had (an outage is not a bad token), 401
+// invalid_token with the anchor's message otherwise. The cause stays in
+// Err, never shown to clients.
+func (k *remoteKeys) convert(err error) error {
+	var ke *keyset.Error
+	if !errors.As(err, &ke) {
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "Invalid Token", Err: err}
+	}
+	if ke.Unavailable {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Message: ke.Message, RetryAfter: k.retryAfter, Err: err}
+	}
+	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: ke.Message, Err: err}
+}

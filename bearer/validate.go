@@ -1,0 +1,183 @@
+package bearer
+
+import (
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Validator checks one claim: value is the claim (for "alg" and "typ", the
+// protected header parameter), nil when absent; payload and header are the
+// whole token. Returning false rejects the token with
+// "Unexpected '<claim>' value".
+type Validator func(value any, payload, header map[string]any) bool
+
+// Equals returns a Validator that accepts exactly want (a string, a number,
+// a bool or nil), the anchor's string-valued validator generalised.
+func Equals(want any) Validator {
+	w, ok := primitive(want)
+	if !ok {
+		panic("bearer: 'expected' must be a string, number, boolean or null")
+	}
+	return func(value any, _, _ map[string]any) bool {
+		v, ok := primitive(value)
+		return ok && v == w
+	}
+}
+
+// defaultOrder is the anchor's validator order (§1.10).
+var defaultOrder = []string{"alg", "typ", "iss", "aud", "exp", "iat", "sub", "client_id", "jti"}
+
+// claimCheck is one step of claim validation.
+type claimCheck struct {
+	name       string
+	fromHeader bool
+	msg        string
+	fn         func(s *state, value any) bool
+}
+
+// state is what a check may look at.
+type state struct {
+	header, payload map[string]any
+	now             float64 // seconds since the epoch, floored like the anchor
+	issuer          string
+}
+
+// buildChecks returns the claim checks in the anchor's order: the default
+// ones that do something for this configuration, each replaced by the
+// caller's Validator of the same name (or dropped, when that is nil), then
+// the caller's other Validators in name order.
+func (v *Verifier) buildChecks(custom map[string]Validator) []claimCheck {
+	tol, maxAge, strict := v.tolerance, v.maxAge, v.strict
+	defaults := map[string]func(s *state, value any) bool{
+		"iss": func(s *state, value any) bool { x, ok := value.(string); return ok && x == s.issuer },
+		"aud": v.audienceOK,
+		"exp": func(s *state, value any) bool { x, ok := value.(float64); return ok && x > s.now-tol },
+	}
+	if maxAge > 0 {
+		defaults["iat"] = func(s *state, value any) bool {
+			x, ok := value.(float64)
+			return ok && x < s.now+tol && x > s.now-tol-maxAge
+		}
+	} else if strict {
+		defaults["iat"] = func(s *state, value any) bool { _, ok := value.(float64); return ok }
+	}
+	if strict {
+		defaults["typ"] = func(s *state, value any) bool {
+			x, ok := value.(string)
+			return ok && (strings.EqualFold(x, "at+jwt") || strings.EqualFold(x, "application/at+jwt"))
+		}
+		isString := func(s *state, value any) bool { _, ok := value.(string); return ok }
+		defaults["sub"], defaults["client_id"], defaults["jti"] = isString, isString, isString
+	}
+	// "alg" has no default here: the allow-list is enforced before the
+	// signature is checked, and a Validator can only add to it.
+	var checks []claimCheck
+	add := func(name string, fn func(*state, any) bool) {
+		checks = append(checks, claimCheck{name: name, fromHeader: name == "alg" || name == "typ", msg: "Unexpected '" + name + "' value", fn: fn})
+	}
+	for _, name := range defaultOrder {
+		if c, ok := custom[name]; ok {
+			if c != nil {
+				add(name, wrapValidator(c))
+			}
+			continue
+		}
+		if fn := defaults[name]; fn != nil {
+			add(name, fn)
+		}
+	}
+	var extra []string
+	for name := range custom {
+		if !slices.Contains(defaultOrder, name) && custom[name] != nil {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
+		add(name, wrapValidator(custom[name]))
+	}
+	return checks
+}
+
+func wrapValidator(fn Validator) func(*state, any) bool {
+	return func(s *state, value any) bool { return fn(value, s.payload, s.header) }
+}
+
+// audienceOK reports whether aud (a string or an array) names one of the
+// configured audiences.
+func (v *Verifier) audienceOK(_ *state, aud any) bool {
+	switch a := aud.(type) {
+	case string:
+		return slices.Contains(v.audience, a)
+	case []any:
+		for _, x := range a {
+			if s, ok := x.(string); ok && slices.Contains(v.audience, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// timeChecks applies jose's checks, which come before the validators:
+// numeric "iat" when present, then "nbf" and
+// "exp" when present, their type and their time with the tolerance.
+func (v *Verifier) timeChecks(p map[string]any, now float64) *Error {
+	if iat, ok := p["iat"]; ok {
+		if _, num := iat.(float64); !num {
+			return InvalidToken(`"iat" claim must be a number`)
+		}
+	}
+	if nbf, ok := p["nbf"]; ok {
+		x, num := nbf.(float64)
+		if !num {
+			return InvalidToken(`"nbf" claim must be a number`)
+		}
+		if x > now+v.tolerance {
+			return InvalidToken(`"nbf" claim timestamp check failed`)
+		}
+	}
+	if exp, ok := p["exp"]; ok {
+		x, num := exp.(float64)
+		if !num {
+			return InvalidToken(`"exp" claim must be a number`)
+		}
+		if x <= now-v.tolerance {
+			return InvalidToken(`"exp" claim timestamp check failed`)
+		}
+	}
+	return nil
+}
+
+// primitive normalises a JSON primitive for comparison: every Go number
+// becomes a float64, like a decoded JSON number.
+func primitive(x any) (any, bool) {
+	switch n := x.(type) {
+	case nil, string, bool, float64:
+		return x, true
+	case float32:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case int8:
+		return float64(n), true
+	case int16:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case uint:
+		return float64(n), true
+	case uint8:
+		return float64(n), true
+	case uint16:
+		return float64(n), true
+	case uint32:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	}
+	return nil, false
+}

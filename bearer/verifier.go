@@ -1,0 +1,353 @@
+package bearer
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+	"unsafe"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verification messages (the anchor's discovery-path strings).
+const (
+	msgFormatting    = "Invalid Token or Protected Header formatting"
+	msgSignature     = "signature verification failed"
+	msgAlgMissing    = `Token header missing or invalid "alg" claim`
+	msgUnexpectedAlg = "Unexpected 'alg' value"
+	msgTooLarge      = "Token is too large"
+)
+
+// keySource finds the keys of the asymmetric modes: a static PublicKey or
+// the remote key set.
+type keySource interface {
+	// metadata returns the discovered issuer and signing algorithms, or ""
+	// and nil when there is no discovery.
+	metadata(ctx context.Context) (issuer string, algs []string, err error)
+	// key returns the key for a token's kid and alg, and a handle the
+	// token cache keeps to ask current later.
+	key(ctx context.Context, kid, alg string) (pub crypto.PublicKey, handle any, err error)
+	// current reports whether the key behind handle is still in the set.
+	current(handle any) bool
+	warm(ctx context.Context) error
+	close() error
+}
+
+// Verifier validates access tokens. It is safe for concurrent use; create
+// one per configuration and share it.
+type Verifier struct {
+	audience      []string
+	issuer        string // configured; "" means the discovered one
+	pinned        string
+	secret        []byte // symmetric mode
+	keys          keySource
+	parser        *jwt.Parser
+	tolerance     float64 // seconds
+	maxAge        float64 // seconds; 0: no limit
+	strict        bool
+	checks        []claimCheck
+	cache         *tokenCache
+	errorHandler  ErrorHandler
+	authOptional  bool
+	now           func() time.Time
+	maxTokenBytes int
+	maxBodyBytes  int64
+}
+
+// ErrorHandler answers a failed request; err is usually an *Error.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+// New checks cfg and returns a Verifier. Invalid combinations fail with the
+// anchor's startup messages. New makes no network request: see Warm.
+func New(cfg Config) (*Verifier, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	v := &Verifier{
+		audience:      slices.Clone(cfg.Audience),
+		issuer:        cfg.Issuer,
+		pinned:        cfg.TokenSigningAlg,
+		strict:        cfg.Strict,
+		errorHandler:  cfg.ErrorHandler,
+		authOptional:  cfg.AuthOptional,
+		now:           cfg.Now,
+		maxTokenBytes: cfg.MaxTokenBytes,
+		maxBodyBytes:  cfg.MaxBodyBytes,
+		maxAge:        cfg.MaxTokenAge.Seconds(),
+	}
+	switch {
+	case cfg.ClockTolerance == 0:
+		v.tolerance = DefaultClockTolerance.Seconds()
+	case cfg.ClockTolerance > 0:
+		v.tolerance = cfg.ClockTolerance.Seconds()
+	}
+	if v.errorHandler == nil {
+		v.errorHandler = WriteError
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.maxTokenBytes <= 0 {
+		v.maxTokenBytes = DefaultMaxTokenBytes
+	}
+	if v.maxBodyBytes <= 0 {
+		v.maxBodyBytes = DefaultMaxBodyBytes
+	}
+	allowed := AsymmetricAlgorithms
+	switch {
+	case cfg.Secret != "":
+		v.secret = []byte(cfg.Secret)
+		allowed = []string{cfg.TokenSigningAlg}
+	case len(cfg.PublicKey) > 0:
+		keys, err := parsePublicKey(cfg.PublicKey, cfg.TokenSigningAlg)
+		if err != nil {
+			return nil, err
+		}
+		v.keys = keys
+	default:
+		src, err := newRemoteKeys(cfg)
+		if err != nil {
+			return nil, err
+		}
+		v.keys = src
+	}
+	if cfg.TokenSigningAlg != "" {
+		allowed = []string{cfg.TokenSigningAlg}
+	}
+	// The library is told the accepted algorithms and checks the signature
+	// only; the claims are validated here, with the anchor's messages.
+	v.parser = jwt.NewParser(jwt.WithValidMethods(allowed), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
+	v.checks = v.buildChecks(cfg.Validators)
+	if cfg.TokenCacheSize >= 0 {
+		size := cfg.TokenCacheSize
+		if size == 0 {
+			size = DefaultTokenCacheSize
+		}
+		v.cache = newTokenCache(size)
+	}
+	return v, nil
+}
+
+// Warm fetches discovery metadata and the key set now, so that the first
+// request does not wait for them. It does nothing with a Secret or a static
+// PublicKey.
+func (v *Verifier) Warm(ctx context.Context) error {
+	if v.keys == nil {
+		return nil
+	}
+	return v.keys.warm(ctx)
+}
+
+// Close stops background key refreshes.
+func (v *Verifier) Close() error {
+	if v.keys == nil {
+		return nil
+	}
+	return v.keys.close()
+}
+
+// Verify validates token (the bare JWT, without "Bearer ") and returns its
+// claims. A failure is an *Error: 401 invalid_token for a bad token, 503
+// temporarily_unavailable when no key set can be had.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if len(token) > v.maxTokenBytes {
+		return nil, InvalidToken(msgTooLarge)
+	}
+	now := v.now()
+	sec := float64(now.Unix())
+	var sum [sha256.Size]byte
+	if v.cache != nil {
+		// The token is only read: hashing it through an unsafe view saves
+		// a copy of up to MaxTokenBytes per request.
+		sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+		if c := v.cache.get(&sum, v, sec); c != nil {
+			return c, nil
+		}
+	}
+	c, ent, e := v.verify(ctx, token, sec)
+	if e != nil {
+		return nil, e
+	}
+	if v.cache != nil {
+		v.cache.put(&sum, ent)
+	}
+	return c, nil
+}
+
+// parse is the state of one parse: the key function's findings.
+type parse struct {
+	v      *Verifier
+	ctx    context.Context
+	issuer string
+	handle any
+	err    *Error
+	ran    bool
+}
+
+// verify checks the signature and then the claims, in the anchor's order.
+func (v *Verifier) verify(ctx context.Context, token string, now float64) (*Claims, *cacheEntry, *Error) {
+	p := &parse{v: v, ctx: ctx}
+	payload := jwt.MapClaims{}
+	tok, err := v.parser.ParseWithClaims(token, payload, p.keyFunc)
+	if err != nil {
+		switch {
+		case p.err != nil:
+			return nil, nil, p.err
+		case tok == nil || tok.Header == nil || errors.Is(err, jwt.ErrTokenMalformed):
+			return nil, nil, InvalidToken(msgFormatting)
+		case !p.ran:
+			return nil, nil, v.algError(tok.Header["alg"])
+		default:
+			return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: msgSignature, Err: err}
+		}
+	}
+	if e := v.timeChecks(payload, now); e != nil {
+		return nil, nil, e
+	}
+	issuer := v.issuer
+	if issuer == "" {
+		issuer = p.issuer
+	}
+	s := &state{header: tok.Header, payload: payload, now: now, issuer: issuer}
+	for i := range v.checks {
+		c := &v.checks[i]
+		var val any
+		if c.fromHeader {
+			val = s.header[c.name]
+		} else {
+			val = s.payload[c.name]
+		}
+		if !c.fn(s, val) {
+			return nil, nil, InvalidToken(c.msg)
+		}
+	}
+	claims := &Claims{Header: tok.Header, Payload: payload, Token: token}
+	ent := &cacheEntry{claims: claims, handle: p.handle}
+	ent.exp, ent.hasExp = payload["exp"].(float64)
+	ent.nbf, ent.hasNbf = payload["nbf"].(float64)
+	ent.iat, _ = payload["iat"].(float64)
+	return claims, ent, nil
+}
+
+// keyFunc is called by the JOSE library once the header is decoded and its
+// alg is one of the parser's valid methods. It enforces the allow-list, the
+// discovered algorithms and crit, then picks the one key for kid and alg:
+// the library then verifies with exactly that alg and key.
+func (p *parse) keyFunc(t *jwt.Token) (any, error) {
+	p.ran = true
+	v := p.v
+	alg := t.Method.Alg()
+	if e := v.staticAlgError(alg); e != nil {
+		p.err = e
+		return nil, e
+	}
+	if crit, ok := t.Header["crit"]; ok {
+		p.err = critError(crit)
+		return nil, p.err
+	}
+	if v.secret != nil {
+		return v.secret, nil
+	}
+	kidValue, hasKID := t.Header["kid"]
+	kid, ok := kidValue.(string)
+	if hasKID && !ok {
+		p.err = InvalidToken(msgFormatting)
+		return nil, p.err
+	}
+	issuer, algs, err := v.keys.metadata(p.ctx)
+	if err != nil {
+		p.err = asError(err)
+		return nil, p.err
+	}
+	if len(algs) > 0 && !slices.Contains(algs, alg) {
+		p.err = InvalidToken(msgUnexpectedAlg)
+		return nil, p.err
+	}
+	p.issuer = issuer
+	pub, handle, err := v.keys.key(p.ctx, kid, alg)
+	if err != nil {
+		p.err = asError(err)
+		return nil, p.err
+	}
+	if !keyFits(alg, pub) {
+		p.err = InvalidToken(msgNoKey)
+		return nil, p.err
+	}
+	p.handle = handle
+	return pub, nil
+}
+
+// staticAlgError checks alg against the allow-list and TokenSigningAlg.
+func (v *Verifier) staticAlgError(alg string) *Error {
+	if v.secret != nil {
+		if !slices.Contains(SymmetricAlgorithms, alg) {
+			return InvalidToken(`Unsupported algorithm "` + alg + `" for secret-based verification. Supported: ` + symmetricList)
+		}
+	} else if !slices.Contains(AsymmetricAlgorithms, alg) {
+		return InvalidToken(`Unsupported algorithm "` + alg + `" for JWKS-based verification. Supported: ` + asymmetricList)
+	}
+	if v.pinned != "" && alg != v.pinned {
+		return InvalidToken(msgUnexpectedAlg)
+	}
+	return nil
+}
+
+// algError explains why the library refused the header's alg before
+// asking for a key. An alg that is not a short printable name is not
+// echoed.
+func (v *Verifier) algError(alg any) *Error {
+	s, ok := alg.(string)
+	if !ok || s == "" || len(s) > 32 {
+		return InvalidToken(msgAlgMissing)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\' {
+			return InvalidToken(msgAlgMissing)
+		}
+	}
+	if e := v.staticAlgError(s); e != nil {
+		return e
+	}
+	return InvalidToken(msgUnexpectedAlg)
+}
+
+// critError rejects a "crit" header: this package understands no JWS
+// extension, so every listed one is unknown (RFC 7515 §4.1.11).
+func critError(crit any) *Error {
+	if list, ok := crit.([]any); ok && len(list) > 0 {
+		if s, ok := list[0].(string); ok && s != "" && len(s) <= 64 {
+			return InvalidToken(`Extension Header Parameter "` + s + `" is not recognized`)
+		}
+	}
+	return InvalidToken(`"crit" Header Parameter must be an array of non-empty strings`)
+}
+
+// asError turns a key-source failure into an *Error: the source's own
+// *Error as is, anything else a 401 invalid_token with its message.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: err.Error(), Err: err}
+}
+
+// staticKeys implements keySource for Config.PublicKey.
+
+func (ks staticKeys) metadata(context.Context) (string, []string, error) { return "", nil, nil }
+
+func (ks staticKeys) key(_ context.Context, kid, alg string) (crypto.PublicKey, any, error) {
+	k, err := ks.find(kid, alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k.pub, nil, nil
+}
+
+func (ks staticKeys) current(any) bool           { return true }
+func (ks staticKeys) warm(context.Context) error { return nil }
+func (ks staticKeys) close() error               { return nil }
