@@ -16,6 +16,7 @@ const (
 	DefaultCooldown       = 30 * time.Second
 	DefaultCacheMaxAge    = 10 * time.Minute
 	DefaultStaleIfError   = time.Hour
+	DefaultRetryInterval  = time.Second
 	DefaultTokenCacheSize = 10000
 	DefaultMaxTokenBytes  = 16 << 10
 	DefaultMaxBodyBytes   = 64 << 10
@@ -80,6 +81,9 @@ type Config struct {
 	// being used while the provider cannot be reached (DefaultStaleIfError;
 	// negative: never).
 	StaleIfError time.Duration
+	// RetryInterval is the least time between two fetch attempts after a
+	// failed one (DefaultRetryInterval): failures are not cached longer.
+	RetryInterval time.Duration
 	// RefreshAhead refreshes the key set in the background before it
 	// expires.
 	RefreshAhead bool

@@ -182,6 +182,11 @@ func (f *fakeIdP) set(fn func(f *fakeIdP)) {
 	fn(f)
 }
 
+// heal undoes every failure switch (call under set).
+func (f *fakeIdP) heal() {
+	f.discoveryStatus, f.jwksStatus, f.discoveryBody, f.jwksGarbage, f.oidc = 0, 0, nil, false, true
+}
+
 // issuer is the issuer the discovery document announces.
 func (f *fakeIdP) issuer() string { return f.URL + "/" }
 

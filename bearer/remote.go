@@ -33,6 +33,7 @@ func newRemoteKeys(cfg Config) (*remoteKeys, error) {
 		Cooldown:      orDefault(cfg.Cooldown, DefaultCooldown),
 		MaxAge:        orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
 		StaleIfError:  orDefault(cfg.StaleIfError, DefaultStaleIfError),
+		RetryInterval: orDefault(cfg.RetryInterval, DefaultRetryInterval),
 		RefreshAhead:  cfg.RefreshAhead,
 		MaxBytes:      maxBytes,
 		Now:           cfg.Now,
