@@ -125,9 +125,6 @@ func parsePublicKey(data []byte, alg string) (staticKeys, error) {
 		if !k.IsPublic() {
 			return nil, errors.New("'publicKey' must be a public key, not a private one")
 		}
-		if k.Algorithm != "" && alg != "" && k.Algorithm != alg {
-			return nil, fmt.Errorf("'publicKey' key %q is for %s, not the 'tokenSigningAlg' %s", k.KeyID, k.Algorithm, alg)
-		}
 		keys = append(keys, &staticKey{kid: k.KeyID, alg: k.Algorithm, use: k.Use, pub: k.Key})
 	}
 	return keys, nil

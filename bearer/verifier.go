@@ -301,13 +301,8 @@ func (v *Verifier) staticAlgError(alg string) *Error {
 // echoed.
 func (v *Verifier) algError(alg any) *Error {
 	s, ok := alg.(string)
-	if !ok || s == "" || len(s) > 32 {
+	if !ok || !printable(s, 32) {
 		return InvalidToken(msgAlgMissing)
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\' {
-			return InvalidToken(msgAlgMissing)
-		}
 	}
 	if e := v.staticAlgError(s); e != nil {
 		return e
@@ -315,11 +310,26 @@ func (v *Verifier) algError(alg any) *Error {
 	return InvalidToken(msgUnexpectedAlg)
 }
 
+// printable reports whether s is a non-empty name of at most max visible
+// ASCII characters without quotes or backslashes, safe to echo in a
+// message and a challenge.
+func printable(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' || s[i] == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 // critError rejects a "crit" header: this package understands no JWS
 // extension, so every listed one is unknown (RFC 7515 §4.1.11).
 func critError(crit any) *Error {
 	if list, ok := crit.([]any); ok && len(list) > 0 {
-		if s, ok := list[0].(string); ok && s != "" && len(s) <= 64 {
+		if s, ok := list[0].(string); ok && printable(s, 64) {
 			return InvalidToken(`Extension Header Parameter "` + s + `" is not recognized`)
 		}
 	}
