@@ -505,6 +505,11 @@ func (s *Set) run(ctx context.Context, f *flight) {
 	defer context.AfterFunc(s.base, cancel)()
 
 	next := s.fetch(ctx)
+	if next.failErr != nil && s.base.Err() != nil {
+		e := *next.failErr
+		e.Err = fmt.Errorf("%w: %w", ErrClosed, e.Err)
+		next.failErr = &e
+	}
 
 	s.mu.Lock()
 	next.version = s.state.Load().version + 1
