@@ -773,4 +773,3 @@ func BenchmarkWarmKey(b *testing.B) {
 		}
 	}
 }
-
