@@ -1,0 +1,363 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/taskapi/taskapi"
+)
+
+// Media types of request bodies.
+const (
+	mediaJSON       = "application/json"
+	mediaMergePatch = "application/merge-patch+json"
+)
+
+// readBody returns the body of r after checking its media type against
+// accepted (415 otherwise; a charset parameter must be UTF-8) and its size
+// against the limit (413 otherwise).
+func (s *server) readBody(w http.ResponseWriter, r *http.Request, accepted ...string) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || !slices.Contains(accepted, mt) {
+		return nil, taskapi.Errorf(EMEDIATYPE, "Content-Type must be %s", strings.Join(accepted, " or "))
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return nil, taskapi.Errorf(EMEDIATYPE, "charset must be utf-8")
+	}
+	tooLarge := taskapi.Errorf(ETOOLARGE, "Request body must not exceed %d bytes", s.maxBody)
+	if r.ContentLength > s.maxBody {
+		return nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge
+		}
+		return nil, badRequest("Could not read the request body")
+	}
+	return body, nil
+}
+
+// member is one member of a JSON object, in the order given.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// parseObject reads body as exactly one JSON object: malformed JSON, any
+// other value, a repeated member name, or anything after the object is a
+// 400.
+func parseObject(body []byte) ([]member, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, malformed(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, badRequest("Request body must be a JSON object")
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		name := tok.(string) // inside an object, the decoder only yields string keys
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, malformed(err)
+		}
+		if slices.ContainsFunc(members, func(m member) bool { return m.name == name }) {
+			return nil, badRequest("Malformed JSON: member %q is repeated", name)
+		}
+		members = append(members, member{name, raw})
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, badRequest("Malformed JSON: unexpected data after the object")
+	}
+	return members, nil
+}
+
+// malformed returns the 400 of a body that is not valid JSON.
+func malformed(err error) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return badRequest("Malformed JSON: the body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("Malformed JSON: unexpected end of input")
+	case errors.As(err, &se):
+		return badRequest("Malformed JSON at offset %d: %s", se.Offset, se.Error())
+	}
+	return badRequest("Malformed JSON")
+}
+
+// Field errors of decoding.
+const (
+	msgRequired    = "is required"
+	msgNotAllowed  = "is not allowed"
+	msgReadOnly    = "is read-only"
+	msgString      = "must be a string"
+	msgStringNull  = "must be a string or null"
+	msgDate        = "must be a date (YYYY-MM-DD) or null"
+	msgTimestamp   = "must be an RFC 3339 timestamp or null"
+	msgBool        = "must be a boolean"
+	msgCompletedOr = "cannot be given with completed_on"
+)
+
+// readOnly are the members of a resource a client may not write.
+var readOnly = []string{"id", "user_id", "created_at", "updated_at"}
+
+func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
+
+// fieldDecoder collects the field errors of one body.
+type fieldDecoder struct{ errs []taskapi.FieldError }
+
+func (d *fieldDecoder) fail(field, msg string) {
+	d.errs = append(d.errs, taskapi.FieldError{Field: field, Message: msg})
+}
+
+// err returns the collected field errors as one 422, or nil.
+func (d *fieldDecoder) err() error {
+	if len(d.errs) == 0 {
+		return nil
+	}
+	return taskapi.ValidationError(d.errs...)
+}
+
+// unknown records a member that no field of the resource takes.
+func (d *fieldDecoder) unknown(name string) {
+	if slices.Contains(readOnly, name) {
+		d.fail(name, msgReadOnly)
+	} else {
+		d.fail(name, msgNotAllowed)
+	}
+}
+
+// str decodes a non-null string.
+func (d *fieldDecoder) str(name string, raw json.RawMessage) (string, bool) {
+	var v string
+	if isNull(raw) || json.Unmarshal(raw, &v) != nil {
+		d.fail(name, msgString)
+		return "", false
+	}
+	return v, true
+}
+
+// nullableStr decodes a string or null.
+func (d *fieldDecoder) nullableStr(name string, raw json.RawMessage) taskapi.Nullable[string] {
+	if isNull(raw) {
+		return taskapi.Null[string]()
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		d.fail(name, msgStringNull)
+		return taskapi.Nullable[string]{}
+	}
+	return taskapi.Value(v)
+}
+
+// date decodes a YYYY-MM-DD date (or an RFC 3339 timestamp, whose day is
+// taken) or null.
+func (d *fieldDecoder) date(name string, raw json.RawMessage) taskapi.Nullable[taskapi.Date] {
+	if isNull(raw) {
+		return taskapi.Null[taskapi.Date]()
+	}
+	var v taskapi.Date
+	if json.Unmarshal(raw, &v) != nil {
+		d.fail(name, msgDate)
+		return taskapi.Nullable[taskapi.Date]{}
+	}
+	return taskapi.Value(v)
+}
+
+// timestamp decodes an RFC 3339 timestamp or null.
+func (d *fieldDecoder) timestamp(name string, raw json.RawMessage) taskapi.Nullable[time.Time] {
+	if isNull(raw) {
+		return taskapi.Null[time.Time]()
+	}
+	var (
+		s   string
+		t   time.Time
+		err = json.Unmarshal(raw, &s)
+	)
+	if err == nil {
+		t, err = time.Parse(time.RFC3339Nano, s)
+	}
+	if err != nil {
+		d.fail(name, msgTimestamp)
+		return taskapi.Nullable[time.Time]{}
+	}
+	return taskapi.Value(t)
+}
+
+// boolean decodes a non-null boolean.
+func (d *fieldDecoder) boolean(name string, raw json.RawMessage) *bool {
+	var v bool
+	if isNull(raw) || json.Unmarshal(raw, &v) != nil {
+		d.fail(name, msgBool)
+		return nil
+	}
+	return &v
+}
+
+// decodeTaskUpdate reads the body of PUT and PATCH /tasks/{id}: a JSON
+// object whose members replace fields, null clearing a nullable one (for
+// a flat object, the tutorial's partial update and JSON Merge Patch are
+// the same thing). It checks shapes and types only; the rules are
+// TaskUpdate.Validate's.
+func decodeTaskUpdate(body []byte) (taskapi.TaskUpdate, error) {
+	var u taskapi.TaskUpdate
+	members, err := parseObject(body)
+	if err != nil {
+		return u, err
+	}
+	var d fieldDecoder
+	for _, m := range members {
+		switch m.name {
+		case "name":
+			if v, ok := d.str(m.name, m.value); ok {
+				u.Name = &v
+			}
+		case "description":
+			u.Description = d.nullableStr(m.name, m.value)
+		case "project_id":
+			u.ProjectID = d.nullableStr(m.name, m.value)
+		case "due_date":
+			u.DueDate = d.date(m.name, m.value)
+		case "completed_on":
+			u.CompletedOn = d.timestamp(m.name, m.value)
+		case "completed":
+			u.Completed = d.boolean(m.name, m.value)
+		default:
+			d.unknown(m.name)
+		}
+	}
+	return u, d.err()
+}
+
+// decodeTaskCreate reads the body of POST /tasks into a new task of
+// userID. completed: true completes the task now (unless completed_on says
+// when). It checks shapes and types only; the rules are Task.Validate's.
+func decodeTaskCreate(body []byte, userID string, now time.Time) (*taskapi.Task, error) {
+	members, err := parseObject(body)
+	if err != nil {
+		return nil, err
+	}
+	t := &taskapi.Task{UserID: userID}
+	var (
+		d             fieldDecoder
+		hasName       bool
+		completed     *bool
+		completedOnOK bool
+	)
+	for _, m := range members {
+		switch m.name {
+		case "name":
+			t.Name, _ = d.str(m.name, m.value)
+			hasName = true
+		case "description":
+			t.Description = d.nullableStr(m.name, m.value).Ptr()
+		case "project_id":
+			t.ProjectID = d.nullableStr(m.name, m.value).Ptr()
+		case "due_date":
+			t.DueDate = d.date(m.name, m.value).Ptr()
+		case "completed_on":
+			t.CompletedOn = d.timestamp(m.name, m.value).Ptr()
+			completedOnOK = true
+		case "completed":
+			completed = d.boolean(m.name, m.value)
+		default:
+			d.unknown(m.name)
+		}
+	}
+	if !hasName {
+		d.fail("name", msgRequired)
+	}
+	if completed != nil && completedOnOK {
+		d.fail("completed", msgCompletedOr)
+	} else if completed != nil && *completed {
+		c := now.UTC()
+		t.CompletedOn = &c
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// decodeProjectCreate reads the body of POST /projects into a new project
+// of userID.
+func decodeProjectCreate(body []byte, userID string) (*taskapi.Project, error) {
+	members, err := parseObject(body)
+	if err != nil {
+		return nil, err
+	}
+	p := &taskapi.Project{UserID: userID}
+	var (
+		d       fieldDecoder
+		hasName bool
+	)
+	for _, m := range members {
+		switch m.name {
+		case "name":
+			p.Name, _ = d.str(m.name, m.value)
+			hasName = true
+		case "description":
+			p.Description = d.nullableStr(m.name, m.value).Ptr()
+		default:
+			d.unknown(m.name)
+		}
+	}
+	if !hasName {
+		d.fail("name", msgRequired)
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// decodeProjectUpdate reads the body of PATCH /projects/{id}, a JSON Merge
+// Patch.
+func decodeProjectUpdate(body []byte) (taskapi.ProjectUpdate, error) {
+	var u taskapi.ProjectUpdate
+	members, err := parseObject(body)
+	if err != nil {
+		return u, err
+	}
+	var d fieldDecoder
+	for _, m := range members {
+		switch m.name {
+		case "name":
+			if v, ok := d.str(m.name, m.value); ok {
+				u.Name = &v
+			}
+		case "description":
+			u.Description = d.nullableStr(m.name, m.value)
+		default:
+			d.unknown(m.name)
+		}
+	}
+	return u, d.err()
+}
+
+// pathID returns the {id} of the route, bounded: an id longer than any the
+// service hands out cannot exist, and is reported as not found by the
+// caller.
+func pathID(r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	return id, id != "" && len(id) <= taskapi.MaxIDLen
+}

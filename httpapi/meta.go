@@ -1,0 +1,58 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+	"time"
+
+	"github.com/taskapi/taskapi/bearer"
+)
+
+// openAPIDocument is the API's OpenAPI 3.1 description, served at
+// GET /openapi.json.
+//
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// OpenAPI returns the API's OpenAPI 3.1 document (JSON). The caller must not
+// modify it.
+func OpenAPI() []byte { return openAPIDocument }
+
+// health answers GET /health: the process is up.
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, struct {
+		OK bool `json:"ok"`
+	}{true})
+}
+
+// openAPI answers GET /openapi.json.
+func (s *server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Write(openAPIDocument)
+}
+
+// meJSON is the body of GET /me.
+type meJSON struct {
+	Sub         string     `json:"sub"`
+	Scopes      []string   `json:"scopes"`
+	Permissions []string   `json:"permissions"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+}
+
+// me answers GET /me: who the token says the caller is.
+func (s *server) me(w http.ResponseWriter, r *http.Request) {
+	c, _ := bearer.FromContext(r.Context())
+	m := meJSON{Sub: c.Subject(), Scopes: c.Scopes(), Permissions: c.Permissions()}
+	if m.Scopes == nil {
+		m.Scopes = []string{}
+	}
+	if m.Permissions == nil {
+		m.Permissions = []string{}
+	}
+	if exp := c.Expiry(); !exp.IsZero() {
+		exp = exp.UTC()
+		m.ExpiresAt = &exp
+	}
+	s.writeJSON(w, r, http.StatusOK, m)
+}

@@ -1,0 +1,165 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/taskapi/taskapi"
+)
+
+// writeProject answers one project with its ETag.
+func (s *server) writeProject(w http.ResponseWriter, r *http.Request, status int, p *taskapi.Project) {
+	w.Header().Set("ETag", etag(p.ID, p.Version))
+	s.writeJSON(w, r, status, projectEnvelope{newProjectJSON(p)})
+}
+
+// listProjects answers GET /projects.
+func (s *server) listProjects(w http.ResponseWriter, r *http.Request) {
+	uid := userID(r)
+	f, err := s.parseProjectFilter(r, uid)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.store.Projects(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	env := projectListEnvelope{Projects: make([]projectJSON, 0, len(page.Projects))}
+	for _, p := range page.Projects {
+		env.Projects = append(env.Projects, newProjectJSON(p))
+	}
+	env.NextPageToken = nextPage(w, r, projectQueryHash(uid), page.Next)
+	s.writeJSON(w, r, http.StatusOK, env)
+}
+
+// createProject answers POST /projects.
+func (s *server) createProject(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r, mediaJSON)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := decodeProjectCreate(body, userID(r))
+	if err == nil {
+		err = p.Validate()
+	}
+	if err == nil {
+		err = s.store.CreateProject(r.Context(), p)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/projects/"+p.ID)
+	s.writeProject(w, r, http.StatusCreated, p)
+}
+
+// getProject answers GET /projects/{id}, 304 when If-None-Match matches.
+func (s *server) getProject(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errProjectNotFound)
+		return
+	}
+	p, err := s.store.Project(r.Context(), userID(r), id)
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		return
+	}
+	tag := etag(p.ID, p.Version)
+	if notModified(r, tag) {
+		w.Header().Set("ETag", tag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.writeProject(w, r, http.StatusOK, p)
+}
+
+// projectVersion returns a function reading the current version of a
+// project, for precondition.
+func (s *server) projectVersion(uid, id string) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		p, err := s.store.Project(ctx, uid, id)
+		if err != nil {
+			return 0, err
+		}
+		return p.Version, nil
+	}
+}
+
+// patchProject answers PATCH /projects/{id}, a JSON Merge Patch.
+func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errProjectNotFound)
+		return
+	}
+	uid := userID(r)
+	body, err := s.readBody(w, r, mediaMergePatch, mediaJSON)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := decodeProjectUpdate(body)
+	if err == nil {
+		err = u.Validate()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pre, err := precondition(r.Context(), r, id, s.projectVersion(uid, id))
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		return
+	}
+	p, err := s.store.UpdateProject(r.Context(), uid, id, u, pre)
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		return
+	}
+	s.writeProject(w, r, http.StatusOK, p)
+}
+
+// deleteProject answers DELETE /projects/{id} with 204; the project's
+// tasks are kept, without a project.
+func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errProjectNotFound)
+		return
+	}
+	uid := userID(r)
+	pre, err := precondition(r.Context(), r, id, s.projectVersion(uid, id))
+	if err == nil {
+		err = s.store.DeleteProject(r.Context(), uid, id, pre)
+	}
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// listProjectTasks answers GET /projects/{id}/tasks: 404 when the project
+// is not the caller's.
+func (s *server) listProjectTasks(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errProjectNotFound)
+		return
+	}
+	uid := userID(r)
+	if _, err := s.store.Project(r.Context(), uid, id); err != nil {
+		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		return
+	}
+	f, kind, err := s.parseTaskFilter(r, uid, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeTaskPage(w, r, kind, f)
+}

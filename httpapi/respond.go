@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/taskapi/taskapi"
+)
+
+// Error codes of the HTTP layer, beside the domain's (taskapi.EINVALID, …).
+// Like those, they are part of the API and never change once published.
+const (
+	ETOOLARGE         = "ERR_TOO_LARGE"          // the body is over the limit (413)
+	EMEDIATYPE        = "ERR_MEDIA_TYPE"         // the Content-Type is not accepted (415)
+	EMETHODNOTALLOWED = "ERR_METHOD_NOT_ALLOWED" // the route exists, not with this method (405)
+)
+
+// errorBody is the one error shape of the API, the tutorial's
+// {"error": message, "code": code}, with the field errors of a 422 and the
+// request id of a 500.
+type errorBody struct {
+	Error     string               `json:"error"`
+	Code      string               `json:"code"`
+	Errors    []taskapi.FieldError `json:"errors,omitempty"`
+	RequestID string               `json:"request_id,omitempty"`
+}
+
+// statusOf maps a domain error code to an HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case taskapi.EINVALID:
+		return http.StatusUnprocessableEntity
+	case taskapi.ENOTFOUND:
+		return http.StatusNotFound
+	case taskapi.EBADREQUEST:
+		return http.StatusBadRequest
+	case taskapi.ECONFLICT:
+		return http.StatusConflict
+	case taskapi.EPRECONDITION:
+		return http.StatusPreconditionFailed
+	case taskapi.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	case ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case EMEDIATYPE:
+		return http.StatusUnsupportedMediaType
+	case EMETHODNOTALLOWED:
+		return http.StatusMethodNotAllowed
+	}
+	return http.StatusInternalServerError
+}
+
+// writeJSON answers v as JSON with status. v is encoded before anything is
+// written, so an encoding failure (a bug) still gets a clean 500.
+func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// writeError answers err in the API's error shape. A *taskapi.Error gets
+// its code's status and its message; anything else is internal: it is
+// logged with the request id, and the client gets 500 ERR_INTERNAL with
+// that id and no detail.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *taskapi.Error
+	body := errorBody{Code: taskapi.EINTERNAL, Error: "Internal error"}
+	if errors.As(err, &e) {
+		body.Code, body.Error, body.Errors = e.Code, e.Message, e.Fields
+	}
+	status := statusOf(body.Code)
+	if status == http.StatusInternalServerError {
+		body.Code, body.Error, body.Errors = taskapi.EINTERNAL, "Internal error", nil
+		body.RequestID = requestID(r.Context())
+		s.log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+			slog.String("request_id", body.RequestID),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("error", err.Error()))
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable",
+			slog.String("request_id", requestID(r.Context())),
+			slog.String("error", err.Error()))
+	}
+	b, _ := json.Marshal(body) // a struct of strings: cannot fail
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// badRequest returns a 400 ERR_BAD_REQUEST error.
+func badRequest(format string, args ...any) *taskapi.Error {
+	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
+}
+
+// invalid returns a 422 ERR_VALID error for one field.
+func invalid(field, message string) *taskapi.Error {
+	return taskapi.ValidationError(taskapi.FieldError{Field: field, Message: message})
+}

@@ -1,0 +1,201 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/bearer"
+)
+
+// userID returns the caller's user id: the sub that protect checked.
+func userID(r *http.Request) string {
+	c, _ := bearer.FromContext(r.Context())
+	return c.Subject()
+}
+
+var (
+	errTaskNotFound    = taskapi.Errorf(taskapi.ENOTFOUND, "Task not found")
+	errProjectNotFound = taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
+)
+
+// orNotFound replaces a store's not-found error by nf, so the message is
+// the same whatever the store says.
+func orNotFound(err, nf error) error {
+	if taskapi.ErrorCode(err) == taskapi.ENOTFOUND {
+		return nf
+	}
+	return err
+}
+
+// writeTask answers one task with its ETag.
+func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t *taskapi.Task) {
+	w.Header().Set("ETag", etag(t.ID, t.Version))
+	s.writeJSON(w, r, status, taskEnvelope{newTaskJSON(t)})
+}
+
+// writeTaskPage answers one page of a task list.
+func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind listKind, f taskapi.TaskFilter) {
+	page, err := s.store.Tasks(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	env := taskListEnvelope{Tasks: make([]taskJSON, 0, len(page.Tasks))}
+	for _, t := range page.Tasks {
+		env.Tasks = append(env.Tasks, newTaskJSON(t))
+	}
+	env.NextPageToken = nextPage(w, r, taskQueryHash(kind, f), page.Next)
+	s.writeJSON(w, r, http.StatusOK, env)
+}
+
+// listTasks answers GET /tasks.
+func (s *server) listTasks(w http.ResponseWriter, r *http.Request) {
+	f, kind, err := s.parseTaskFilter(r, userID(r), "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeTaskPage(w, r, kind, f)
+}
+
+// createTask answers POST /tasks.
+func (s *server) createTask(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r, mediaJSON)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	now := s.now()
+	t, err := decodeTaskCreate(body, userID(r), now)
+	if err == nil {
+		err = t.Validate(now)
+	}
+	if err == nil {
+		err = s.store.CreateTask(r.Context(), t)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/tasks/"+t.ID)
+	s.writeTask(w, r, http.StatusCreated, t)
+}
+
+// getTask answers GET /tasks/{id}, 304 when If-None-Match matches.
+func (s *server) getTask(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errTaskNotFound)
+		return
+	}
+	t, err := s.store.Task(r.Context(), userID(r), id)
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		return
+	}
+	tag := etag(t.ID, t.Version)
+	if notModified(r, tag) {
+		w.Header().Set("ETag", tag)
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	s.writeTask(w, r, http.StatusOK, t)
+}
+
+// taskVersion returns a function reading the current version of a task,
+// for precondition.
+func (s *server) taskVersion(uid, id string) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		t, err := s.store.Task(ctx, uid, id)
+		if err != nil {
+			return 0, err
+		}
+		return t.Version, nil
+	}
+}
+
+// updateTask validates u and applies it to the task of the route, under
+// the request's If-Match.
+func (s *server) updateTask(w http.ResponseWriter, r *http.Request, u taskapi.TaskUpdate) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errTaskNotFound)
+		return
+	}
+	uid := userID(r)
+	if err := u.Validate(s.now()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := precondition(r.Context(), r, id, s.taskVersion(uid, id))
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		return
+	}
+	t, err := s.store.UpdateTask(r.Context(), uid, id, u, p)
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		return
+	}
+	s.writeTask(w, r, http.StatusOK, t)
+}
+
+// putTask answers PUT /tasks/{id}, the tutorial's partial update: the
+// members given replace the fields, null clears a nullable one.
+func (s *server) putTask(w http.ResponseWriter, r *http.Request) {
+	s.decodeAndUpdateTask(w, r, mediaJSON)
+}
+
+// patchTask answers PATCH /tasks/{id}, a JSON Merge Patch (RFC 7396).
+func (s *server) patchTask(w http.ResponseWriter, r *http.Request) {
+	s.decodeAndUpdateTask(w, r, mediaMergePatch, mediaJSON)
+}
+
+func (s *server) decodeAndUpdateTask(w http.ResponseWriter, r *http.Request, media ...string) {
+	body, err := s.readBody(w, r, media...)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := decodeTaskUpdate(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.updateTask(w, r, u)
+}
+
+// completeTask answers POST /tasks/{id}/complete (and the tutorial's
+// PATCH alias): the task is completed now, or stays completed on its
+// date. Any body is ignored.
+func (s *server) completeTask(w http.ResponseWriter, r *http.Request) {
+	done := true
+	s.updateTask(w, r, taskapi.TaskUpdate{Completed: &done})
+}
+
+// reopenTask answers POST /tasks/{id}/reopen: the task is no longer
+// completed. Any body is ignored.
+func (s *server) reopenTask(w http.ResponseWriter, r *http.Request) {
+	done := false
+	s.updateTask(w, r, taskapi.TaskUpdate{Completed: &done})
+}
+
+// deleteTask answers DELETE /tasks/{id} with 204.
+func (s *server) deleteTask(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r)
+	if !ok {
+		s.writeError(w, r, errTaskNotFound)
+		return
+	}
+	uid := userID(r)
+	p, err := precondition(r.Context(), r, id, s.taskVersion(uid, id))
+	if err == nil {
+		err = s.store.DeleteTask(r.Context(), uid, id, p)
+	}
+	if err != nil {
+		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
