@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/taskapi/taskapi"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Errors the store answers with. Their messages are safe for clients; the
+// driver's own error, when there is one, stays wrapped beneath for the log.
+// Each call returns a new value, so no caller can change another's error.
+func errTaskNotFound() *taskapi.Error { return taskapi.Errorf(taskapi.ENOTFOUND, "Task not found") }
+func errProjectNotFound() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
+}
+func errTaskExists() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ECONFLICT, "A task with this id already exists")
+}
+func errProjectExists() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ECONFLICT, "A project with this id already exists")
+}
+func errTaskChanged() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EPRECONDITION, "The task has changed since it was read")
+}
+func errProjectChanged() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EPRECONDITION, "The project has changed since it was read")
+}
+func errBusy() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is busy, retry later")
+}
+func errUnavailable() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is unavailable, retry later")
+}
+
+// errNoSuchProject is the answer to a project_id that names no project of
+// the user (missing, or another user's: the same answer, so nothing leaks).
+func errNoSuchProject() error {
+	return taskapi.ValidationError(taskapi.FieldError{Field: "project_id", Message: "must name one of your projects"})
+}
+
+// badRequest is the answer to a list filter the store cannot use.
+func badRequest(format string, args ...any) error {
+	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
+}
+
+// mapError turns an error of database/sql or the driver into the error the
+// store answers with: a *taskapi.Error the service can show (wrapping the
+// cause), the context's error when ctx is done, or a wrapped internal error.
+// op names the operation for the log.
+func mapError(ctx context.Context, op string, err error) error {
+	var apiErr *taskapi.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr):
+		return err
+	case ctx.Err() != nil:
+		// The driver reports an interrupted statement as SQLITE_INTERRUPT;
+		// the caller wants to know why.
+		return fmt.Errorf("sqlite: %s: %w", op, context.Cause(ctx))
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, errBusy(), err)
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
+			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PERM:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, errUnavailable(), err)
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// isPrimaryKeyViolation reports whether err is a duplicate primary key.
+func isPrimaryKeyViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKeyViolation reports whether err is a broken foreign key.
+func isForeignKeyViolation(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// notFound maps sql.ErrNoRows to the error newErr returns.
+func notFound(err error, newErr func() *taskapi.Error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return newErr()
+	}
+	return err
+}

@@ -1,0 +1,190 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/taskapi/taskapi"
+)
+
+// sortColumns maps each sort field to its column and whether it may be
+// NULL. Only these constant names are ever put into SQL text.
+var sortColumns = map[taskapi.SortField]struct {
+	column   string
+	nullable bool
+}{
+	taskapi.SortCreatedAt:   {"created_at", false},
+	taskapi.SortUpdatedAt:   {"updated_at", false},
+	taskapi.SortDueDate:     {"due_date", true},
+	taskapi.SortName:        {"name", false},
+	taskapi.SortCompletedOn: {"completed_on", true},
+}
+
+// query collects the WHERE terms of a list and their arguments.
+type query struct {
+	where []string
+	args  []any
+}
+
+func (q *query) add(term string, args ...any) {
+	q.where = append(q.where, term)
+	q.args = append(q.args, args...)
+}
+
+// Tasks returns one page of the tasks f selects, in f.Sort order with ties
+// broken by id, after f.After. The page is found by keyset (the sort value
+// and id of the last row seen, never an offset), so rows inserted or
+// deleted between two pages neither repeat nor skip rows that stayed.
+func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
+	if f.Limit < 1 {
+		return nil, badRequest("limit must be at least 1")
+	}
+	field := f.Sort.Field
+	if field == "" {
+		field = taskapi.SortCreatedAt
+	}
+	col, ok := sortColumns[field]
+	if !ok {
+		return nil, badRequest("cannot sort by %q", field)
+	}
+
+	var q query
+	q.add("user_id = ?", f.UserID)
+	if f.Completed != nil {
+		if *f.Completed {
+			q.add("completed_on IS NOT NULL")
+		} else {
+			q.add("completed_on IS NULL")
+		}
+	}
+	if f.Search != "" {
+		// instr, not LIKE: the search is a plain substring, so % and _ need
+		// no escaping. SQLite's lower() folds ASCII letters only: other
+		// letters match only in the case given.
+		q.add("(instr(lower(name), lower(?)) > 0 OR instr(lower(coalesce(description, '')), lower(?)) > 0)", f.Search, f.Search)
+	}
+	switch {
+	case f.Project.None:
+		q.add("project_id IS NULL")
+	case f.Project.ID != "":
+		q.add("project_id = ?", f.Project.ID)
+	}
+	if f.DueBefore != nil {
+		q.add("due_date < ?", f.DueBefore.String())
+	}
+	if f.DueAfter != nil {
+		q.add("due_date > ?", f.DueAfter.String())
+	}
+	if f.After != nil {
+		v, err := cursorValue(field, f.After)
+		if err != nil {
+			return nil, err
+		}
+		keyset(&q, col.column, col.nullable, f.Sort.Desc, v, f.After.ID)
+	}
+
+	order := col.column + " ASC NULLS LAST, id ASC"
+	if f.Sort.Desc {
+		order = col.column + " DESC NULLS FIRST, id DESC"
+	}
+	q.args = append(q.args, f.Limit+1)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks WHERE `+
+		strings.Join(q.where, " AND ")+` ORDER BY `+order+` LIMIT ?`, q.args...)
+	if err != nil {
+		return nil, mapError(ctx, "list tasks", err)
+	}
+	defer rows.Close()
+	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit, 100))}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, mapError(ctx, "list tasks", err)
+		}
+		page.Tasks = append(page.Tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(ctx, "list tasks", err)
+	}
+	if len(page.Tasks) > f.Limit {
+		page.Tasks = page.Tasks[:f.Limit]
+		last := page.Tasks[f.Limit-1]
+		page.Next = &taskapi.Cursor{Value: taskSortValue(last, field), ID: last.ID}
+	}
+	return page, nil
+}
+
+// keyset adds the term that selects the rows after (value, id) in the
+// order of column: ascending with NULLs last, or descending with NULLs
+// first. value is nil when the cursor's row had no value.
+func keyset(q *query, column string, nullable, desc bool, value *string, id string) {
+	switch {
+	case !nullable && !desc:
+		q.add("("+column+", id) > (?, ?)", *value, id)
+	case !nullable && desc:
+		q.add("("+column+", id) < (?, ?)", *value, id)
+	case !desc && value != nil: // the rest of the values, then every NULL
+		q.add("("+column+" IS NULL OR ("+column+", id) > (?, ?))", *value, id)
+	case !desc && value == nil: // among the NULLs at the end
+		q.add("("+column+" IS NULL AND id > ?)", id)
+	case desc && value != nil: // the rest of the values; the NULLs came first
+		q.add("("+column+", id) < (?, ?)", *value, id)
+	default: // desc, among the NULLs first, then every value
+		q.add("("+column+" IS NOT NULL OR id < ?)", id)
+	}
+}
+
+// cursorValue checks a cursor against the sort field and returns its value
+// in the stored form.
+func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (*string, error) {
+	if c.ID == "" {
+		return nil, badRequest("invalid page token")
+	}
+	if c.Value == nil {
+		if !sortColumns[field].nullable {
+			return nil, badRequest("invalid page token")
+		}
+		return nil, nil
+	}
+	v := *c.Value
+	switch field {
+	case taskapi.SortCreatedAt, taskapi.SortUpdatedAt, taskapi.SortCompletedOn:
+		t, err := parseTime(v)
+		if err != nil {
+			return nil, badRequest("invalid page token")
+		}
+		v = formatTime(t)
+	case taskapi.SortDueDate:
+		d, err := time.Parse(taskapi.DateLayout, v)
+		if err != nil {
+			return nil, badRequest("invalid page token")
+		}
+		v = d.Format(taskapi.DateLayout)
+	}
+	return &v, nil
+}
+
+// taskSortValue returns t's value of field in the cursor's form, or nil
+// when t has none.
+func taskSortValue(t *taskapi.Task, field taskapi.SortField) *string {
+	var v string
+	switch field {
+	case taskapi.SortCreatedAt:
+		v = t.CreatedAt.UTC().Format(time.RFC3339Nano)
+	case taskapi.SortUpdatedAt:
+		v = t.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case taskapi.SortDueDate:
+		if t.DueDate == nil {
+			return nil
+		}
+		v = t.DueDate.String()
+	case taskapi.SortName:
+		v = t.Name
+	case taskapi.SortCompletedOn:
+		if t.CompletedOn == nil {
+			return nil
+		}
+		v = t.CompletedOn.UTC().Format(time.RFC3339Nano)
+	}
+	return &v
+}

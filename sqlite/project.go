@@ -1,0 +1,172 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/taskapi/taskapi"
+)
+
+const projectColumns = `id, user_id, name, description, created_at, updated_at, version`
+
+func scanProject(r rowScanner) (*taskapi.Project, error) {
+	var (
+		p                    taskapi.Project
+		desc                 sql.NullString
+		createdAt, updatedAt string
+	)
+	if err := r.Scan(&p.ID, &p.UserID, &p.Name, &desc, &createdAt, &updatedAt, &p.Version); err != nil {
+		return nil, err
+	}
+	if desc.Valid {
+		p.Description = &desc.String
+	}
+	var err error
+	if p.CreatedAt, err = parseTime(createdAt); err != nil {
+		return nil, fmt.Errorf("project %s: stored created_at: %w", p.ID, err)
+	}
+	if p.UpdatedAt, err = parseTime(updatedAt); err != nil {
+		return nil, fmt.Errorf("project %s: stored updated_at: %w", p.ID, err)
+	}
+	return &p, nil
+}
+
+// CreateProject inserts p, setting its ID (when empty), CreatedAt,
+// UpdatedAt and Version; an ID in use gives ECONFLICT. On error p is left
+// as it was.
+func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
+	n := *p
+	if n.ID == "" {
+		n.ID = taskapi.NewID()
+	}
+	n.CreatedAt = s.now().UTC()
+	n.UpdatedAt = n.CreatedAt
+	n.Version = 1
+	_, err := s.write.ExecContext(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
+	if isPrimaryKeyViolation(err) {
+		err = fmt.Errorf("%w: %w", errProjectExists(), err)
+	}
+	if err != nil {
+		return mapError(ctx, "create project", err)
+	}
+	*p = n
+	return nil
+}
+
+// Project returns the project id of userID.
+func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
+	p, err := scanProject(s.read.QueryRowContext(ctx,
+		`SELECT `+projectColumns+` FROM projects WHERE id = ? AND user_id = ?`, id, userID))
+	if err != nil {
+		return nil, mapError(ctx, "get project", notFound(err, errProjectNotFound))
+	}
+	return p, nil
+}
+
+// Projects returns one page of the user's projects, oldest first, ties
+// broken by id, after f.After (by keyset, like Tasks).
+func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
+	if f.Limit < 1 {
+		return nil, badRequest("limit must be at least 1")
+	}
+	var q query
+	q.add("user_id = ?", f.UserID)
+	if f.After != nil {
+		v, err := cursorValue(taskapi.SortCreatedAt, f.After)
+		if err != nil {
+			return nil, err
+		}
+		keyset(&q, "created_at", false, false, v, f.After.ID)
+	}
+	q.args = append(q.args, f.Limit+1)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+
+		strings.Join(q.where, " AND ")+` ORDER BY created_at, id LIMIT ?`, q.args...)
+	if err != nil {
+		return nil, mapError(ctx, "list projects", err)
+	}
+	defer rows.Close()
+	page := &taskapi.ProjectPage{Projects: make([]*taskapi.Project, 0, min(f.Limit, 100))}
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, mapError(ctx, "list projects", err)
+		}
+		page.Projects = append(page.Projects, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(ctx, "list projects", err)
+	}
+	if len(page.Projects) > f.Limit {
+		page.Projects = page.Projects[:f.Limit]
+		last := page.Projects[f.Limit-1]
+		v := last.CreatedAt.UTC().Format(time.RFC3339Nano)
+		page.Next = &taskapi.Cursor{Value: &v, ID: last.ID}
+	}
+	return page, nil
+}
+
+// UpdateProject applies u to the project id of userID in one transaction,
+// with Version + 1 and UpdatedAt = now.
+func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
+	var p *taskapi.Project
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = scanProject(tx.QueryRowContext(ctx,
+			`SELECT `+projectColumns+` FROM projects WHERE id = ? AND user_id = ?`, id, userID))
+		if err != nil {
+			return notFound(err, errProjectNotFound)
+		}
+		if pre.IfVersion != 0 && pre.IfVersion != p.Version {
+			return errProjectChanged()
+		}
+		if u.Name != nil {
+			p.Name = *u.Name
+		}
+		if u.Description.Set {
+			p.Description = u.Description.Ptr()
+		}
+		p.UpdatedAt = s.now().UTC()
+		res, err := tx.ExecContext(ctx, `UPDATE projects SET name = ?, description = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND user_id = ? AND version = ?`,
+			p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("project %s changed under a write transaction (rows %d, %v)", id, n, err)
+		}
+		p.Version++
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(ctx, "update project", err)
+	}
+	return p, nil
+}
+
+// DeleteProject removes the project id of userID, if pre allows, in one
+// transaction with the change of its tasks: each loses its project and
+// gets Version + 1 and UpdatedAt = now.
+func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var version int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM projects WHERE id = ? AND user_id = ?`, id, userID).Scan(&version)
+		if err != nil {
+			return notFound(err, errProjectNotFound)
+		}
+		if pre.IfVersion != 0 && pre.IfVersion != version {
+			return errProjectChanged()
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET project_id = NULL, updated_at = ?, version = version + 1
+			WHERE project_id = ? AND user_id = ?`, formatTime(s.now()), id, userID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND user_id = ?`, id, userID)
+		return err
+	})
+	return mapError(ctx, "delete project", err)
+}

@@ -1,0 +1,244 @@
+// Package sqlite is the default store of the Task Manager API: tasks and
+// projects in one SQLite file, through the pure-Go driver modernc.org/sqlite
+// (so building needs no C compiler), in WAL mode with foreign keys on and a
+// busy timeout, its schema kept by embedded, versioned migrations (goose).
+//
+// Every query is scoped by user id; a row of another user is reported
+// exactly like a missing one.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/taskapi/taskapi"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// DefaultBusyTimeout is how long a write waits for another process's write
+// lock on the file before it fails with EUNAVAILABLE.
+const DefaultBusyTimeout = 5 * time.Second
+
+// Store keeps tasks and projects in one SQLite database file. It is safe for
+// concurrent use and implements taskapi.Store.
+//
+// SQLite lets one connection write at a time. The Store therefore holds two
+// pools on the same file:
+//
+//   - write: a single connection (MaxOpenConns 1). Every write, and the
+//     reads a write depends on (version checks, project ownership), runs
+//     in a transaction on it, so writers of this process queue in Go
+//     instead of failing with SQLITE_BUSY. Its transactions begin
+//     IMMEDIATE (_txlock=immediate): they take the file's write lock up
+//     front, so a transaction that reads and then writes can never meet
+//     another process's writer halfway (the read-to-write upgrade that
+//     SQLite answers with SQLITE_BUSY at once, without waiting); the busy
+//     timeout covers other processes such as `taskapi seed`.
+//   - read: a pool of query-only connections for Task, Tasks, Project and
+//     Projects. In WAL mode they read a consistent snapshot and neither
+//     block the writer nor wait for it.
+type Store struct {
+	read  *sql.DB
+	write *sql.DB
+	now   func() time.Time
+}
+
+var _ taskapi.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	now         func() time.Time
+	busyTimeout time.Duration
+	readConns   int
+}
+
+// WithNow sets the clock the store reads for created_at, updated_at and
+// the completed_on of a task completed without a date (default time.Now).
+func WithNow(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// WithBusyTimeout sets how long a statement waits for a lock held by
+// another connection or process (default DefaultBusyTimeout).
+func WithBusyTimeout(d time.Duration) Option {
+	return func(o *options) { o.busyTimeout = d }
+}
+
+// WithReadConns sets the size of the read pool (default: GOMAXPROCS, at
+// least 4).
+func WithReadConns(n int) Option {
+	return func(o *options) { o.readConns = n }
+}
+
+// Open opens the database file at path, creating it when missing, and
+// applies every pending migration. The caller must Close the store.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now, busyTimeout: DefaultBusyTimeout, readConns: max(4, runtime.GOMAXPROCS(0))}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.now == nil || o.busyTimeout < 0 || o.readConns < 1 {
+		return nil, errors.New("sqlite: invalid option: the clock must be set, the busy timeout not negative, the read pool at least 1")
+	}
+	write, err := openDB(path, o.busyTimeout, false)
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+	write.SetConnMaxLifetime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := openDB(path, o.busyTimeout, true)
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(o.readConns)
+	read.SetMaxIdleConns(o.readConns)
+	if err := read.PingContext(ctx); err != nil {
+		read.Close()
+		write.Close()
+		return nil, mapError(ctx, "open", err)
+	}
+	return &Store{read: read, write: write, now: o.now}, nil
+}
+
+// Migrate applies every pending migration to the database file at path,
+// creating it when missing, and closes it again: the `taskapi migrate`
+// subcommand. Open migrates too, so a server needs no separate step.
+// Running it on an up-to-date database changes nothing.
+func Migrate(ctx context.Context, path string) error {
+	db, err := openDB(path, DefaultBusyTimeout, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	return migrate(ctx, db)
+}
+
+// openDB opens a pool on the file at path. Every connection gets the busy
+// timeout and foreign keys; a writer also sets WAL mode (persistent in the
+// file) and synchronous=NORMAL (durable in WAL mode except for the last
+// transactions before a power loss, never corrupt); a reader is query-only.
+func openDB(path string, busy time.Duration, readOnly bool) (*sql.DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
+	}
+	q := []string{
+		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
+		"_pragma=foreign_keys(1)",
+	}
+	if readOnly {
+		q = append(q, "_pragma=query_only(1)")
+	} else {
+		q = append(q, "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)", "_txlock=immediate")
+	}
+	// A file: URI, so that a path holding '?' or '#' stays a path.
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	db, err := sql.Open("sqlite", "file:"+r.Replace(path)+"?"+strings.Join(q, "&"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// migrate brings the schema of db up to the newest embedded migration.
+func migrate(ctx context.Context, db *sql.DB) error {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return mapError(ctx, "migrate", err)
+	}
+	return nil
+}
+
+// Ping reports whether the database answers a query on both pools.
+func (s *Store) Ping(ctx context.Context) error {
+	for _, db := range []*sql.DB{s.read, s.write} {
+		var one int
+		if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			return mapError(ctx, "ping", err)
+		}
+	}
+	return nil
+}
+
+// Close closes both pools. It waits for queries in progress.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// inTx runs fn in an IMMEDIATE transaction on the write connection and
+// commits when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// timeLayout is the stored form of a timestamp: UTC, fixed width, so the
+// text sorts like the time.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// nullString is the stored form of an optional string.
+func nullString(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+func nullDate(d *taskapi.Date) any {
+	if d == nil {
+		return nil
+	}
+	return d.String()
+}

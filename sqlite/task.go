@@ -1,0 +1,213 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/taskapi/taskapi"
+)
+
+const taskColumns = `id, user_id, project_id, name, description, due_date, completed_on, created_at, updated_at, version`
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanTask(r rowScanner) (*taskapi.Task, error) {
+	var (
+		t                                 taskapi.Task
+		projectID, desc, due, completedOn sql.NullString
+		createdAt, updatedAt              string
+	)
+	if err := r.Scan(&t.ID, &t.UserID, &projectID, &t.Name, &desc, &due, &completedOn, &createdAt, &updatedAt, &t.Version); err != nil {
+		return nil, err
+	}
+	if projectID.Valid {
+		t.ProjectID = &projectID.String
+	}
+	if desc.Valid {
+		t.Description = &desc.String
+	}
+	if due.Valid {
+		d, err := taskapi.ParseDate(due.String)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: stored due_date: %w", t.ID, err)
+		}
+		t.DueDate = &d
+	}
+	if completedOn.Valid {
+		c, err := parseTime(completedOn.String)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: stored completed_on: %w", t.ID, err)
+		}
+		t.CompletedOn = &c
+	}
+	var err error
+	if t.CreatedAt, err = parseTime(createdAt); err != nil {
+		return nil, fmt.Errorf("task %s: stored created_at: %w", t.ID, err)
+	}
+	if t.UpdatedAt, err = parseTime(updatedAt); err != nil {
+		return nil, fmt.Errorf("task %s: stored updated_at: %w", t.ID, err)
+	}
+	return &t, nil
+}
+
+// CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
+// and Version. A ProjectID must name a project of the same user (EINVALID
+// on project_id otherwise); an ID in use gives ECONFLICT. On error t is
+// left as it was.
+func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
+	n := *t
+	if n.ID == "" {
+		n.ID = taskapi.NewID()
+	}
+	n.CreatedAt = s.now().UTC()
+	n.UpdatedAt = n.CreatedAt
+	n.Version = 1
+	if n.CompletedOn != nil {
+		c := n.CompletedOn.UTC()
+		n.CompletedOn = &c
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if n.ProjectID != nil {
+			if err := checkProject(ctx, tx, n.UserID, *n.ProjectID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			n.ID, n.UserID, nullString(n.ProjectID), n.Name, nullString(n.Description), nullDate(n.DueDate),
+			nullTime(n.CompletedOn), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
+		switch {
+		case isPrimaryKeyViolation(err):
+			return fmt.Errorf("%w: %w", errTaskExists(), err)
+		case isForeignKeyViolation(err):
+			return fmt.Errorf("%w: %w", errNoSuchProject(), err)
+		}
+		return err
+	})
+	if err != nil {
+		return mapError(ctx, "create task", err)
+	}
+	*t = n
+	return nil
+}
+
+// checkProject reports EINVALID on project_id unless id names a project of
+// userID.
+func checkProject(ctx context.Context, tx *sql.Tx, userID, id string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE id = ? AND user_id = ?`, id, userID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return errNoSuchProject()
+	}
+	return err
+}
+
+// Task returns the task id of userID.
+func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
+	t, err := scanTask(s.read.QueryRowContext(ctx,
+		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+	if err != nil {
+		return nil, mapError(ctx, "get task", notFound(err, errTaskNotFound))
+	}
+	return t, nil
+}
+
+// UpdateTask applies u to the task id of userID in one transaction: it
+// reads the row, checks p and the project, and writes the new row with
+// Version + 1 and UpdatedAt = now.
+func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.TaskUpdate, p taskapi.Precondition) (*taskapi.Task, error) {
+	var t *taskapi.Task
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		t, err = scanTask(tx.QueryRowContext(ctx,
+			`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+		if err != nil {
+			return notFound(err, errTaskNotFound)
+		}
+		if p.IfVersion != 0 && p.IfVersion != t.Version {
+			return errTaskChanged()
+		}
+		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
+			if err := checkProject(ctx, tx, userID, u.ProjectID.Value); err != nil {
+				return err
+			}
+		}
+		now := s.now().UTC()
+		applyTaskUpdate(t, u, now)
+		res, err := tx.ExecContext(ctx, `UPDATE tasks
+			SET project_id = ?, name = ?, description = ?, due_date = ?, completed_on = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND user_id = ? AND version = ?`,
+			nullString(t.ProjectID), t.Name, nullString(t.Description), nullDate(t.DueDate), nullTime(t.CompletedOn),
+			formatTime(t.UpdatedAt), id, userID, t.Version)
+		if err != nil {
+			if isForeignKeyViolation(err) {
+				return fmt.Errorf("%w: %w", errNoSuchProject(), err)
+			}
+			return err
+		}
+		// The write connection is this process's only writer and the
+		// transaction holds the file's write lock, so the row cannot have
+		// changed since it was read; the version in WHERE makes sure.
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("task %s changed under a write transaction (rows %d, %v)", id, n, err)
+		}
+		t.Version++
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(ctx, "update task", err)
+	}
+	return t, nil
+}
+
+// applyTaskUpdate sets the fields u sets on t and its UpdatedAt to now
+// (t.Version is left for the caller).
+func applyTaskUpdate(t *taskapi.Task, u taskapi.TaskUpdate, now time.Time) {
+	if u.Name != nil {
+		t.Name = *u.Name
+	}
+	if u.Description.Set {
+		t.Description = u.Description.Ptr()
+	}
+	if u.ProjectID.Set {
+		t.ProjectID = u.ProjectID.Ptr()
+	}
+	if u.DueDate.Set {
+		t.DueDate = u.DueDate.Ptr()
+	}
+	if u.CompletedOn.Set {
+		t.CompletedOn = nil
+		if u.CompletedOn.Valid {
+			c := u.CompletedOn.Value.UTC()
+			t.CompletedOn = &c
+		}
+	}
+	if u.Completed != nil {
+		switch {
+		case !*u.Completed:
+			t.CompletedOn = nil
+		case t.CompletedOn == nil:
+			t.CompletedOn = &now
+		}
+	}
+	t.UpdatedAt = now
+}
+
+// DeleteTask removes the task id of userID, if p allows.
+func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var version int64
+		err := tx.QueryRowContext(ctx, `SELECT version FROM tasks WHERE id = ? AND user_id = ?`, id, userID).Scan(&version)
+		if err != nil {
+			return notFound(err, errTaskNotFound)
+		}
+		if p.IfVersion != 0 && p.IfVersion != version {
+			return errTaskChanged()
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
+		return err
+	})
+	return mapError(ctx, "delete task", err)
+}
