@@ -1,0 +1,158 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/taskapi/taskapi/bearer"
+)
+
+// Defaults of the configuration.
+const (
+	defaultPort            = 5000
+	defaultDatabaseFile    = "taskapi.db"
+	defaultPageSize        = 20
+	defaultMaxPageSize     = 100
+	maxPageSizeLimit       = 1000
+	devAudience            = "task-manager-api"
+	devKeyFile             = "taskapi-dev-key.pem"
+	devIssuerAddr          = "127.0.0.1:5001"
+	devDemoUser            = "dev|demo-user"
+	devScopes              = "read:tasks write:tasks delete:tasks"
+	dotenvFile             = ".env"
+	databaseEnv            = "DATABASE_URL"
+	postgresNotBuiltFormat = "PostgreSQL support is not built yet (DATABASE_URL=%s://…)"
+)
+
+// config is the service's configuration, from the environment.
+type config struct {
+	Port            int
+	Database        database
+	LogLevel        slog.Level
+	DefaultPageSize int
+	MaxPageSize     int
+	RequireScopes   bool
+	// Bearer is the token verification of serve (ISSUER_BASE_URL,
+	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG).
+	Bearer bearer.Config
+}
+
+// database is where the data lives: for now always a SQLite file.
+type database struct {
+	Path string
+}
+
+// loadConfig reads the variables every subcommand shares. Each invalid
+// value is reported, naming its variable; all of them at once.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{Bearer: bearer.ConfigFromEnv(getenv)}
+	var errs []error
+	var err error
+	if c.Port, err = intVar(getenv, "PORT", defaultPort, 0, 65535); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Database, err = parseDatabaseURL(getenv(databaseEnv)); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogLevel, err = logLevel(getenv("LOG_LEVEL")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DefaultPageSize, err = intVar(getenv, "DEFAULT_PAGE_SIZE", defaultPageSize, 1, maxPageSizeLimit); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxPageSize, err = intVar(getenv, "MAX_PAGE_SIZE", defaultMaxPageSize, 1, maxPageSizeLimit); err != nil {
+		errs = append(errs, err)
+	}
+	if c.DefaultPageSize > c.MaxPageSize && len(errs) == 0 {
+		errs = append(errs, fmt.Errorf("DEFAULT_PAGE_SIZE (%d) must not exceed MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))
+	}
+	if c.RequireScopes, err = boolVar(getenv, "REQUIRE_SCOPES"); err != nil {
+		errs = append(errs, err)
+	}
+	return c, errors.Join(errs...)
+}
+
+// checkAuth reports what serve needs to verify tokens: ISSUER_BASE_URL (or
+// ISSUER with JWKS_URI or SECRET) and AUDIENCE, naming what is missing.
+func (c *config) checkAuth() error {
+	var errs []error
+	b := c.Bearer
+	if b.IssuerBaseURL == "" && (b.Issuer == "" || (b.JWKSURI == "" && b.Secret == "")) {
+		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your Auth0 domain as a URL, e.g. ISSUER_BASE_URL=https://YOUR_TENANT.us.auth0.com"))
+	} else if b.IssuerBaseURL != "" {
+		if u, err := url.Parse(b.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("ISSUER_BASE_URL must be a URL such as https://YOUR_TENANT.us.auth0.com, got %q", b.IssuerBaseURL))
+		}
+	}
+	if len(b.Audience) == 0 {
+		errs = append(errs, errors.New("AUDIENCE is not set: set it (in the environment or .env) to your API identifier, e.g. AUDIENCE=task-manager-api"))
+	}
+	return errors.Join(errs...)
+}
+
+// parseDatabaseURL reads DATABASE_URL: empty for taskapi.db in the working
+// directory, sqlite:PATH (or sqlite://PATH) for another file.
+func parseDatabaseURL(s string) (database, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return database{Path: defaultDatabaseFile}, nil
+	}
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return database{}, fmt.Errorf("%s=%q has no scheme: use sqlite:PATH, or leave it unset for %s in the working directory", databaseEnv, s, defaultDatabaseFile)
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		path := strings.TrimPrefix(rest, "//")
+		if path == "" {
+			return database{}, fmt.Errorf("%s=%q names no file: use sqlite:PATH", databaseEnv, s)
+		}
+		return database{Path: path}, nil
+	case "postgres", "postgresql":
+		// The URL is not echoed: it may hold a password.
+		return database{}, fmt.Errorf(postgresNotBuiltFormat, strings.ToLower(scheme))
+	default:
+		return database{}, fmt.Errorf("%s: unsupported scheme %q: use sqlite:PATH, or leave it unset for %s in the working directory", databaseEnv, scheme, defaultDatabaseFile)
+	}
+}
+
+func intVar(getenv func(string) string, name string, def, lo, hi int) (int, error) {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return def, fmt.Errorf("%s=%q: want a whole number from %d to %d", name, truncate(s, 40), lo, hi)
+	}
+	return n, nil
+}
+
+func boolVar(getenv func(string) string, name string) (bool, error) {
+	switch s := strings.ToLower(strings.TrimSpace(getenv(name))); s {
+	case "", "0", "false", "no", "off":
+		return false, nil
+	case "1", "true", "yes", "on":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q: want true or false", name, truncate(s, 40))
+	}
+}
+
+func logLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return slog.LevelInfo, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", truncate(s, 40))
+}

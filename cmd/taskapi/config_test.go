@@ -1,0 +1,118 @@
+package main
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		c, err := loadConfig(mapEnv(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Port != 5000 || c.Database.Path != "taskapi.db" || c.LogLevel != slog.LevelInfo ||
+			c.DefaultPageSize != 20 || c.MaxPageSize != 100 || c.RequireScopes {
+			t.Errorf("defaults = %+v", c)
+		}
+	})
+	t.Run("values", func(t *testing.T) {
+		c, err := loadConfig(mapEnv(map[string]string{
+			"PORT": "8080", "DATABASE_URL": "sqlite:/tmp/x.db", "LOG_LEVEL": "DEBUG",
+			"DEFAULT_PAGE_SIZE": "5", "MAX_PAGE_SIZE": "50", "REQUIRE_SCOPES": "true",
+			"ISSUER_BASE_URL": "https://t.auth0.com", "AUDIENCE": "task-manager-api",
+			"TOKEN_SIGNING_ALG": "RS256",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Port != 8080 || c.Database.Path != "/tmp/x.db" || c.LogLevel != slog.LevelDebug ||
+			c.DefaultPageSize != 5 || c.MaxPageSize != 50 || !c.RequireScopes ||
+			c.Bearer.IssuerBaseURL != "https://t.auth0.com" || len(c.Bearer.Audience) != 1 ||
+			c.Bearer.Audience[0] != "task-manager-api" || c.Bearer.TokenSigningAlg != "RS256" {
+			t.Errorf("config = %+v", c)
+		}
+	})
+	errs := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"PORT": "http"}, `PORT="http": want a whole number from 0 to 65535`},
+		{map[string]string{"PORT": "70000"}, `PORT="70000"`},
+		{map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL="loud": want debug, info, warn or error`},
+		{map[string]string{"DEFAULT_PAGE_SIZE": "0"}, `DEFAULT_PAGE_SIZE="0"`},
+		{map[string]string{"MAX_PAGE_SIZE": "5000"}, `MAX_PAGE_SIZE="5000"`},
+		{map[string]string{"DEFAULT_PAGE_SIZE": "50", "MAX_PAGE_SIZE": "10"}, "DEFAULT_PAGE_SIZE (50) must not exceed MAX_PAGE_SIZE (10)"},
+		{map[string]string{"REQUIRE_SCOPES": "maybe"}, `REQUIRE_SCOPES="maybe": want true or false`},
+		{map[string]string{"DATABASE_URL": "postgres://u:secret@db/tasks"}, "PostgreSQL support is not built yet (DATABASE_URL=postgres://…)"},
+		{map[string]string{"DATABASE_URL": "mysql://root@localhost/tasks"}, `DATABASE_URL: unsupported scheme "mysql"`},
+		{map[string]string{"DATABASE_URL": "sqlite:"}, "names no file"},
+		{map[string]string{"DATABASE_URL": "tasks.db"}, "has no scheme: use sqlite:PATH"},
+	}
+	for _, tt := range errs {
+		_, err := loadConfig(mapEnv(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %v: err = %v, want %q", tt.env, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("env %v: error leaks the database password: %v", tt.env, err)
+		}
+	}
+	// Every bad variable is reported at once.
+	_, err := loadConfig(mapEnv(map[string]string{"PORT": "x", "LOG_LEVEL": "y"}))
+	if err == nil || !strings.Contains(err.Error(), "PORT") || !strings.Contains(err.Error(), "LOG_LEVEL") {
+		t.Errorf("two bad variables: err = %v", err)
+	}
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                       "taskapi.db",
+		"sqlite:data/tasks.db":   "data/tasks.db",
+		"sqlite:///var/lib/t.db": "/var/lib/t.db",
+		"sqlite://rel.db":        "rel.db",
+		"SQLITE:x.db":            "x.db",
+	} {
+		db, err := parseDatabaseURL(in)
+		if err != nil || db.Path != want {
+			t.Errorf("parseDatabaseURL(%q) = %q, %v; want %q", in, db.Path, err, want)
+		}
+	}
+}
+
+func TestCheckAuth(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		want    []string
+		notWant []string
+	}{
+		{map[string]string{}, []string{"ISSUER_BASE_URL is not set", "AUDIENCE is not set"}, nil},
+		{map[string]string{"AUDIENCE": "task-manager-api"}, []string{"ISSUER_BASE_URL is not set"}, []string{"AUDIENCE"}},
+		{map[string]string{"ISSUER_BASE_URL": "https://t.auth0.com"}, []string{"AUDIENCE is not set"}, []string{"ISSUER_BASE_URL"}},
+		{map[string]string{"ISSUER_BASE_URL": "t.auth0.com", "AUDIENCE": "a"}, []string{"ISSUER_BASE_URL must be a URL"}, nil},
+		{map[string]string{"ISSUER_BASE_URL": "https://t.auth0.com", "AUDIENCE": "a"}, nil, nil},
+		{map[string]string{"ISSUER": "https://t/", "JWKS_URI": "https://t/jwks", "AUDIENCE": "a"}, nil, nil},
+		{map[string]string{"ISSUER": "https://t/", "AUDIENCE": "a"}, []string{"ISSUER_BASE_URL is not set"}, nil},
+	}
+	for _, tt := range tests {
+		c, err := loadConfig(mapEnv(tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.checkAuth()
+		if len(tt.want) == 0 && err != nil {
+			t.Errorf("env %v: unexpected error %v", tt.env, err)
+		}
+		for _, w := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("env %v: err = %v, want %q", tt.env, err, w)
+			}
+		}
+		for _, w := range tt.notWant {
+			if err != nil && strings.Contains(err.Error(), w) {
+				t.Errorf("env %v: err = %v mentions %q", tt.env, err, w)
+			}
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/taskapi/taskapi/bearer"
+	"github.com/taskapi/taskapi/devissuer"
+	"github.com/taskapi/taskapi/sqlite"
+)
+
+const devVariables = `  PORT               API port (5000)
+  DATABASE_URL       sqlite:PATH (default taskapi.db in the working directory);
+                     the development signing key is ` + devKeyFile + ` beside it
+  LOG_LEVEL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REQUIRE_SCOPES as for serve.
+  ISSUER_BASE_URL and AUDIENCE are ignored: dev uses its own issuer and the
+  audience ` + devAudience + `.
+`
+
+func runDev(ctx context.Context, env *environment, args []string) error {
+	flags := newFlagSet(env, "dev", "dev [-addr HOST:PORT] [-issuer-addr HOST:PORT] [-user SUB]", devVariables)
+	addr := flags.String("addr", "", "API listen address (default 127.0.0.1:$PORT)")
+	issuerAddr := flags.String("issuer-addr", devIssuerAddr, "development issuer address; loopback only")
+	user := flags.String("user", devDemoUser, "the demo user: seeded, and the subject of the printed token")
+	if err := parseFlags(flags, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.getenv)
+	if err != nil {
+		return err
+	}
+	if err := checkSubject(*user); err != nil {
+		return fmt.Errorf("-user %q: %w", truncate(*user, 60), err)
+	}
+	if *addr == "" {
+		*addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
+	}
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Audience) > 0 {
+		log.Warn("dev ignores ISSUER_BASE_URL and AUDIENCE: it verifies tokens of its own development issuer; use taskapi serve for a real provider")
+	}
+
+	key, err := devissuer.LoadOrCreateKey(devKeyPath(cfg.Database))
+	if err != nil {
+		return err
+	}
+	iss := devissuer.New(key, devissuer.WithAudience(devAudience), devissuer.WithLogger(log))
+	if err := iss.Start(*issuerAddr); err != nil {
+		return err
+	}
+	defer iss.Close()
+
+	store, err := sqlite.Open(ctx, cfg.Database.Path)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", cfg.Database.Path, err)
+	}
+	defer store.Close()
+	if _, err := seedUser(ctx, store, *user, time.Now()); err != nil {
+		return fmt.Errorf("seed %s: %w", *user, err)
+	}
+
+	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}}
+	verifier, err := bearer.New(cfg.Bearer)
+	if err != nil {
+		return fmt.Errorf("token verification: %w", err)
+	}
+	defer verifier.Close()
+	warm(ctx, log, verifier)
+
+	api, err := newAPI(cfg, store, verifier, log)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	tok, err := iss.Token(devissuer.TokenRequest{Subject: *user, Scope: devScopes})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	log.Warn("DEVELOPMENT MODE: tokens come from a development issuer that anyone on this machine can use; never expose this server", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.Path)
+	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
+	return serveHTTP(ctx, log, l, api)
+}
+
+// apiURL is the base URL of the API listening on a, with "localhost" for
+// 127.0.0.1 as people type it.
+func apiURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if host == "127.0.0.1" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func printDevBanner(env *environment, api, issuer, user, token, issuerAddr string) {
+	w := env.stdout
+	fmt.Fprintf(w, "\nTask Manager API (development mode) on %s\n", api)
+	fmt.Fprintf(w, "Development token issuer on %s (loopback only, for development only)\n\n", issuer)
+	fmt.Fprintf(w, "Access token for %s (scopes %s; expires %s):\n\n%s\n\n", user, devScopes,
+		tokenLifetime(time.Now(), devissuer.DefaultTTL), token)
+	fmt.Fprintf(w, "Try it:\n\n")
+	fmt.Fprintf(w, "curl -H \"Authorization: Bearer %s\" %s/tasks\n\n", token, api)
+	more := "taskapi token -sub 'SUB' -scope 'read:tasks'"
+	if issuerAddr != devIssuerAddr {
+		more += " -issuer-addr " + issuerAddr
+	}
+	fmt.Fprintf(w, "More tokens: %s\nStop with Ctrl-C.\n", more)
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// maxDotenvBytes bounds the size of a .env file.
+const maxDotenvBytes = 1 << 20
+
+// readDotenv reads the .env file at path. A missing file is no error and
+// gives no variables.
+func readDotenv(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxDotenvBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxDotenvBytes {
+		return nil, fmt.Errorf("%s: over %d bytes", path, maxDotenvBytes)
+	}
+	vars, err := parseDotenv(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return vars, nil
+}
+
+// parseDotenv parses the common .env format, one variable per line:
+//
+//	# a comment
+//	KEY=value            # unquoted: trimmed, a " #" starts a comment
+//	export KEY=value     # "export " is ignored
+//	KEY="a \"b\"\n"      # double quotes: \n \r \t \" \\ escapes
+//	KEY='raw $text'      # single quotes: taken literally
+//
+// There is no variable expansion and no multi-line value. A later line
+// overrides an earlier one. Errors name the line ("line 3: ...").
+func parseDotenv(b []byte) (map[string]string, error) {
+	vars := make(map[string]string)
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 0, 4096), maxDotenvBytes)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		line = strings.TrimPrefix(line, "export ")
+		key, rest, ok := strings.Cut(line, "=")
+		key = strings.TrimSpace(key)
+		if !ok {
+			return nil, fmt.Errorf("line %d: want KEY=VALUE, got %q", n, truncate(line, 40))
+		}
+		if !validEnvName(key) {
+			return nil, fmt.Errorf("line %d: invalid variable name %q", n, truncate(key, 40))
+		}
+		val, err := dotenvValue(strings.TrimSpace(rest))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %s: %w", n, key, err)
+		}
+		vars[key] = val
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return vars, nil
+}
+
+func dotenvValue(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	switch s[0] {
+	case '\'':
+		end := strings.IndexByte(s[1:], '\'')
+		if end < 0 {
+			return "", errors.New("unterminated single quote")
+		}
+		if err := onlyComment(s[end+2:]); err != nil {
+			return "", err
+		}
+		return s[1 : end+1], nil
+	case '"':
+		var b strings.Builder
+		for i := 1; i < len(s); i++ {
+			switch c := s[i]; c {
+			case '"':
+				if err := onlyComment(s[i+1:]); err != nil {
+					return "", err
+				}
+				return b.String(), nil
+			case '\\':
+				i++
+				if i == len(s) {
+					return "", errors.New("unterminated double quote")
+				}
+				switch e := s[i]; e {
+				case 'n':
+					b.WriteByte('\n')
+				case 'r':
+					b.WriteByte('\r')
+				case 't':
+					b.WriteByte('\t')
+				case '"', '\\', '$':
+					b.WriteByte(e)
+				default:
+					b.WriteByte('\\')
+					b.WriteByte(e)
+				}
+			default:
+				b.WriteByte(c)
+			}
+		}
+		return "", errors.New("unterminated double quote")
+	}
+	if i := strings.Index(s, " #"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, "\t#"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSpace(s), nil
+}
+
+// onlyComment checks what follows a closing quote: nothing or a comment.
+func onlyComment(s string) error {
+	s = strings.TrimSpace(s)
+	if s == "" || s[0] == '#' {
+		return nil
+	}
+	return fmt.Errorf("unexpected %q after the closing quote", truncate(s, 20))
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z':
+		case c >= '0' && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// overlay returns a getenv that answers from getenv (the real environment)
+// and, for variables that are unset or empty there, from file.
+func overlay(getenv func(string) string, file map[string]string) func(string) string {
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return file[k]
+	}
+}

@@ -1,0 +1,155 @@
+// Command taskapi is the Task Manager API: a JSON API of tasks and projects
+// per user, secured by OAuth 2.0 bearer tokens (Auth0 or any OpenID Connect
+// provider), on an embedded SQLite database.
+//
+// Usage:
+//
+//	taskapi serve     run the API (needs ISSUER_BASE_URL and AUDIENCE)
+//	taskapi dev       run the API with a local development token issuer
+//	taskapi token     mint a development access token
+//	taskapi seed      add demo data for one or more users
+//	taskapi migrate   apply database migrations and exit
+//
+// Configuration comes from environment variables and from a .env file in
+// the working directory; the environment wins. Run `taskapi COMMAND -h` for
+// the flags of a command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "taskapi: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage reports a command line that could not be parsed; the message
+// has been printed already.
+var errUsage = errors.New("usage error")
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+var commands = []command{
+	{"serve", "run the API (needs ISSUER_BASE_URL and AUDIENCE)", runServe},
+	{"dev", "run the API with a local development token issuer, zero config", runDev},
+	{"token", "mint an access token from the development issuer's key", runToken},
+	{"seed", "add demo data (a project and two tasks) for users, idempotently", runSeed},
+	{"migrate", "apply database migrations, then exit", runMigrate},
+}
+
+// environment is what a subcommand may touch besides its arguments.
+type environment struct {
+	getenv func(string) string // the real environment over the .env file
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run runs the taskapi command line args (args[0] is the program name).
+// getenv is the real environment; a .env file in the working directory
+// fills in what it leaves unset.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		usage(stderr)
+		return errUsage
+	}
+	name := args[1]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		file, err := readDotenv(dotenvFile)
+		if err != nil {
+			return err
+		}
+		env := &environment{getenv: overlay(getenv, file), stdin: stdin, stdout: stdout, stderr: stderr}
+		return c.run(ctx, env, args[2:])
+	}
+	fmt.Fprintf(stderr, "taskapi: unknown command %q\n\n", name)
+	usage(stderr)
+	return errUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `taskapi is the Task Manager API, secured by OAuth 2.0 bearer tokens.
+
+Usage:
+
+	taskapi COMMAND [flags]
+
+Commands:
+
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Configuration comes from environment variables and from a .env file in the
+working directory (the environment wins). Run "taskapi COMMAND -h" for the
+flags and variables of a command.
+`)
+}
+
+// newFlagSet returns a flag set for a subcommand whose -h prints synopsis,
+// the flags, and the environment variables the command reads.
+func newFlagSet(env *environment, name, synopsis, variables string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		out := fs.Output()
+		fmt.Fprintf(out, "Usage: taskapi %s\n\n", synopsis)
+		fs.PrintDefaults()
+		if variables != "" {
+			fmt.Fprintf(out, "\nEnvironment (or .env):\n%s", variables)
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args, turning a parse failure into errUsage (the
+// flag package has printed it) and refusing stray arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "taskapi %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}

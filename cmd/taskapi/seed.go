@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/sqlite"
+)
+
+const seedVariables = `  SEED_USERS    users to seed, comma-separated (added to -user)
+  DATABASE_URL  sqlite:PATH (default taskapi.db in the working directory)
+`
+
+func runSeed(ctx context.Context, env *environment, args []string) error {
+	fs := newFlagSet(env, "seed", "seed -user SUB [-user SUB ...]", seedVariables)
+	var users []string
+	fs.Func("user", "the `sub` of a user to seed (repeatable); the sub claim of the user's access token", func(s string) error {
+		users = append(users, s)
+		return nil
+	})
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	for _, u := range strings.Split(env.getenv("SEED_USERS"), ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			users = append(users, u)
+		}
+	}
+	if len(users) == 0 {
+		return errors.New("seed: no users: give -user SUB (the sub claim of your access token) or set SEED_USERS")
+	}
+	for _, u := range users {
+		if err := checkSubject(u); err != nil {
+			return fmt.Errorf("seed: -user %q: %w", truncate(u, 60), err)
+		}
+	}
+	db, err := parseDatabaseURL(env.getenv(databaseEnv))
+	if err != nil {
+		return err
+	}
+	store, err := sqlite.Open(ctx, db.Path)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", db.Path, err)
+	}
+	defer store.Close()
+	for _, u := range users {
+		n, err := seedUser(ctx, store, u, time.Now())
+		if err != nil {
+			return fmt.Errorf("seed %s: %w", u, err)
+		}
+		fmt.Fprintf(env.stdout, "seeded %s: 1 project and 2 tasks (%d created, %d already there) in %s\n", u, n, 3-n, db.Path)
+	}
+	return nil
+}
+
+// checkSubject checks a user id as the API would accept it from a token.
+func checkSubject(sub string) error {
+	switch {
+	case sub == "":
+		return errors.New("empty")
+	case !utf8.ValidString(sub):
+		return errors.New("not valid UTF-8")
+	case utf8.RuneCountInString(sub) > taskapi.MaxUserIDLen:
+		return fmt.Errorf("longer than %d characters", taskapi.MaxUserIDLen)
+	}
+	return nil
+}
+
+// seedIDEncoding is the alphabet of taskapi.NewID, so seeded ids look like
+// any other.
+var seedIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// seedID derives the id of one seeded row from the user's sub, so that
+// seeding again finds the rows it made before.
+func seedID(sub, role string) string {
+	sum := sha256.Sum256([]byte("taskapi seed v1\x00" + sub + "\x00" + role))
+	return seedIDEncoding.EncodeToString(sum[:16])
+}
+
+// seedUser gives user sub the tutorial's demo data: one project and two
+// tasks due in the future, the first without a project and the second in
+// it. Rows that exist already (same derived id) are kept as they are, so
+// seeding twice leaves the same data. It returns how many rows it created.
+func seedUser(ctx context.Context, store taskapi.Store, sub string, now time.Time) (int, error) {
+	str := func(s string) *string { return &s }
+	due := func(days int) *taskapi.Date { d := taskapi.DateOf(now.UTC().AddDate(0, 0, days)); return &d }
+	projectID := seedID(sub, "project")
+	created := 0
+	exists := func(err error) (bool, error) {
+		switch taskapi.ErrorCode(err) {
+		case "":
+			created++
+			return false, nil
+		case taskapi.ECONFLICT:
+			return true, nil
+		}
+		return false, err
+	}
+	err := store.CreateProject(ctx, &taskapi.Project{
+		ID:          projectID,
+		UserID:      sub,
+		Name:        "Garden",
+		Description: str("A demo project from taskapi seed."),
+	})
+	if _, err := exists(err); err != nil {
+		return created, fmt.Errorf("project: %w", err)
+	}
+	tasks := []*taskapi.Task{{
+		ID:          seedID(sub, "task-1"),
+		UserID:      sub,
+		Name:        "Renew passport",
+		Description: str("A demo task without a project, from taskapi seed."),
+		DueDate:     due(7),
+	}, {
+		ID:          seedID(sub, "task-2"),
+		UserID:      sub,
+		ProjectID:   &projectID,
+		Name:        "Plant tomatoes",
+		Description: str("A demo task in the Garden project, from taskapi seed."),
+		DueDate:     due(14),
+	}}
+	for i, t := range tasks {
+		if err := t.Validate(now); err != nil {
+			return created, err
+		}
+		if _, err := exists(store.CreateTask(ctx, t)); err != nil {
+			return created, fmt.Errorf("task %d: %w", i+1, err)
+		}
+	}
+	return created, nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/taskapi/taskapi/bearer"
+	"github.com/taskapi/taskapi/httpapi"
+	"github.com/taskapi/taskapi/sqlite"
+)
+
+// Limits of the HTTP server.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// shutdownTimeout bounds the drain of open requests on SIGINT/SIGTERM.
+	shutdownTimeout = 10 * time.Second
+	// warmTimeout bounds the first fetch of the provider's keys at start.
+	warmTimeout = 10 * time.Second
+)
+
+const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a URL); required
+  AUDIENCE           the API identifier, e.g. task-manager-api; required
+  ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
+                     optional overrides of the verification
+  PORT               listening port (5000)
+  DATABASE_URL       sqlite:PATH (default taskapi.db in the working directory)
+  LOG_LEVEL          debug, info, warn or error (info)
+  DEFAULT_PAGE_SIZE  page size of a list without ?limit (20)
+  MAX_PAGE_SIZE      largest ?limit (100)
+  REQUIRE_SCOPES     enforce read:tasks, write:tasks, delete:tasks (false)
+`
+
+func runServe(ctx context.Context, env *environment, args []string) error {
+	fs := newFlagSet(env, "serve", "serve [-addr HOST:PORT]", serveVariables)
+	addr := fs.String("addr", "", "listen address (default \":$PORT\", every interface)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.checkAuth(); err != nil {
+		return err
+	}
+	if *addr == "" {
+		*addr = ":" + strconv.Itoa(cfg.Port)
+	}
+	log := newLogger(env.stderr, cfg.LogLevel)
+
+	store, err := sqlite.Open(ctx, cfg.Database.Path)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", cfg.Database.Path, err)
+	}
+	defer store.Close()
+
+	verifier, err := bearer.New(cfg.Bearer)
+	if err != nil {
+		return fmt.Errorf("token verification: %w", err)
+	}
+	defer verifier.Close()
+	warm(ctx, log, verifier)
+
+	api, err := newAPI(cfg, store, verifier, log)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.Path,
+		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "audience", cfg.Bearer.Audience, "require_scopes", cfg.RequireScopes)
+	return serveHTTP(ctx, log, l, api)
+}
+
+// newLogger returns the JSON logger of the service.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// warm fetches the provider's discovery document and keys once, so that a
+// misconfiguration shows at start. A failure is logged, not fatal: the
+// verifier retries on the first request, and the provider may be back by
+// then.
+func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
+	ctx, cancel := context.WithTimeout(ctx, warmTimeout)
+	defer cancel()
+	if err := v.Warm(ctx); err != nil {
+		log.Warn("could not fetch the token issuer's keys; requests will retry", "err", err)
+	}
+}
+
+// newAPI builds the API handler on store, protected by v.
+func newAPI(cfg config, store *sqlite.Store, v *bearer.Verifier, log *slog.Logger) (http.Handler, error) {
+	return httpapi.NewServer(httpapi.Config{
+		Store:           store,
+		Authenticate:    v.Middleware,
+		RequireScopes:   cfg.RequireScopes,
+		DefaultPageSize: cfg.DefaultPageSize,
+		MaxPageSize:     cfg.MaxPageSize,
+		Logger:          log,
+	})
+}
+
+// serveHTTP serves h on l until ctx ends, then drains open requests for at
+// most shutdownTimeout.
+func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "drain_timeout", shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("drain timed out; closing open connections")
+		err = srv.Close()
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
