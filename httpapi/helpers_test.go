@@ -118,7 +118,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	cfg := Config{
 		Store:        st,
 		Authenticate: testAuthenticate,
-		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       logger(logs),
 		Now:          clk.Now,
 	}
 	for _, o := range opts {
@@ -240,4 +240,9 @@ func (s *testServer) createTask(user string, body map[string]any) map[string]any
 func (s *testServer) createProject(user, name string) map[string]any {
 	s.t.Helper()
 	return s.do(req{method: "POST", path: "/projects", user: user, body: map[string]any{"name": name}}).want(s.t, 201, "").obj("project")
+}
+
+// logger returns a JSON logger writing to w.
+func logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
