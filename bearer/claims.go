@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,6 +40,32 @@ func (c *Claims) Scopes() []string { return stringList(c.Payload["scope"], true)
 
 // Permissions returns the "permissions" claim of Auth0 RBAC as a list.
 func (c *Claims) Permissions() []string { return stringList(c.Payload["permissions"], true) }
+
+// HasScope reports whether the "scope" claim holds scope.
+func (c *Claims) HasScope(scope string) bool { return slices.Contains(c.Scopes(), scope) }
+
+// HasPermission reports whether the "permissions" claim holds permission.
+func (c *Claims) HasPermission(permission string) bool {
+	return slices.Contains(c.Permissions(), permission)
+}
+
+// ClientID returns the "client_id" claim (RFC 9068), or else Auth0's
+// "azp", or "".
+func (c *Claims) ClientID() string {
+	if id := c.String("client_id"); id != "" {
+		return id
+	}
+	return c.String("azp")
+}
+
+// Algorithm returns the protected header's "alg".
+func (c *Claims) Algorithm() string { s, _ := c.Header["alg"].(string); return s }
+
+// KeyID returns the protected header's "kid", or "".
+func (c *Claims) KeyID() string { s, _ := c.Header["kid"].(string); return s }
+
+// NotBefore returns the "nbf" claim as a time, or the zero time.
+func (c *Claims) NotBefore() time.Time { return c.Time("nbf") }
 
 // Expiry returns the "exp" claim as a time, or the zero time when it is
 // missing or not a number.
