@@ -3,13 +3,37 @@
 // that verifies a given token.
 //
 // It behaves like jose's createRemoteJWKSet under express-oauth2-jwt-bearer
-// (one shared fetch for concurrent callers, a cache of MaxAge, one refetch
-// per Cooldown on an unknown kid, failures not cached) and adds: a timeout
-// on discovery too, a minimum interval between failed attempts, warm-up,
-// refresh ahead of expiry, stale-while-error and stable key identities.
+// 1.10.0: one shared fetch for all concurrent callers, a cache of MaxAge,
+// one refetch per Cooldown on an unknown kid, failures not cached, only
+// 200 + JSON accepted, jose's key selection and messages. The current
+// state is an immutable snapshot behind an atomic pointer: on a warm cache
+// Key and Contains take no lock and allocate nothing.
 //
-// The current state is an immutable snapshot behind an atomic pointer: on a
-// warm cache Key and Contains take no lock and allocate nothing.
+// Beyond the anchor, and deliberate differences:
+//   - Timeout applies to discovery too (the anchor's discovery can hang).
+//   - After a failed fetch, no new attempt is made for RetryInterval (1s);
+//     callers meanwhile get the last error, or the stale set. Concurrent
+//     callers always share the one fetch in flight.
+//   - Warm, RefreshAhead (background refresh from 80% of MaxAge, driven by
+//     requests and by a ticker for idle sets) and StaleIfError (the last
+//     good metadata and keys keep serving after MaxAge while refetches
+//     fail; once a refetch has failed, stale callers no longer wait and
+//     the retry runs in the background).
+//   - Failures say whether the provider is unavailable (Error.Unavailable),
+//     so that an outage is not reported as a bad token.
+//   - A key that is unchanged by a refetch keeps its *Key, so caches keyed
+//     by it survive refreshes (Contains).
+//   - Keys that carry private or symmetric material are skipped (published,
+//     they are compromised), as are RSA keys under 2048 or over 8192 bits,
+//     keys whose "use" is not "sig" or whose "key_ops" lacks "verify", and
+//     keys whose "alg" does not fit their type. ES256K is not supported.
+//   - Discovery: RFC 8414's URL drops a terminating "/" of the issuer path
+//     (RFC 8414 §3.1; the anchor keeps it); the base URL's query is dropped
+//     as the anchor does; a configured ".well-known" URL failing gives the
+//     same "Failed to fetch authorization server metadata" message (the
+//     anchor surfaces the raw error), with the cause in Error.Err.
+//   - The fetch in flight is detached from the caller who started it:
+//     cancelling that caller's context only ends its own wait.
 package keyset
 
 import (
@@ -94,11 +118,23 @@ type Key struct {
 	kind keyKind
 }
 
-// Error is a failure to get metadata or a key. Message is the anchor's
-// exact text where the anchor has one. Unavailable is true when no usable
-// key set or metadata can be had at all (network, HTTP status, garbage
-// response, timeout, and no good cached copy within StaleIfError); an
-// unknown kid or an ambiguous key is not Unavailable.
+// Error is a failure to get metadata or a key.
+//
+// Message is the anchor's exact text where it has one: "Failed to fetch
+// authorization server metadata" (any discovery failure), "Expected 200 OK
+// from the JSON Web Key Set HTTP response", "Failed to parse the JSON Web
+// Key Set HTTP response as JSON", "JSON Web Key Set malformed", "request
+// timed out", "no applicable key found in the JSON Web Key Set", "multiple
+// matching keys found in the JSON Web Key Set" and `Unsupported "alg" value
+// for a JSON Web Key Set`. Where the anchor surfaces a raw error, it is
+// "Failed to fetch the JSON Web Key Set" (network error), "JSON Web Key Set
+// HTTP response is too large" (over MaxBytes) or "request canceled" (the
+// caller's context ended while waiting for a fetch).
+//
+// Unavailable is true when no usable key set or metadata can be had at all
+// (network, HTTP status, garbage response, timeout, cancellation, and no
+// good cached copy within StaleIfError): an outage, not a bad token. An
+// unknown kid, an ambiguous key or an unsupported alg is not Unavailable.
 type Error struct {
 	Message     string
 	Unavailable bool
@@ -339,10 +375,10 @@ func (s *Set) fetchedAt(snap *snapshot, n need) (at time.Time, have bool) {
 
 // fresh reports whether the needed part is present and younger than MaxAge.
 func (s *Set) fresh(snap *snapshot, n need, now time.Time) bool {
-	at, have := s.fetchedAt(snap, n)
 	if n == needMeta && s.discovery == nil {
-		return true
+		return true // static metadata
 	}
+	at, have := s.fetchedAt(snap, n)
 	return have && now.Sub(at) < s.cfg.MaxAge
 }
 
@@ -384,7 +420,7 @@ func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
 		if !next.failAt.IsZero() {
 			err = next.failErr
 		} else {
-			err = &Error{Message: msgFor(n, s), Unavailable: true, Err: errors.New("no fetch happened")}
+			err = &Error{Message: s.failMessage(n), Unavailable: true, Err: errors.New("no fetch happened")}
 		}
 	}
 	if staleOK {
@@ -393,8 +429,8 @@ func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
 	return nil, err
 }
 
-// msgFor is the message for a failure to get part n.
-func msgFor(n need, s *Set) string {
+// failMessage is the message for a failure to get part n.
+func (s *Set) failMessage(n need) string {
 	if n == needMeta || s.discovery != nil {
 		return msgDiscovery
 	}
@@ -487,7 +523,7 @@ func (s *Set) startFlight(ctx context.Context, seen uint64) (*flight, error) {
 		return nil, nil
 	}
 	if s.closed {
-		return nil, &Error{Message: msgFor(needKeys, s), Unavailable: true, Err: ErrClosed}
+		return nil, &Error{Message: s.failMessage(needKeys), Unavailable: true, Err: ErrClosed}
 	}
 	f := &flight{done: make(chan struct{})}
 	s.inflight = f

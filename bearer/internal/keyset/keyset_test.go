@@ -773,3 +773,36 @@ func BenchmarkWarmKey(b *testing.B) {
 		}
 	}
 }
+
+func TestUnknownKidStormWhileFailing(t *testing.T) {
+	testKeys(t)
+	p := newProvider(t)
+	p.serve("/jwks", 200, jwks(t, jwk(t, &rsaA.PublicKey, "a", "", nil)))
+	clock := newClock()
+	s := newSet(t, Config{JWKSURI: p.URL("/jwks"), Now: clock.Now})
+	if _, err := s.Key(bg, "a", "RS256"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve("/jwks", 500, nil)
+	clock.Advance(DefaultCooldown)
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				_, err := s.Key(bg, "rotated", "RS256")
+				if e := asError(t, err); e.Message != msgJWKSStatus || !e.Unavailable {
+					t.Errorf("error = %+v", e)
+				}
+				// Known keys keep working meanwhile.
+				if _, err := s.Key(bg, "a", "RS256"); err != nil {
+					t.Errorf("known key: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if got, want := p.hitsOf("/jwks"), 2+round; got != want {
+			t.Fatalf("round %d: %d fetches, want %d (one per RetryInterval)", round, got, want)
+		}
+		clock.Advance(DefaultRetryInterval)
+	}
+}
