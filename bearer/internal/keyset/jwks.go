@@ -219,8 +219,12 @@ func equalKey(a, b *Key) bool {
 // keepIdentity replaces each key of next that is unchanged from a key of
 // prev by prev's pointer, so that Contains stays true for it.
 func keepIdentity(prev, next []*Key) {
+	byKID := make(map[string][]*Key, len(prev))
+	for _, k := range prev {
+		byKID[k.KID] = append(byKID[k.KID], k)
+	}
 	for i, k := range next {
-		for _, old := range prev {
+		for _, old := range byKID[k.KID] {
 			if equalKey(old, k) {
 				next[i] = old
 				break

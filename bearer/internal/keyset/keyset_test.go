@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -804,5 +805,30 @@ func TestUnknownKidStormWhileFailing(t *testing.T) {
 			t.Fatalf("round %d: %d fetches, want %d (one per RetryInterval)", round, got, want)
 		}
 		clock.Advance(DefaultRetryInterval)
+	}
+}
+
+func TestWellKnownURLFailure(t *testing.T) {
+	p := newProvider(t)
+	p.serve("/t/.well-known/openid-configuration", 500, nil)
+	s := newSet(t, Config{IssuerBaseURL: p.URL("/t/.well-known/openid-configuration")})
+	_, err := s.Metadata(bg)
+	e := asError(t, err)
+	if e.Message != msgDiscovery || !e.Unavailable || !strings.Contains(e.Err.Error(), "responded with 500") {
+		t.Fatalf("error = %+v", e)
+	}
+	if got := p.requestURIs(); !slices.Equal(got, []string{"/t/.well-known/openid-configuration"}) {
+		t.Fatalf("requests %q: a .well-known URL has no fallback", got)
+	}
+}
+
+func TestMaxBytesBoundary(t *testing.T) {
+	testKeys(t)
+	body := jwks(t, jwk(t, &rsaA.PublicKey, "a", "", nil))
+	p := newProvider(t)
+	p.serve("/jwks", 200, body)
+	s := newSet(t, Config{JWKSURI: p.URL("/jwks"), MaxBytes: int64(len(body))})
+	if _, err := s.Key(bg, "a", "RS256"); err != nil {
+		t.Fatalf("a body of exactly MaxBytes: %v", err)
 	}
 }
