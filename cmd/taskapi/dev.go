@@ -50,7 +50,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	iss := devissuer.New(key, devissuer.WithAudience(devAudience), devissuer.WithLogger(log))
 	if err := iss.Start(*issuerAddr); err != nil {
-		return err
+		return fmt.Errorf("%w (is another taskapi dev running? choose another address with -issuer-addr)", err)
 	}
 	defer iss.Close()
 
@@ -77,7 +77,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (is the port taken? set PORT or -addr)", err)
 	}
 	tok, err := iss.Token(devissuer.TokenRequest{Subject: *user, Scope: devScopes})
 	if err != nil {

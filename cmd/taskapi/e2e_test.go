@@ -245,3 +245,31 @@ func TestToken(t *testing.T) {
 		}
 	}
 }
+
+func TestServeWiresSettings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	iss := devissuer.NewTestServer(t)
+	const user = "auth0|carol"
+	env := map[string]string{
+		"ISSUER_BASE_URL":   iss.URL(),
+		"AUDIENCE":          "task-manager-api",
+		"REQUIRE_SCOPES":    "true",
+		"DEFAULT_PAGE_SIZE": "1",
+	}
+	if r := runCmd(t, env, "seed", "-user", user); r.err != nil {
+		t.Fatalf("seed: %v", r.err)
+	}
+	_, stderr, done, _ := startCmd(t, env, "serve", "-addr", "127.0.0.1:0")
+	base := "http://" + stderr.waitFor(t, listeningRE, done)[1]
+
+	noScope, _ := iss.Token(devissuer.TokenRequest{Subject: user, Scope: "openid email"})
+	a := get(t, base+"/tasks", noScope)
+	if a.status != http.StatusForbidden || a.body["code"] != "insufficient_scope" {
+		t.Errorf("REQUIRE_SCOPES=true, token without read:tasks: %d %v, want 403 insufficient_scope", a.status, a.body)
+	}
+	reader, _ := iss.Token(devissuer.TokenRequest{Subject: user, Scope: "read:tasks"})
+	a = get(t, base+"/tasks", reader)
+	if a.status != http.StatusOK || len(taskNames(t, a.body)) != 1 || a.body["next_page_token"] == nil {
+		t.Errorf("DEFAULT_PAGE_SIZE=1: %d %v, want one task and a next page", a.status, a.body)
+	}
+}

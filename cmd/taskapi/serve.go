@@ -59,17 +59,17 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel)
 
-	store, err := sqlite.Open(ctx, cfg.Database.Path)
-	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.Database.Path, err)
-	}
-	defer store.Close()
-
 	verifier, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		return fmt.Errorf("token verification: %w", err)
 	}
 	defer verifier.Close()
+
+	store, err := sqlite.Open(ctx, cfg.Database.Path)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", cfg.Database.Path, err)
+	}
+	defer store.Close()
 	warm(ctx, log, verifier)
 
 	api, err := newAPI(cfg, store, verifier, log)
