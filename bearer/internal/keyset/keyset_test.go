@@ -832,3 +832,28 @@ func TestMaxBytesBoundary(t *testing.T) {
 		t.Fatalf("a body of exactly MaxBytes: %v", err)
 	}
 }
+
+func TestClosedBeforeFirstFetch(t *testing.T) {
+	p := newProvider(t)
+	s := newSet(t, Config{IssuerBaseURL: p.URL("/")})
+	s.Close()
+	_, err := s.Key(bg, "a", "RS256")
+	if e := asError(t, err); !errors.Is(e, ErrClosed) || !e.Unavailable || e.Message != msgDiscovery {
+		t.Fatalf("error = %+v", e)
+	}
+	if len(p.requestURIs()) != 0 {
+		t.Fatal("fetched after Close")
+	}
+}
+
+func TestCallerDeadline(t *testing.T) {
+	p := newProvider(t)
+	p.hang("/jwks")
+	s := newSet(t, Config{JWKSURI: p.URL("/jwks")})
+	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
+	defer cancel()
+	_, err := s.Key(ctx, "a", "RS256")
+	if e := asError(t, err); e.Message != msgTimeout || !e.Unavailable || !errors.Is(e, context.DeadlineExceeded) {
+		t.Fatalf("error = %+v", e)
+	}
+}
