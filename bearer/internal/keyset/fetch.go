@@ -65,7 +65,7 @@ func (s *Set) get(ctx context.Context, rawURL string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", "application/json, application/jwk-set+json;q=0.9")
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return nil, err

@@ -299,7 +299,7 @@ func (s *Set) Key(ctx context.Context, kid, alg string) (*Key, error) {
 	if werr != nil {
 		return nil, werr
 	}
-	if next.version != snap.version && !next.failAt.IsZero() {
+	if !next.failAt.IsZero() {
 		return nil, next.failErr
 	}
 	k, err = selectKey(next.keys, kid, alg, kind)
@@ -414,14 +414,11 @@ func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
 	}
 	next, err := s.refresh(ctx, snap.version)
 	if err == nil {
-		if s.fresh(next, n, s.cfg.Now()) {
+		// Fresh, or a fetch succeeded (then both parts are new): use it.
+		if s.fresh(next, n, s.cfg.Now()) || next.failAt.IsZero() {
 			return next, nil
 		}
-		if !next.failAt.IsZero() {
-			err = next.failErr
-		} else {
-			err = &Error{Message: s.failMessage(n), Unavailable: true, Err: errors.New("no fetch happened")}
-		}
+		err = next.failErr
 	}
 	if staleOK {
 		return snap, nil
