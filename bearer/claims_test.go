@@ -23,7 +23,7 @@ func TestClaimsAccessors(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := []struct {
-		name     string
+		name      string
 		got, want any
 	}{
 		{"Subject", c.Subject(), "google-oauth2|42"},

@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -250,5 +251,41 @@ func TestJWKSURIWithoutDiscovery(t *testing.T) {
 	checkResponse(t, serve(v, bearerReq(rs384)), 200, okBody, "-")
 	if n := idp.discoveryHits.Load(); n != 0 {
 		t.Errorf("discovery fetched %d times", n)
+	}
+}
+
+// Warm fetches before the first request; a failing provider makes it
+// return the 503 error; Close stops the key set.
+func TestWarmAndClose(t *testing.T) {
+	clk := newClock()
+	idp, v := idpVerifier(t, clk, func(c *Config) { c.Cooldown = 10 * time.Second })
+	if err := v.Warm(context.Background()); err != nil {
+		t.Fatalf("Warm: %v", err)
+	}
+	if d, j := idp.discoveryHits.Load(), idp.jwksHits.Load(); d != 1 || j != 1 {
+		t.Errorf("Warm fetched discovery %d, JWKS %d times; want 1, 1", d, j)
+	}
+	checkResponse(t, serve(v, bearerReq(rs256(t, baseClaims(idp.issuer())))), 200, okBody, "-")
+	if j := idp.jwksHits.Load(); j != 1 {
+		t.Errorf("first request fetched again (%d)", j)
+	}
+	if err := v.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+
+	idp2, v2 := idpVerifier(t, clk, func(c *Config) { c.Cooldown = 10 * time.Second })
+	idp2.set(func(f *fakeIdP) { f.jwksStatus = 502 })
+	var e *Error
+	if err := v2.Warm(context.Background()); !errors.As(err, &e) || e.Status != 503 || e.Code != CodeTemporarilyUnavailable || e.RetryAfter != 10*time.Second {
+		t.Fatalf("Warm against a failing provider: %#v", err)
+	}
+	// Secret and static keys need no warming.
+	cfg, _ := modes[0].setup(t)
+	v3, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v3.Warm(context.Background()); err != nil {
+		t.Errorf("static Warm: %v", err)
 	}
 }
