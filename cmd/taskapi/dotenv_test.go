@@ -86,3 +86,29 @@ func TestOverlay(t *testing.T) {
 func mapEnv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
+
+// FuzzParseDotenv checks that any input parses or fails cleanly, that only
+// valid names come out, and that a single-quoted value reads back as
+// written.
+func FuzzParseDotenv(f *testing.F) {
+	f.Add("A=1\n# c\nB=\"x\\ny\"\nexport C='z'", "value")
+	f.Add("\uFEFFA = b #c", `with "quotes" and $x`)
+	f.Add(`A="\`, "")
+	f.Fuzz(func(t *testing.T, file, value string) {
+		vars, err := parseDotenv([]byte(file))
+		if err == nil {
+			for k := range vars {
+				if !validEnvName(k) {
+					t.Errorf("parsed invalid name %q", k)
+				}
+			}
+		}
+		if strings.ContainsAny(value, "'\n\r") || strings.TrimSpace(value) != value && value != "" {
+			return
+		}
+		vars, err = parseDotenv([]byte("KEY='" + value + "'\n"))
+		if err != nil || vars["KEY"] != value {
+			t.Errorf("KEY='%s' parsed as %q, %v", value, vars["KEY"], err)
+		}
+	})
+}
