@@ -144,6 +144,12 @@ func TestConformanceExtraction(t *testing.T) {
 		{name: "Basic", req: rawHeader("Basic x"), status: 400, body: badHeaderBody, challenge: bareChallenge},
 		{name: "three parts", req: rawHeader("Bearer a b"), status: 400, body: badHeaderBody, challenge: bareChallenge},
 		{name: "two spaces", req: func(t *testing.T, iss string) *http.Request { return rawHeader("Bearer  "+valid(t, iss))(t, iss) }, status: 400, body: badHeaderBody, challenge: bareChallenge},
+		{name: "DPoP scheme (Bearer only)", req: rawHeader("DPoP abc"), status: 400, body: badHeaderBody, challenge: bareChallenge},
+		ok("DPoP proof header is ignored", func(t *testing.T, iss string) *http.Request {
+			r := bearerReq(valid(t, iss))
+			r.Header.Set("DPoP", "proof")
+			return r
+		}),
 		ok("lowercase scheme", func(t *testing.T, iss string) *http.Request { return rawHeader("bearer "+valid(t, iss))(t, iss) }),
 		ok("upper-case scheme", func(t *testing.T, iss string) *http.Request { return rawHeader("BEARER "+valid(t, iss))(t, iss) }),
 		ok("query", func(t *testing.T, iss string) *http.Request {
