@@ -23,7 +23,7 @@ const devVariables = `  PORT               API port (5000)
 
 func runDev(ctx context.Context, env *environment, args []string) error {
 	flags := newFlagSet(env, "dev", "dev [-addr HOST:PORT] [-issuer-addr HOST:PORT] [-user SUB]", devVariables)
-	addr := flags.String("addr", "", "API listen address (default 127.0.0.1:$PORT)")
+	addr := flags.String("addr", "", "API listen address, loopback only (default 127.0.0.1:$PORT)")
 	issuerAddr := flags.String("issuer-addr", devIssuerAddr, "development issuer address; loopback only")
 	user := flags.String("user", devDemoUser, "the demo user: seeded, and the subject of the printed token")
 	if err := parseFlags(flags, args); err != nil {
@@ -38,6 +38,12 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	if *addr == "" {
 		*addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
+	}
+	if err := devissuer.CheckLoopback(*addr); err != nil {
+		return fmt.Errorf("-addr %s: dev serves on loopback only; use taskapi serve with a real issuer to serve a network", *addr)
+	}
+	if err := devissuer.CheckLoopback(*issuerAddr); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Audience) > 0 {
@@ -84,7 +90,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		l.Close()
 		return err
 	}
-	log.Warn("DEVELOPMENT MODE: tokens come from a development issuer that anyone on this machine can use; never expose this server", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.Path)
+	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.Path)
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
 	return serveHTTP(ctx, log, l, api)
 }

@@ -203,6 +203,20 @@ func TestDevPrintsWorkingCurlLine(t *testing.T) {
 	}
 }
 
+func TestDevRefusesNetworkAddress(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, addr := range []string{"0.0.0.0:5000", ":5000"} {
+		r := runCmd(t, nil, "dev", "-addr", addr)
+		if r.err == nil || !strings.Contains(r.err.Error(), "loopback only") {
+			t.Errorf("dev -addr %s: err = %v, want a refusal", addr, r.err)
+		}
+	}
+	r := runCmd(t, nil, "dev", "-issuer-addr", "0.0.0.0:5001", "-addr", "127.0.0.1:0")
+	if r.err == nil || !strings.Contains(r.err.Error(), "loopback only") {
+		t.Errorf("dev -issuer-addr 0.0.0.0:5001: err = %v, want a refusal", r.err)
+	}
+}
+
 func TestToken(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
