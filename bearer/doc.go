@@ -13,7 +13,7 @@
 //		Audience:      []string{"task-manager-api"},
 //	})
 //	...
-//	mux.Handle("GET /tasks", v.Middleware(bearer.RequiredScopes("read:tasks")(tasks)))
+//	mux.Handle("GET /tasks", v.Middleware(bearer.RequiredScopes("read:tasks")(tasksHandler)))
 //
 // The handler reads the verified token with FromContext. Verify does the
 // same work for any other framework: it takes the bare token and returns
