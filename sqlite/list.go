@@ -89,7 +89,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 		order = col.column + " DESC NULLS FIRST, id DESC"
 	}
 	q.args = append(q.args, f.Limit+1)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks WHERE `+
+	rows, err := s.query(ctx, `SELECT `+taskColumns+` FROM tasks WHERE `+
 		strings.Join(q.where, " AND ")+` ORDER BY `+order+` LIMIT ?`, q.args...)
 	if err != nil {
 		return nil, mapError(ctx, "list tasks", err)

@@ -45,11 +45,13 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n.CreatedAt = s.now().UTC()
 	n.UpdatedAt = n.CreatedAt
 	n.Version = 1
-	_, err := s.write.ExecContext(ctx, `INSERT INTO projects (`+projectColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
-	if isPrimaryKeyViolation(err) {
-		err = fmt.Errorf("%w: %w", errProjectExists(), err)
-	}
+	err := s.inTx(ctx, func(tx *tx) error {
+		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
+		if isPrimaryKeyViolation(err) {
+			return fmt.Errorf("%w: %w", errProjectExists(), err)
+		}
+		return err
+	})
 	if err != nil {
 		return mapError(ctx, "create project", err)
 	}
@@ -59,8 +61,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 
 // Project returns the project id of userID.
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
-	p, err := scanProject(s.read.QueryRowContext(ctx,
-		`SELECT `+projectColumns+` FROM projects WHERE id = ? AND user_id = ?`, id, userID))
+	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID))
 	if err != nil {
 		return nil, mapError(ctx, "get project", notFound(err, errProjectNotFound))
 	}
@@ -83,7 +84,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 		keyset(&q, "created_at", false, false, v, f.After.ID)
 	}
 	q.args = append(q.args, f.Limit+1)
-	rows, err := s.read.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+
+	rows, err := s.query(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+
 		strings.Join(q.where, " AND ")+` ORDER BY created_at, id LIMIT ?`, q.args...)
 	if err != nil {
 		return nil, mapError(ctx, "list projects", err)
@@ -113,10 +114,9 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 // with Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
 	var p *taskapi.Project
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *tx) error {
 		var err error
-		p, err = scanProject(tx.QueryRowContext(ctx,
-			`SELECT `+projectColumns+` FROM projects WHERE id = ? AND user_id = ?`, id, userID))
+		p, err = scanProject(tx.queryRow(qProjectByID, id, userID))
 		if err != nil {
 			return notFound(err, errProjectNotFound)
 		}
@@ -130,9 +130,7 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 			p.Description = u.Description.Ptr()
 		}
 		p.UpdatedAt = s.now().UTC()
-		res, err := tx.ExecContext(ctx, `UPDATE projects SET name = ?, description = ?, updated_at = ?, version = version + 1
-			WHERE id = ? AND user_id = ? AND version = ?`,
-			p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version)
+		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version)
 		if err != nil {
 			return err
 		}
@@ -152,20 +150,19 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 // transaction with the change of its tasks: each loses its project and
 // gets Version + 1 and UpdatedAt = now.
 func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *tx) error {
 		var version int64
-		err := tx.QueryRowContext(ctx, `SELECT version FROM projects WHERE id = ? AND user_id = ?`, id, userID).Scan(&version)
+		err := tx.queryRow(qProjectVersion, id, userID).Scan(&version)
 		if err != nil {
 			return notFound(err, errProjectNotFound)
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != version {
 			return errProjectChanged()
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tasks SET project_id = NULL, updated_at = ?, version = version + 1
-			WHERE project_id = ? AND user_id = ?`, formatTime(s.now()), id, userID); err != nil {
+		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM projects WHERE id = ? AND user_id = ?`, id, userID)
+		_, err = tx.exec(qDeleteProject, id, userID)
 		return err
 	})
 	return mapError(ctx, "delete project", err)

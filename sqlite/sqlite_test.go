@@ -14,7 +14,7 @@ import (
 )
 
 // open opens a store on a new file in t's temporary directory.
-func open(t *testing.T, opts ...Option) (*Store, string) {
+func open(t testing.TB, opts ...Option) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "taskapi.db")
 	s, err := Open(t.Context(), path, opts...)

@@ -49,10 +49,15 @@ const DefaultBusyTimeout = 5 * time.Second
 //   - read: a pool of query-only connections for Task, Tasks, Project and
 //     Projects. In WAL mode they read a consistent snapshot and neither
 //     block the writer nor wait for it.
+//
+// Both pools keep their statements prepared (see statements), so a call
+// does not parse its SQL again.
 type Store struct {
-	read  *sql.DB
-	write *sql.DB
-	now   func() time.Time
+	read       *sql.DB
+	write      *sql.DB
+	readStmts  *statements
+	writeStmts *statements
+	now        func() time.Time
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -113,12 +118,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	read.SetMaxOpenConns(o.readConns)
 	read.SetMaxIdleConns(o.readConns)
+	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, now: o.now}
 	if err := read.PingContext(ctx); err != nil {
-		read.Close()
-		write.Close()
+		s.Close()
 		return nil, mapError(ctx, "open", err)
 	}
-	return &Store{read: read, write: write, now: o.now}, nil
+	if err := s.writeStmts.prepare(ctx, writeQueries...); err != nil {
+		s.Close()
+		return nil, mapError(ctx, "open", err)
+	}
+	return s, nil
 }
 
 // Migrate applies every pending migration to the database file at path,
@@ -188,23 +197,42 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools. It waits for queries in progress.
+// Close closes both pools and their statements. It waits for queries in
+// progress.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inTx runs fn in an IMMEDIATE transaction on the write connection and
 // commits when fn returns nil.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx *tx) error) error {
+	t, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
+	if err := fn(&tx{Tx: t, ctx: ctx, stmts: s.writeStmts}); err != nil {
+		t.Rollback()
 		return err
 	}
-	return tx.Commit()
+	return t.Commit()
+}
+
+// queryRow runs a query of at most one row on the read pool.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := s.readStmts.get(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// query runs a query on the read pool.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.readStmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 // timeLayout is the stored form of a timestamp: UTC, fixed width, so the

@@ -69,13 +69,13 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 		c := n.CompletedOn.UTC()
 		n.CompletedOn = &c
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *tx) error {
 		if n.ProjectID != nil {
-			if err := checkProject(ctx, tx, n.UserID, *n.ProjectID); err != nil {
+			if err := checkProject(tx, n.UserID, *n.ProjectID); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (`+taskColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.exec(qInsertTask,
 			n.ID, n.UserID, nullString(n.ProjectID), n.Name, nullString(n.Description), nullDate(n.DueDate),
 			nullTime(n.CompletedOn), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
 		switch {
@@ -95,9 +95,9 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 
 // checkProject reports EINVALID on project_id unless id names a project of
 // userID.
-func checkProject(ctx context.Context, tx *sql.Tx, userID, id string) error {
+func checkProject(tx *tx, userID, id string) error {
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM projects WHERE id = ? AND user_id = ?`, id, userID).Scan(&one)
+	err := tx.queryRow(qProjectExists, id, userID).Scan(&one)
 	if err == sql.ErrNoRows {
 		return errNoSuchProject()
 	}
@@ -106,8 +106,7 @@ func checkProject(ctx context.Context, tx *sql.Tx, userID, id string) error {
 
 // Task returns the task id of userID.
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
-	t, err := scanTask(s.read.QueryRowContext(ctx,
-		`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+	t, err := scanTask(s.queryRow(ctx, qTaskByID, id, userID))
 	if err != nil {
 		return nil, mapError(ctx, "get task", notFound(err, errTaskNotFound))
 	}
@@ -119,10 +118,9 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 // Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.TaskUpdate, p taskapi.Precondition) (*taskapi.Task, error) {
 	var t *taskapi.Task
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *tx) error {
 		var err error
-		t, err = scanTask(tx.QueryRowContext(ctx,
-			`SELECT `+taskColumns+` FROM tasks WHERE id = ? AND user_id = ?`, id, userID))
+		t, err = scanTask(tx.queryRow(qTaskByID, id, userID))
 		if err != nil {
 			return notFound(err, errTaskNotFound)
 		}
@@ -130,16 +128,13 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 			return errTaskChanged()
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
-			if err := checkProject(ctx, tx, userID, u.ProjectID.Value); err != nil {
+			if err := checkProject(tx, userID, u.ProjectID.Value); err != nil {
 				return err
 			}
 		}
 		now := s.now().UTC()
 		applyTaskUpdate(t, u, now)
-		res, err := tx.ExecContext(ctx, `UPDATE tasks
-			SET project_id = ?, name = ?, description = ?, due_date = ?, completed_on = ?, updated_at = ?, version = version + 1
-			WHERE id = ? AND user_id = ? AND version = ?`,
-			nullString(t.ProjectID), t.Name, nullString(t.Description), nullDate(t.DueDate), nullTime(t.CompletedOn),
+		res, err := tx.exec(qUpdateTask, nullString(t.ProjectID), t.Name, nullString(t.Description), nullDate(t.DueDate), nullTime(t.CompletedOn),
 			formatTime(t.UpdatedAt), id, userID, t.Version)
 		if err != nil {
 			if isForeignKeyViolation(err) {
@@ -197,16 +192,16 @@ func applyTaskUpdate(t *taskapi.Task, u taskapi.TaskUpdate, now time.Time) {
 
 // DeleteTask removes the task id of userID, if p allows.
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *tx) error {
 		var version int64
-		err := tx.QueryRowContext(ctx, `SELECT version FROM tasks WHERE id = ? AND user_id = ?`, id, userID).Scan(&version)
+		err := tx.queryRow(qTaskVersion, id, userID).Scan(&version)
 		if err != nil {
 			return notFound(err, errTaskNotFound)
 		}
 		if p.IfVersion != 0 && p.IfVersion != version {
 			return errTaskChanged()
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ? AND user_id = ?`, id, userID)
+		_, err = tx.exec(qDeleteTask, id, userID)
 		return err
 	})
 	return mapError(ctx, "delete task", err)

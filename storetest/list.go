@@ -152,9 +152,9 @@ func compareNullable(a, b *string) int {
 	return compareBytes(*a, *b)
 }
 
-// sortFixture creates tasks of alice with ties and gaps in every sort
+// sortFixture creates tasks of user with ties and gaps in every sort
 // field, and returns them as stored.
-func sortFixture(e *env, rng *rand.Rand, n int) []*taskapi.Task {
+func sortFixture(e *env, user string, rng *rand.Rand, n int) []*taskapi.Task {
 	names := []string{"alpha", "Alpha", "beta", "alpha", "Zulu", "émile", "a", "alpha "}
 	dues := []string{"", "2026-04-01", "2026-04-02", "2026-04-01", "", "2027-01-31"}
 	var out []*taskapi.Task
@@ -172,13 +172,13 @@ func sortFixture(e *env, rng *rand.Rand, n int) []*taskapi.Task {
 		if rng.IntN(2) == 0 { // about half share a created_at with the one before
 			e.clock.advance(time.Duration(1+rng.IntN(1000)) * time.Microsecond)
 		}
-		out = append(out, e.createTask(task(alice, names[rng.IntN(len(names))], mods...)))
+		out = append(out, e.createTask(task(user, names[rng.IntN(len(names))], mods...)))
 	}
 	// Updates spread updated_at apart from created_at.
 	for i := range out {
 		if rng.IntN(3) == 0 {
 			e.clock.advance(time.Millisecond)
-			u, err := e.s.UpdateTask(e.ctx, alice, out[i].ID, taskapi.TaskUpdate{Description: taskapi.Value("touched")}, taskapi.Precondition{})
+			u, err := e.s.UpdateTask(e.ctx, user, out[i].ID, taskapi.TaskUpdate{Description: taskapi.Value("touched")}, taskapi.Precondition{})
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -193,12 +193,12 @@ func sortFixture(e *env, rng *rand.Rand, n int) []*taskapi.Task {
 // page, against the documented order.
 func testSort(t *testing.T, e *env) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	tasks := sortFixture(e, rng, 30)
+	tasks := sortFixture(e, alice, rng, 30)
 	for _, sc := range allSorts() {
 		t.Run(sc.name, func(t *testing.T) {
 			want := slices.Clone(tasks)
 			slices.SortFunc(want, compareTasks(sc.sort))
-			for _, limit := range []int{100, 7, 1} {
+			for _, limit := range []int{100, 3} {
 				got := e.allTasks(taskapi.TaskFilter{UserID: alice, Sort: sc.sort}, limit)
 				wantIDs(t, got, ids(want))
 			}
@@ -265,19 +265,16 @@ func testPagesUnderChange(t *testing.T, e *env) {
 	for i, sc := range allSorts() {
 		t.Run(sc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			user := fmt.Sprintf("user %d", i) // a user of its own: the others' rows stay out
 			alive := map[string]*taskapi.Task{}
-			for _, task := range sortFixture(e, rng, 15) {
-				alive[task.ID] = task
-			}
-			// Tasks of earlier subtests are there too: they stay throughout.
-			for _, task := range e.allTasks(taskapi.TaskFilter{UserID: alice}, 100) {
+			for _, task := range sortFixture(e, user, rng, 12) {
 				alive[task.ID] = task
 			}
 			deleted := map[string]bool{}
 			seen := map[string]bool{}
 			var prev *taskapi.Task
 			cmp := compareTasks(sc.sort)
-			f := taskapi.TaskFilter{UserID: alice, Sort: sc.sort, Limit: 4}
+			f := taskapi.TaskFilter{UserID: user, Sort: sc.sort, Limit: 3}
 			for pages := 0; ; pages++ {
 				if pages > 100 {
 					t.Fatal("the pages never end")
@@ -309,12 +306,12 @@ func testPagesUnderChange(t *testing.T, e *env) {
 				// not listed yet and one of a task listed already.
 				for range 2 {
 					e.clock.advance(time.Duration(rng.IntN(3)) * time.Microsecond)
-					e.createTask(task(alice, fmt.Sprintf("new %c", 'a'+rng.IntN(26)), due(fmt.Sprintf("2026-04-%02d", 1+rng.IntN(3)))))
+					e.createTask(task(user, fmt.Sprintf("new %c", 'a'+rng.IntN(26)), due(fmt.Sprintf("2026-04-%02d", 1+rng.IntN(3)))))
 				}
 				for _, wantSeen := range []bool{false, true} {
 					for _, id := range slices.Sorted(maps.Keys(alive)) {
 						if seen[id] == wantSeen {
-							if err := e.s.DeleteTask(e.ctx, alice, id, taskapi.Precondition{}); err != nil {
+							if err := e.s.DeleteTask(e.ctx, user, id, taskapi.Precondition{}); err != nil {
 								t.Fatal(err)
 							}
 							delete(alive, id)

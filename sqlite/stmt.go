@@ -1,0 +1,116 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// The statements of the write path. They are prepared once, at Open, on
+// the write connection; a transaction reuses them (sql.Tx.StmtContext)
+// instead of parsing the SQL again on every call.
+const (
+	qTaskByID       = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ?`
+	qTaskVersion    = `SELECT version FROM tasks WHERE id = ? AND user_id = ?`
+	qInsertTask     = `INSERT INTO tasks (` + taskColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateTask     = `UPDATE tasks SET project_id = ?, name = ?, description = ?, due_date = ?, completed_on = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ?`
+	qDeleteTask     = `DELETE FROM tasks WHERE id = ? AND user_id = ?`
+	qProjectExists  = `SELECT 1 FROM projects WHERE id = ? AND user_id = ?`
+	qProjectByID    = `SELECT ` + projectColumns + ` FROM projects WHERE id = ? AND user_id = ?`
+	qProjectVersion = `SELECT version FROM projects WHERE id = ? AND user_id = ?`
+	qInsertProject  = `INSERT INTO projects (` + projectColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qUpdateProject  = `UPDATE projects SET name = ?, description = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ?`
+	qUnlinkTasks    = `UPDATE tasks SET project_id = NULL, updated_at = ?, version = version + 1 WHERE project_id = ? AND user_id = ?`
+	qDeleteProject  = `DELETE FROM projects WHERE id = ? AND user_id = ?`
+)
+
+var writeQueries = []string{
+	qTaskByID, qTaskVersion, qInsertTask, qUpdateTask, qDeleteTask, qProjectExists,
+	qProjectByID, qProjectVersion, qInsertProject, qUpdateProject, qUnlinkTasks, qDeleteProject,
+}
+
+// statements keeps the prepared statements of one pool by their SQL text.
+// The texts come from a fixed set of templates (the list queries vary
+// only by which filters are present), so the cache stays small.
+type statements struct {
+	db *sql.DB
+	m  sync.Map // string → *sql.Stmt
+}
+
+// prepare prepares queries now. On the write pool it must run outside any
+// transaction: the pool's one connection is otherwise taken.
+func (c *statements) prepare(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if _, err := c.get(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// get returns the prepared statement of query, preparing it on first use.
+func (c *statements) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", query, err)
+	}
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// close closes every statement.
+func (c *statements) close() error {
+	var errs []error
+	c.m.Range(func(_, st any) bool {
+		errs = append(errs, st.(*sql.Stmt).Close())
+		return true
+	})
+	return errors.Join(errs...)
+}
+
+// tx is a write transaction that runs the prepared write statements.
+type tx struct {
+	*sql.Tx
+	ctx   context.Context
+	stmts *statements
+}
+
+// stmt returns query's statement for this transaction: the one prepared
+// at Open when there is one, else a statement prepared in the transaction.
+func (t *tx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts.m.Load(query); ok {
+		return t.StmtContext(t.ctx, st.(*sql.Stmt)), nil
+	}
+	return t.PrepareContext(t.ctx, query)
+}
+
+// queryRow runs a query that returns at most one row.
+func (t *tx) queryRow(query string, args ...any) rowScanner {
+	st, err := t.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(t.ctx, args...)
+}
+
+// exec runs a statement that returns no rows.
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+// errRow is a row whose query failed before it ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
