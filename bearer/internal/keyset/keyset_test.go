@@ -857,3 +857,25 @@ func TestCallerDeadline(t *testing.T) {
 		t.Fatalf("error = %+v", e)
 	}
 }
+
+// A caller that decided to fetch on an old snapshot must not fetch again
+// when an attempt finished meanwhile: that is what keeps late arrivals of a
+// storm from causing a second fetch.
+func TestNoFetchWhenAnAttemptFinishedMeanwhile(t *testing.T) {
+	testKeys(t)
+	p := newProvider(t)
+	p.serve("/jwks", 200, jwks(t, jwk(t, &rsaA.PublicKey, "a", "", nil)))
+	s := newSet(t, Config{JWKSURI: p.URL("/jwks"), Now: newClock().Now})
+	seen := s.state.Load().version
+	if _, err := s.Key(bg, "a", "RS256"); err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.refresh(bg, seen)
+	if err != nil || next.keys == nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	s.refreshAsync(seen)
+	if s.flying.Load() || p.hitsOf("/jwks") != 1 {
+		t.Fatalf("fetched again: %d fetches", p.hitsOf("/jwks"))
+	}
+}
