@@ -122,6 +122,30 @@ func TestSecretMode(t *testing.T) {
 	}
 }
 
+// A secret with an issuer base URL: discovery gives the issuer and the
+// algorithm list, the secret verifies.
+func TestSecretWithDiscovery(t *testing.T) {
+	idp := newFakeIdP(t, jwksJSON(t))
+	secret := []byte("a-32-byte-secret-for-hs256-tests")
+	cfg := Config{Audience: []string{testAudience}, IssuerBaseURL: idp.URL, Secret: string(secret), TokenSigningAlg: "HS256", Now: fixedNow}
+	requireKeyset(t, cfg)
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	tok := sign(t, jwt.SigningMethodHS256, secret, nil, baseClaims(idp.issuer()))
+	s, b, c := invalid(msgUnexpectedAlg) // the document lists RS256 only
+	checkResponse(t, serve(v, bearerReq(tok)), s, b, c)
+	idp.set(func(f *fakeIdP) { f.algs = []string{"RS256", "HS256"} })
+	v2, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v2.Close()
+	checkResponse(t, serve(v2, bearerReq(tok)), 200, okBody, "-")
+}
+
 // Static public keys: PEM (SPKI and PKCS #1) with a pinned algorithm, a
 // single JWK, a JWKS; ECDSA and Ed25519 too.
 func TestPublicKeyModes(t *testing.T) {

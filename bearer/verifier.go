@@ -102,6 +102,15 @@ func New(cfg Config) (*Verifier, error) {
 	case cfg.Secret != "":
 		v.secret = []byte(cfg.Secret)
 		allowed = []string{cfg.TokenSigningAlg}
+		if cfg.IssuerBaseURL != "" {
+			// As in the anchor, discovery still gives the issuer and the
+			// algorithm list; the key set is not used.
+			src, err := newRemoteKeys(cfg)
+			if err != nil {
+				return nil, err
+			}
+			v.keys = src
+		}
 	case len(cfg.PublicKey) > 0:
 		keys, err := parsePublicKey(cfg.PublicKey, cfg.TokenSigningAlg)
 		if err != nil {
@@ -133,8 +142,8 @@ func New(cfg Config) (*Verifier, error) {
 }
 
 // Warm fetches discovery metadata and the key set now, so that the first
-// request does not wait for them. It does nothing with a Secret or a static
-// PublicKey.
+// request does not wait for them. It does nothing without an IssuerBaseURL
+// or a JWKSURI.
 func (v *Verifier) Warm(ctx context.Context) error {
 	if v.keys == nil {
 		return nil
@@ -249,6 +258,18 @@ func (p *parse) keyFunc(t *jwt.Token) (any, error) {
 		p.err = critError(crit)
 		return nil, p.err
 	}
+	if v.keys != nil {
+		issuer, algs, err := v.keys.metadata(p.ctx)
+		if err != nil {
+			p.err = asError(err)
+			return nil, p.err
+		}
+		if len(algs) > 0 && !slices.Contains(algs, alg) {
+			p.err = InvalidToken(msgUnexpectedAlg)
+			return nil, p.err
+		}
+		p.issuer = issuer
+	}
 	if v.secret != nil {
 		return v.secret, nil
 	}
@@ -258,16 +279,6 @@ func (p *parse) keyFunc(t *jwt.Token) (any, error) {
 		p.err = InvalidToken(msgFormatting)
 		return nil, p.err
 	}
-	issuer, algs, err := v.keys.metadata(p.ctx)
-	if err != nil {
-		p.err = asError(err)
-		return nil, p.err
-	}
-	if len(algs) > 0 && !slices.Contains(algs, alg) {
-		p.err = InvalidToken(msgUnexpectedAlg)
-		return nil, p.err
-	}
-	p.issuer = issuer
 	pub, handle, err := v.keys.key(p.ctx, kid, alg)
 	if err != nil {
 		p.err = asError(err)
