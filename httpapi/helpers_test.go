@@ -38,6 +38,8 @@ func testAuthenticate(next http.Handler) http.Handler {
 			if err := json.Unmarshal([]byte(r.Header.Get(hdrClaims)), &payload); err != nil {
 				panic("bad " + hdrClaims + ": " + err.Error())
 			}
+		case r.Header.Get("Authorization") == "Bearer "+exampleToken:
+			payload["sub"] = "auth0|example"
 		case r.Header.Get(hdrSub) != "":
 			payload["sub"] = r.Header.Get(hdrSub)
 			payload["exp"] = float64(testStart.Add(time.Hour).Unix())
