@@ -59,10 +59,10 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 		}
 	}
 	if f.Search != "" {
-		// instr, not LIKE: the search is a plain substring, so % and _ need
-		// no escaping. SQLite's lower() folds ASCII letters only: other
-		// letters match only in the case given.
-		q.add("(instr(lower(name), lower(?)) > 0 OR instr(lower(coalesce(description, '')), lower(?)) > 0)", f.Search, f.Search)
+		// A Go function rather than LIKE: Unicode case-insensitive, and %
+		// and _ need no escaping (see containsFunc).
+		term := strings.ToLower(f.Search)
+		q.add("("+containsFunc+"(name, ?) OR "+containsFunc+"(description, ?))", term, term)
 	}
 	switch {
 	case f.Project.None:

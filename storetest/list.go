@@ -13,6 +13,7 @@ import (
 
 var listTests = []test{
 	{"Filters", testFilters},
+	{"SearchUnicode", testSearchUnicode},
 	{"Sort", testSort},
 	{"Pages", testPages},
 	{"PagesUnderChange", testPagesUnderChange},
@@ -83,6 +84,20 @@ func testFilters(t *testing.T, e *env) {
 				wantIDs(t, got, tc.want)
 			}
 		})
+	}
+}
+
+// testSearchUnicode checks that search ignores the case of letters beyond
+// ASCII too (lower-casing, not full case folding: ß need not match SS).
+func testSearchUnicode(t *testing.T, e *env) {
+	brulee := e.createTask(task(alice, "Crème BRÛLÉE")).ID
+	e.clock.advance(time.Second)
+	privet := e.createTask(task(alice, "Say hi", described("Привет, Мир"))).ID
+	for search, want := range map[string][]string{
+		"brûlée": {brulee}, "CRÈME": {brulee}, "crème brûlée": {brulee},
+		"привет": {privet}, "МИР": {privet}, " ": {brulee, privet}, "ü": nil,
+	} {
+		wantIDs(t, e.allTasks(taskapi.TaskFilter{UserID: alice, Search: search}, 10), want)
 	}
 }
 
