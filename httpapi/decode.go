@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/taskapi/taskapi"
 )
@@ -66,6 +67,7 @@ func parseObject(body []byte) ([]member, error) {
 		return nil, badRequest("Request body must be a JSON object")
 	}
 	var members []member
+	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -76,9 +78,10 @@ func parseObject(body []byte) ([]member, error) {
 		if err := dec.Decode(&raw); err != nil {
 			return nil, malformed(err)
 		}
-		if slices.ContainsFunc(members, func(m member) bool { return m.name == name }) {
-			return nil, badRequest("Malformed JSON: member %q is repeated", name)
+		if seen[name] {
+			return nil, badRequest("Malformed JSON: member %q is repeated", truncate(name, 64))
 		}
+		seen[name] = true
 		members = append(members, member{name, raw})
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -126,7 +129,25 @@ func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
 type fieldDecoder struct{ errs []taskapi.FieldError }
 
 func (d *fieldDecoder) fail(field, msg string) {
-	d.errs = append(d.errs, taskapi.FieldError{Field: field, Message: msg})
+	if len(d.errs) < maxFieldErrors {
+		d.errs = append(d.errs, taskapi.FieldError{Field: truncate(field, 64), Message: msg})
+	}
+}
+
+// maxFieldErrors bounds the field errors of one answer: a body of
+// thousands of unknown members gets the first few.
+const maxFieldErrors = 20
+
+// truncate shortens s to at most n bytes (on a rune boundary), for echoing
+// client input in messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // err returns the collected field errors as one 422, or nil.

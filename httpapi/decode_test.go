@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -163,4 +165,29 @@ func FuzzPageToken(f *testing.F) {
 			t.Fatalf("invalid cursor %q/%q accepted", value, id)
 		}
 	})
+}
+
+// TestDecodeManyMembers checks that a body of many members is decoded in
+// linear time and answered with a bounded list of errors.
+func TestDecodeManyMembers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"name":"x"`)
+	for i := range 60000 {
+		fmt.Fprintf(&b, `,"m%d":0`, i)
+	}
+	b.WriteString(`}`)
+	start := time.Now()
+	_, err := decodeTaskCreate([]byte(b.String()), "u", time.Now())
+	var e *taskapi.Error
+	if !errors.As(err, &e) || e.Code != taskapi.EINVALID || len(e.Fields) != maxFieldErrors {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second { // an upper bound only: quadratic work takes minutes
+		t.Errorf("took %v", d)
+	}
+	long := strings.Repeat("é", 100)
+	_, err = decodeTaskCreate([]byte(`{"name":"x","`+long+`":1}`), "u", time.Now())
+	if errors.As(err, &e) && len(e.Fields[0].Field) > 70 {
+		t.Errorf("the field name is echoed whole: %q", e.Fields[0].Field)
+	}
 }

@@ -56,10 +56,10 @@ func newQuery(r *http.Request, allowed []string) (query, error) {
 	slices.Sort(names)
 	for _, name := range names {
 		if !slices.Contains(allowed, name) {
-			return query{}, badRequest("Unknown query parameter %q; allowed: %s", name, strings.Join(allowed, ", "))
+			return query{}, badRequest("Unknown query parameter %q; allowed: %s", truncate(name, 64), strings.Join(allowed, ", "))
 		}
 		if len(values[name]) > 1 {
-			return query{}, badRequest("Query parameter %q is given more than once", name)
+			return query{}, badRequest("Query parameter %q is given more than once", truncate(name, 64))
 		}
 	}
 	return query{values}, nil
