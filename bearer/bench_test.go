@@ -151,3 +151,48 @@ func BenchmarkGolangJWTParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkInterleaved runs the floor, Verify without cache and go-jose in
+// turn within each iteration, so that all three see the same load on a
+// shared machine, and reports each one's mean and its ratio to the floor.
+func BenchmarkInterleaved(b *testing.B) {
+	tok := auth0Token(b)
+	i := strings.LastIndexByte(tok, '.')
+	input, sig := tok[:i], must(base64.RawURLEncoding.DecodeString(tok[i+1:]))
+	pub := &rsaKey.PublicKey
+	v := auth0Verifier(b, -1)
+	ctx := context.Background()
+	var floor, verify, gojose time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		h := sha256.Sum256([]byte(input))
+		if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.RS256})
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload, err := jws.Verify(pub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var claims map[string]any
+		if err := json.Unmarshal(payload, &claims); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		floor, verify, gojose = floor+t1.Sub(t0), verify+t2.Sub(t1), gojose+t3.Sub(t2)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(floor.Nanoseconds())/n, "floor-ns")
+	b.ReportMetric(float64(verify.Nanoseconds())/n, "verify-ns")
+	b.ReportMetric(float64(gojose.Nanoseconds())/n, "gojose-ns")
+	b.ReportMetric(float64(verify)/float64(floor), "verify/floor")
+	b.ReportMetric(float64(gojose)/float64(floor), "gojose/floor")
+}
