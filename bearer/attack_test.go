@@ -178,7 +178,7 @@ func TestAttacks(t *testing.T) {
 				jwk(&rsaKey.PublicKey, "kid", "RS256"),
 				jwk(&ecKey.PublicKey, "eckid", "ES256"),
 				jwk(edKey.Public(), "edkid", "EdDSA")))
-			idp.algs = AsymmetricAlgorithms
+			idp.algs = asymmetricAlgs
 			cfg := Config{Audience: []string{testAudience}, IssuerBaseURL: idp.URL, Now: fixedNow}
 			requireKeyset(t, cfg)
 			return cfg, idp.issuer()

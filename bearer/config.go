@@ -148,13 +148,12 @@ const (
 	symmetricList  = "HS256, HS384, HS512"
 )
 
-// AsymmetricAlgorithms are the accepted asymmetric "alg" values. The
-// anchor also lists ES256K, which Go's maintained JOSE libraries do not
-// implement.
-var AsymmetricAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+// asymmetricAlgs are the accepted asymmetric "alg" values. The anchor
+// also lists ES256K, which Go's maintained JOSE libraries do not implement.
+var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
-// SymmetricAlgorithms are the accepted "alg" values with a Secret.
-var SymmetricAlgorithms = []string{"HS256", "HS384", "HS512"}
+// symmetricAlgs are the accepted "alg" values with a Secret.
+var symmetricAlgs = []string{"HS256", "HS384", "HS512"}
 
 // check validates the combination of options, in the anchor's order.
 func (c *Config) check() error {
@@ -180,10 +179,10 @@ func (c *Config) check() error {
 	if c.Secret != "" && c.TokenSigningAlg == "" {
 		return errors.New(msgSecretNeedsAlg)
 	}
-	if c.Secret == "" && c.TokenSigningAlg != "" && !slices.Contains(AsymmetricAlgorithms, c.TokenSigningAlg) {
+	if c.Secret == "" && c.TokenSigningAlg != "" && !slices.Contains(asymmetricAlgs, c.TokenSigningAlg) {
 		return errors.New(msgAsymmetricAlg)
 	}
-	if c.Secret != "" && !slices.Contains(SymmetricAlgorithms, c.TokenSigningAlg) {
+	if c.Secret != "" && !slices.Contains(symmetricAlgs, c.TokenSigningAlg) {
 		return errors.New(msgSymmetricAlg)
 	}
 	for _, raw := range []struct{ name, u string }{{"issuerBaseURL", c.IssuerBaseURL}, {"jwksUri", c.JWKSURI}} {

@@ -97,7 +97,7 @@ func New(cfg Config) (*Verifier, error) {
 	if v.maxBodyBytes <= 0 {
 		v.maxBodyBytes = DefaultMaxBodyBytes
 	}
-	allowed := AsymmetricAlgorithms
+	allowed := asymmetricAlgs
 	switch {
 	case cfg.Secret != "":
 		v.secret = []byte(cfg.Secret)
@@ -295,10 +295,10 @@ func (p *parse) keyFunc(t *jwt.Token) (any, error) {
 // staticAlgError checks alg against the allow-list and TokenSigningAlg.
 func (v *Verifier) staticAlgError(alg string) *Error {
 	if v.secret != nil {
-		if !slices.Contains(SymmetricAlgorithms, alg) {
+		if !slices.Contains(symmetricAlgs, alg) {
 			return InvalidToken(`Unsupported algorithm "` + alg + `" for secret-based verification. Supported: ` + symmetricList)
 		}
-	} else if !slices.Contains(AsymmetricAlgorithms, alg) {
+	} else if !slices.Contains(asymmetricAlgs, alg) {
 		return InvalidToken(`Unsupported algorithm "` + alg + `" for JWKS-based verification. Supported: ` + asymmetricList)
 	}
 	if v.pinned != "" && alg != v.pinned {
