@@ -133,6 +133,24 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+func TestConcurrentMigrations(t *testing.T) {
+	// Processes that start together on a new file: each migrates it (own
+	// pools, like separate processes), none fails, the schema is there once.
+	path := filepath.Join(t.TempDir(), "new.db")
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() { errs <- Migrate(t.Context(), path) }()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if v := schemaVersion(t, path); v != 1 {
+		t.Fatalf("schema version %d, want 1", v)
+	}
+}
+
 func TestOpenRefusesBadPaths(t *testing.T) {
 	for _, path := range []string{"", ":memory:", "file:x.db"} {
 		if s, err := Open(t.Context(), path); err == nil {

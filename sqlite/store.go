@@ -180,10 +180,22 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return mapError(ctx, "migrate", err)
+	// Goose has no lock for SQLite. When two processes migrate a new file
+	// at once (taskapi serve and taskapi migrate, say), the IMMEDIATE
+	// transactions serialise each migration, and the loser fails on what
+	// the winner created; trying again finds nothing left to do.
+	for attempt := 1; ; attempt++ {
+		_, err := p.Up(ctx)
+		if err == nil {
+			return nil
+		}
+		if pending, perr := p.HasPending(ctx); perr == nil && !pending {
+			return nil
+		}
+		if attempt == 3 || ctx.Err() != nil {
+			return mapError(ctx, "migrate", err)
+		}
 	}
-	return nil
 }
 
 // Ping reports whether the database answers a query on both pools.
