@@ -289,3 +289,44 @@ func TestWarmAndClose(t *testing.T) {
 		t.Errorf("static Warm: %v", err)
 	}
 }
+
+// A .well-known URL is fetched as is, and Issuer overrides the discovered
+// issuer.
+func TestDiscoveryURLAndIssuerOverride(t *testing.T) {
+	testKeys(t)
+	idp := newFakeIdP(t, jwksJSON(t, jwk(&rsaKey.PublicKey, "kid", "RS256")))
+	cases := []struct {
+		name      string
+		cfg       Config
+		tokenIss  string
+		wantOK    bool
+		wantHits  int64 // OIDC document fetches
+		wantRFC84 int64
+	}{
+		{"well-known RFC 8414 URL as is", Config{IssuerBaseURL: idp.URL + "/.well-known/oauth-authorization-server"}, idp.issuer(), true, 0, 1},
+		{"issuer override accepts the configured issuer", Config{IssuerBaseURL: idp.URL, Issuer: "https://custom.example.com/"}, "https://custom.example.com/", true, 1, 0},
+		{"issuer override rejects the discovered issuer", Config{IssuerBaseURL: idp.URL, Issuer: "https://custom.example.com/"}, idp.issuer(), false, 1, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			idp.discoveryHits.Store(0)
+			idp.rfc8414Hits.Store(0)
+			tc.cfg.Audience, tc.cfg.Now = []string{testAudience}, fixedNow
+			v, err := New(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			rec := serve(v, bearerReq(rs256(t, baseClaims(tc.tokenIss))))
+			if tc.wantOK {
+				checkResponse(t, rec, 200, okBody, "-")
+			} else {
+				s, b, c := invalid("Unexpected 'iss' value")
+				checkResponse(t, rec, s, b, c)
+			}
+			if d, r := idp.discoveryHits.Load(), idp.rfc8414Hits.Load(); d != tc.wantHits || r != tc.wantRFC84 {
+				t.Errorf("document fetches: OIDC %d, RFC 8414 %d; want %d, %d", d, r, tc.wantHits, tc.wantRFC84)
+			}
+		})
+	}
+}
