@@ -80,7 +80,7 @@ func (c *clock) Set(t time.Time) {
 
 // testServer is the API on a fresh SQLite database.
 type testServer struct {
-	t       *testing.T
+	t       testing.TB
 	handler http.Handler
 	store   taskapi.Store
 	clock   *clock
@@ -108,7 +108,7 @@ func (b *syncBuffer) String() string {
 // serverOption adjusts the Config of a test server.
 type serverOption func(*Config)
 
-func newTestServer(t *testing.T, opts ...serverOption) *testServer {
+func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	t.Helper()
 	clk := &clock{t: testStart}
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), sqlite.WithNow(clk.Now))
@@ -194,7 +194,7 @@ func (s *testServer) do(rq req) *response {
 
 // want fails the test unless the response has the status (and, when code
 // is not "", the error code).
-func (res *response) want(t *testing.T, status int, code string) *response {
+func (res *response) want(t testing.TB, status int, code string) *response {
 	t.Helper()
 	if res.status != status {
 		t.Fatalf("status = %d, want %d; body: %s", res.status, status, res.raw)

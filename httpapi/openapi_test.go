@@ -115,7 +115,7 @@ func resolve(node any) map[string]any {
 
 // checkConformance reports, as test errors, how res differs from what the
 // document says of the request's operation.
-func checkConformance(t *testing.T, r *http.Request, res *response) {
+func checkConformance(t testing.TB, r *http.Request, res *response) {
 	t.Helper()
 	for _, p := range conformanceProblems(r, res) {
 		t.Errorf("OpenAPI: %s %s → %d: %s", r.Method, r.URL.Path, res.status, p)

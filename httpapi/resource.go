@@ -7,39 +7,50 @@ import (
 )
 
 // taskJSON is a task on the wire: the tutorial's snake_case names, the
-// derived completed flag, and null for every empty nullable field.
+// derived completed flag, and null for every empty nullable field. Dates
+// and timestamps are formatted here (YYYY-MM-DD, RFC 3339 in UTC) rather
+// than by their MarshalJSON methods, which encoding/json calls through
+// reflection at a third of the cost of a list.
 type taskJSON struct {
-	ID          string        `json:"id"`
-	UserID      string        `json:"user_id"`
-	ProjectID   *string       `json:"project_id"`
-	Name        string        `json:"name"`
-	Description *string       `json:"description"`
-	DueDate     *taskapi.Date `json:"due_date"`
-	Completed   bool          `json:"completed"`
-	CompletedOn *time.Time    `json:"completed_on"`
-	CreatedAt   time.Time     `json:"created_at"`
-	UpdatedAt   time.Time     `json:"updated_at"`
+	ID          string  `json:"id"`
+	UserID      string  `json:"user_id"`
+	ProjectID   *string `json:"project_id"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	DueDate     *string `json:"due_date"`
+	Completed   bool    `json:"completed"`
+	CompletedOn *string `json:"completed_on"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
 }
 
 // projectJSON is a project on the wire.
 type projectJSON struct {
-	ID          string    `json:"id"`
-	UserID      string    `json:"user_id"`
-	Name        string    `json:"name"`
-	Description *string   `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string  `json:"id"`
+	UserID      string  `json:"user_id"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
 }
 
-// utc returns t in UTC, so timestamps are written with a Z.
-func utc(t time.Time) time.Time { return t.UTC() }
+// utc formats t as RFC 3339 in UTC (with a Z).
+func utc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-func utcPtr(t *time.Time) *time.Time {
+func utcPtr(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
-	return &u
+	s := utc(*t)
+	return &s
+}
+
+func datePtr(d *taskapi.Date) *string {
+	if d == nil {
+		return nil
+	}
+	s := d.String()
+	return &s
 }
 
 func newTaskJSON(t *taskapi.Task) taskJSON {
@@ -49,7 +60,7 @@ func newTaskJSON(t *taskapi.Task) taskJSON {
 		ProjectID:   t.ProjectID,
 		Name:        t.Name,
 		Description: t.Description,
-		DueDate:     t.DueDate,
+		DueDate:     datePtr(t.DueDate),
 		Completed:   t.Completed(),
 		CompletedOn: utcPtr(t.CompletedOn),
 		CreatedAt:   utc(t.CreatedAt),
