@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,5 +329,24 @@ func TestDiscoveryURLAndIssuerOverride(t *testing.T) {
 				t.Errorf("document fetches: OIDC %d, RFC 8414 %d; want %d, %d", d, r, tc.wantHits, tc.wantRFC84)
 			}
 		})
+	}
+}
+
+// countingTransport counts the requests of a caller-supplied client.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// The caller's *http.Client makes the discovery and JWKS requests.
+func TestCallerHTTPClient(t *testing.T) {
+	rt := &countingTransport{}
+	idp, v := idpVerifier(t, newClock(), func(c *Config) { c.HTTPClient = &http.Client{Transport: rt} })
+	rt.n.Store(0) // idpVerifier's own probe used the client too
+	checkResponse(t, serve(v, bearerReq(rs256(t, baseClaims(idp.issuer())))), 200, okBody, "-")
+	if n := rt.n.Load(); n != 2 {
+		t.Errorf("the caller's client made %d requests, want 2 (discovery, JWKS)", n)
 	}
 }
