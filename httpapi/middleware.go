@@ -121,7 +121,7 @@ func (w *muxErrorWriter) WriteHeader(status int) {
 	case http.StatusNotFound:
 		err = taskapi.Errorf(taskapi.ENOTFOUND, "Not found")
 	case http.StatusMethodNotAllowed:
-		err = taskapi.Errorf(EMETHODNOTALLOWED, "Method %s not allowed; allowed: %s", w.r.Method, w.Header().Get("Allow"))
+		err = taskapi.Errorf(EMETHODNOTALLOWED, "Method %s not allowed; allowed: %s", truncate(w.r.Method, 32), w.Header().Get("Allow"))
 	default:
 		w.ResponseWriter.WriteHeader(status)
 		return
