@@ -15,10 +15,17 @@
 //	})
 //
 // Beyond taskapi.Store's documentation the suite expects what the service
-// needs of every store: timestamps kept to the microsecond at least; names
-// and ids compared byte by byte when sorting (COLLATE "C" in PostgreSQL);
-// Limit below 1 and malformed cursors answered with EBADREQUEST; a cancelled
-// context reported as an error that wraps context.Canceled.
+// needs of every store:
+//   - ENOTFOUND with the messages "Task not found" and "Project not found";
+//   - timestamps kept to the microsecond at least (the suite's clock never
+//     uses finer steps), returned by a write exactly as a later read gives them;
+//   - names and ids compared byte by byte when sorting (COLLATE "C" in
+//     PostgreSQL);
+//   - search that lower-cases letters beyond ASCII too ("BRÛLÉE" finds
+//     "brûlée");
+//   - Limit below 1, an unknown sort field and malformed cursors answered
+//     with EBADREQUEST;
+//   - a cancelled context reported as an error that wraps context.Canceled.
 package storetest
 
 import (
