@@ -43,7 +43,8 @@ import (
 
 // Run runs the contract suite. open must return a fresh, empty, migrated
 // store for the (sub)test t, reading the clock Now(t), and close it when t
-// ends (t.Cleanup).
+// ends (t.Cleanup). The subtests run in parallel, so open is called
+// concurrently.
 func Run(t *testing.T, open func(t *testing.T) taskapi.Store) {
 	groups := []struct {
 		name  string
