@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/taskapi/taskapi"
+)
+
+// Errors the store answers with: the same codes and messages as the SQLite
+// store's. Their messages are safe for clients; the driver's own error, when
+// there is one, stays wrapped beneath for the log. Each call returns a new
+// value, so no caller can change another's error.
+func errTaskNotFound() *taskapi.Error { return taskapi.Errorf(taskapi.ENOTFOUND, "Task not found") }
+func errProjectNotFound() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
+}
+func errTaskExists() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ECONFLICT, "A task with this id already exists")
+}
+func errProjectExists() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ECONFLICT, "A project with this id already exists")
+}
+func errTaskChanged() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EPRECONDITION, "The task has changed since it was read")
+}
+func errProjectChanged() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EPRECONDITION, "The project has changed since it was read")
+}
+func errBusy() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is busy, retry later")
+}
+func errUnavailable() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is unavailable, retry later")
+}
+
+// errNoSuchProject is the answer to a project_id that names no project of
+// the user (missing, or another user's: the same answer, so nothing leaks).
+func errNoSuchProject() error {
+	return taskapi.ValidationError(taskapi.FieldError{Field: "project_id", Message: "must name one of your projects"})
+}
+
+// badRequest is the answer to a list filter the store cannot use.
+func badRequest(format string, args ...any) error {
+	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
+}
+
+// SQLSTATE codes the store tells apart.
+const (
+	uniqueViolation      = "23505"
+	foreignKeyViolation  = "23503"
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
+	lockNotAvailable     = "55P03"
+	readOnlyTransaction  = "25006" // a hot standby, or default_transaction_read_only
+	adminShutdown        = "57P01"
+	crashShutdown        = "57P02"
+	cannotConnectNow     = "57P03" // starting up or shutting down
+)
+
+// mapError turns an error of pgx into the error the store answers with: a
+// *taskapi.Error the service can show (wrapping the cause), the context's
+// error when ctx is done, or a wrapped internal error. op names the
+// operation for the log.
+func mapError(ctx context.Context, op string, err error) error {
+	var apiErr *taskapi.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &apiErr):
+		return err
+	case ctx.Err() != nil:
+		// pgx reports a cancelled statement in several ways (the server's
+		// 57014, a closed connection); the caller wants to know why.
+		return fmt.Errorf("postgres: %s: %w: %w", op, context.Cause(ctx), err)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch code := pgErr.Code; {
+		case code == serializationFailure, code == deadlockDetected, code == lockNotAvailable:
+			return fmt.Errorf("postgres: %s: %w: %w", op, errBusy(), err)
+		case strings.HasPrefix(code, "08"), // connection exception
+			strings.HasPrefix(code, "53"), // insufficient resources: disk full, out of memory, too many connections
+			code == readOnlyTransaction, code == adminShutdown, code == crashShutdown, code == cannotConnectNow:
+			return fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable(), err)
+		}
+		return fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	if isConnectionError(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable(), err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// isConnectionError reports whether err is a failure to reach the server
+// or a connection lost under a statement, rather than an answer of the
+// server.
+func isConnectionError(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed)
+}
+
+// isRetryable reports whether err aborted a transaction that can simply be
+// run again.
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == deadlockDetected || pgErr.Code == serializationFailure)
+}
+
+// isViolation reports whether err is the given constraint violation.
+func isViolation(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}
+
+// notFound maps pgx.ErrNoRows to the error newErr returns.
+func notFound(err error, newErr func() *taskapi.Error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return newErr()
+	}
+	return err
+}

@@ -1,0 +1,225 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/taskapi/taskapi"
+)
+
+// sortColumns maps each sort field to its column and whether it may be
+// NULL. Only these constant names are ever put into SQL text.
+var sortColumns = map[taskapi.SortField]struct {
+	column   string
+	nullable bool
+}{
+	taskapi.SortCreatedAt:   {"created_at", false},
+	taskapi.SortUpdatedAt:   {"updated_at", false},
+	taskapi.SortDueDate:     {"due_date", true},
+	taskapi.SortName:        {"name", false},
+	taskapi.SortCompletedOn: {"completed_on", true},
+}
+
+// query collects the WHERE terms of a list and their arguments. A term
+// names its arguments with "?", numbered $1, $2, … by add.
+type query struct {
+	where []string
+	args  []any
+}
+
+// add appends term, replacing each "?" in it by the next placeholder.
+func (q *query) add(term string, args ...any) {
+	var b strings.Builder
+	for _, part := range strings.SplitAfter(term, "?") {
+		if p, ok := strings.CutSuffix(part, "?"); ok {
+			q.args = append(q.args, nil)
+			b.WriteString(p + "$" + strconv.Itoa(len(q.args)))
+		} else {
+			b.WriteString(part)
+		}
+	}
+	copy(q.args[len(q.args)-len(args):], args)
+	q.where = append(q.where, b.String())
+}
+
+// next returns the placeholder of a new argument v.
+func (q *query) next(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+// Tasks returns one page of the tasks f selects, in f.Sort order with ties
+// broken by id, after f.After. The page is found by keyset (the sort value
+// and id of the last row seen, never an offset), so rows inserted or
+// deleted between two pages neither repeat nor skip rows that stayed.
+// Names and ids compare byte by byte (their columns are COLLATE "C").
+func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
+	if f.Limit < 1 {
+		return nil, badRequest("limit must be at least 1")
+	}
+	field := f.Sort.Field
+	if field == "" {
+		field = taskapi.SortCreatedAt
+	}
+	col, ok := sortColumns[field]
+	if !ok {
+		return nil, badRequest("cannot sort by %q", field)
+	}
+	var after any
+	if f.After != nil {
+		v, err := cursorValue(field, f.After)
+		if err != nil {
+			return nil, err
+		}
+		after = v
+	}
+	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit, 100))}
+	// No stored text holds U+0000 (PostgreSQL cannot store it), so a
+	// filter with one matches nothing.
+	if hasNUL(f.UserID, f.Search, f.Project.ID) {
+		return page, nil
+	}
+
+	var q query
+	q.add("user_id = ?", f.UserID)
+	if f.Completed != nil {
+		if *f.Completed {
+			q.add("completed_on IS NOT NULL")
+		} else {
+			q.add("completed_on IS NULL")
+		}
+	}
+	if f.Search != "" {
+		// strpos rather than LIKE: % and _ need no escaping. lower() in a
+		// collation that lower-cases by Unicode's rules, not in the
+		// columns' "C", which changes ASCII letters only.
+		term := "lower(?::text COLLATE " + s.fold + ")"
+		q.add("(strpos(lower(name COLLATE "+s.fold+"), "+term+") > 0 OR strpos(lower(description COLLATE "+s.fold+"), "+term+") > 0)",
+			f.Search, f.Search)
+	}
+	switch {
+	case f.Project.None:
+		q.add("project_id IS NULL")
+	case f.Project.ID != "":
+		q.add("project_id = ?", f.Project.ID)
+	}
+	if f.DueBefore != nil {
+		q.add("due_date < ?", dateArg(f.DueBefore))
+	}
+	if f.DueAfter != nil {
+		q.add("due_date > ?", dateArg(f.DueAfter))
+	}
+	if f.After != nil {
+		keyset(&q, col.column, col.nullable, f.Sort.Desc, after, f.After.ID)
+	}
+
+	order := col.column + " ASC NULLS LAST, id ASC"
+	if f.Sort.Desc {
+		order = col.column + " DESC NULLS FIRST, id DESC"
+	}
+	sql := `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ` + q.next(f.Limit+1)
+	rows, err := s.pool.Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, mapError(ctx, "list tasks", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, mapError(ctx, "list tasks", err)
+		}
+		page.Tasks = append(page.Tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(ctx, "list tasks", err)
+	}
+	if len(page.Tasks) > f.Limit {
+		page.Tasks = page.Tasks[:f.Limit]
+		last := page.Tasks[f.Limit-1]
+		page.Next = &taskapi.Cursor{Value: taskSortValue(last, field), ID: last.ID}
+	}
+	return page, nil
+}
+
+// keyset adds the term that selects the rows after (value, id) in the
+// order of column: ascending with NULLs last, or descending with NULLs
+// first. value is nil when the cursor's row had no value.
+func keyset(q *query, column string, nullable, desc bool, value any, id string) {
+	switch {
+	case !nullable && !desc:
+		q.add("("+column+", id) > (?, ?)", value, id)
+	case !nullable && desc:
+		q.add("("+column+", id) < (?, ?)", value, id)
+	case !desc && value != nil: // the rest of the values, then every NULL
+		q.add("("+column+" IS NULL OR ("+column+", id) > (?, ?))", value, id)
+	case !desc && value == nil: // among the NULLs at the end
+		q.add("("+column+" IS NULL AND id > ?)", id)
+	case desc && value != nil: // the rest of the values; the NULLs came first
+		q.add("("+column+", id) < (?, ?)", value, id)
+	default: // desc, among the NULLs first, then every value
+		q.add("("+column+" IS NOT NULL OR id < ?)", id)
+	}
+}
+
+// cursorValue checks a cursor against the sort field and returns its value
+// as the argument of the column: a time.Time, a pgtype.Date or a string;
+// nil when the cursor's row had no value.
+func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (any, error) {
+	if c.ID == "" || hasNUL(c.ID) {
+		return nil, badRequest("invalid page token")
+	}
+	if c.Value == nil {
+		if !sortColumns[field].nullable {
+			return nil, badRequest("invalid page token")
+		}
+		return nil, nil
+	}
+	v := *c.Value
+	switch field {
+	case taskapi.SortCreatedAt, taskapi.SortUpdatedAt, taskapi.SortCompletedOn:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return nil, badRequest("invalid page token")
+		}
+		return micro(t), nil
+	case taskapi.SortDueDate:
+		d, err := time.Parse(taskapi.DateLayout, v)
+		if err != nil {
+			return nil, badRequest("invalid page token")
+		}
+		return pgtype.Date{Time: d, Valid: true}, nil
+	}
+	if hasNUL(v) {
+		return nil, badRequest("invalid page token")
+	}
+	return v, nil
+}
+
+// taskSortValue returns t's value of field in the cursor's form, or nil
+// when t has none.
+func taskSortValue(t *taskapi.Task, field taskapi.SortField) *string {
+	var v string
+	switch field {
+	case taskapi.SortCreatedAt:
+		v = t.CreatedAt.UTC().Format(time.RFC3339Nano)
+	case taskapi.SortUpdatedAt:
+		v = t.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case taskapi.SortDueDate:
+		if t.DueDate == nil {
+			return nil
+		}
+		v = t.DueDate.String()
+	case taskapi.SortName:
+		v = t.Name
+	case taskapi.SortCompletedOn:
+		if t.CompletedOn == nil {
+			return nil
+		}
+		v = t.CompletedOn.UTC().Format(time.RFC3339Nano)
+	}
+	return &v
+}

@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// migrationLockID is the key of the session advisory lock that migrations
+// run under (the first 8 bytes of "taskapi!" read as a big-endian int64).
+// Advisory locks are per database, so migrations of every schema of a
+// database queue on it; they take milliseconds.
+const migrationLockID int64 = 0x7461736b61706921
+
+// migrationLockTimeout bounds the wait for another instance's migrations.
+const migrationLockTimeout = 5 * time.Minute
+
+// migrate brings the schema up to the newest embedded migration, on a
+// connection of its own (database/sql over pgx, as goose needs), under the
+// migration lock.
+func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg.Copy())
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(sessionLocker{id: migrationLockID}))
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return mapError(ctx, "migrate", err)
+	}
+	return nil
+}
+
+// sessionLocker is goose's session lock as a blocking PostgreSQL advisory
+// lock: an instance that finds the lock taken waits on the server until it
+// is free (or its context ends, or migrationLockTimeout passes), instead of
+// polling every few seconds as goose's lock.NewPostgresSessionLocker does,
+// so instances that start together are not delayed by a poll interval. The
+// lock belongs to the session, so it is released when the connection
+// closes, even if the process dies.
+type sessionLocker struct{ id int64 }
+
+var _ lock.SessionLocker = sessionLocker{}
+
+// SessionLock waits for the lock on conn.
+func (l sessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, migrationLockTimeout)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, l.id); err != nil {
+		return fmt.Errorf("take the migration lock: %w", err)
+	}
+	return nil
+}
+
+// SessionUnlock releases the lock on conn.
+func (l sessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var released bool
+	if err := conn.QueryRowContext(ctx, `SELECT pg_advisory_unlock($1)`, l.id).Scan(&released); err != nil {
+		return fmt.Errorf("release the migration lock: %w", err)
+	}
+	if !released {
+		return fmt.Errorf("release the migration lock: it was not held")
+	}
+	return nil
+}

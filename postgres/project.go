@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/taskapi/taskapi"
+)
+
+const projectColumns = `id, user_id, name, description, created_at, updated_at, version`
+
+// The statements of projects. pgx prepares each on first use per
+// connection.
+const (
+	qProjectByID       = `SELECT ` + projectColumns + ` FROM projects WHERE id = $1 AND user_id = $2`
+	qProjectForUpdate  = qProjectByID + ` FOR UPDATE`
+	qProjectVersionFor = `SELECT version FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE`
+	qInsertProject     = `INSERT INTO projects (` + projectColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qUpdateProject     = `UPDATE projects SET name = $1, description = $2, updated_at = $3, version = version + 1
+		WHERE id = $4 AND user_id = $5 AND version = $6`
+	qUnlinkTasks   = `UPDATE tasks SET project_id = NULL, updated_at = $1, version = version + 1 WHERE project_id = $2 AND user_id = $3`
+	qDeleteProject = `DELETE FROM projects WHERE id = $1 AND user_id = $2`
+	qProjectsPage  = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 ORDER BY created_at, id LIMIT $2`
+	qProjectsAfter = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND (created_at, id) > ($2, $3)
+		ORDER BY created_at, id LIMIT $4`
+)
+
+func scanProject(r rowScanner) (*taskapi.Project, error) {
+	var p taskapi.Project
+	if err := r.Scan(&p.ID, &p.UserID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt, &p.Version); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return &p, nil
+}
+
+// CreateProject inserts p, setting its ID (when empty), CreatedAt,
+// UpdatedAt and Version; an ID in use gives ECONFLICT. On error p is left
+// as it was.
+func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
+	n := *p
+	if n.ID == "" {
+		n.ID = taskapi.NewID()
+	}
+	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "name": &n.Name, "description": n.Description}); err != nil {
+		return err
+	}
+	n.CreatedAt = s.nowMicro()
+	n.UpdatedAt = n.CreatedAt
+	n.Version = 1
+	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version)
+	if isViolation(err, uniqueViolation) {
+		err = fmt.Errorf("%w: %w", errProjectExists(), err)
+	}
+	if err != nil {
+		return mapError(ctx, "create project", err)
+	}
+	*p = n
+	return nil
+}
+
+// Project returns the project id of userID.
+func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
+	if hasNUL(userID, id) {
+		return nil, errProjectNotFound()
+	}
+	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID))
+	if err != nil {
+		return nil, mapError(ctx, "get project", notFound(err, errProjectNotFound))
+	}
+	return p, nil
+}
+
+// Projects returns one page of the user's projects, oldest first, ties
+// broken by id, after f.After (by keyset, like Tasks).
+func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
+	if f.Limit < 1 {
+		return nil, badRequest("limit must be at least 1")
+	}
+	page := &taskapi.ProjectPage{Projects: make([]*taskapi.Project, 0, min(f.Limit, 100))}
+	if hasNUL(f.UserID) {
+		return page, nil
+	}
+	var rows pgx.Rows
+	var err error
+	if f.After == nil {
+		rows, err = s.pool.Query(ctx, qProjectsPage, f.UserID, f.Limit+1)
+	} else {
+		v, cerr := cursorValue(taskapi.SortCreatedAt, f.After)
+		if cerr != nil {
+			return nil, cerr
+		}
+		rows, err = s.pool.Query(ctx, qProjectsAfter, f.UserID, v, f.After.ID, f.Limit+1)
+	}
+	if err != nil {
+		return nil, mapError(ctx, "list projects", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		p, err := scanProject(rows)
+		if err != nil {
+			return nil, mapError(ctx, "list projects", err)
+		}
+		page.Projects = append(page.Projects, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(ctx, "list projects", err)
+	}
+	if len(page.Projects) > f.Limit {
+		page.Projects = page.Projects[:f.Limit]
+		last := page.Projects[f.Limit-1]
+		v := last.CreatedAt.UTC().Format(time.RFC3339Nano)
+		page.Next = &taskapi.Cursor{Value: &v, ID: last.ID}
+	}
+	return page, nil
+}
+
+// UpdateProject applies u to the project id of userID in one transaction
+// that locks the row, with Version + 1 and UpdatedAt = now.
+func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
+	if hasNUL(userID, id) {
+		return nil, errProjectNotFound()
+	}
+	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr()}); err != nil {
+		return nil, err
+	}
+	var p *taskapi.Project
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		p, err = scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID))
+		if err != nil {
+			return notFound(err, errProjectNotFound)
+		}
+		if pre.IfVersion != 0 && pre.IfVersion != p.Version {
+			return errProjectChanged()
+		}
+		if u.Name != nil {
+			p.Name = *u.Name
+		}
+		if u.Description.Set {
+			p.Description = u.Description.Ptr()
+		}
+		p.UpdatedAt = s.nowMicro()
+		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version)
+		if err != nil {
+			return err
+		}
+		if n := tag.RowsAffected(); n != 1 {
+			return fmt.Errorf("project %s changed under a row lock (rows %d)", id, n)
+		}
+		p.Version++
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(ctx, "update project", err)
+	}
+	return p, nil
+}
+
+// DeleteProject removes the project id of userID, if pre allows, in one
+// transaction with the change of its tasks: each loses its project and
+// gets Version + 1 and UpdatedAt = now.
+func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
+	if hasNUL(userID, id) {
+		return errProjectNotFound()
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var version int64
+		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID).Scan(&version); err != nil {
+			return notFound(err, errProjectNotFound)
+		}
+		if pre.IfVersion != 0 && pre.IfVersion != version {
+			return errProjectChanged()
+		}
+		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, qDeleteProject, id, userID)
+		return err
+	})
+	return mapError(ctx, "delete project", err)
+}

@@ -1,0 +1,235 @@
+// Package postgres is the PostgreSQL store of the Task Manager API, for
+// several taskapi instances behind a load balancer on one database. It
+// behaves exactly like the SQLite store (package sqlite): both pass the one
+// contract suite, storetest.
+//
+// It talks to PostgreSQL through a pgx v5 connection pool (pgxpool). Every
+// statement is prepared: pgx's default query mode
+// (QueryExecModeCacheStatement) prepares each distinct SQL text once per
+// connection and keeps it in a per-connection cache, so the store does not
+// hand-roll statement preparation. Every query is scoped by user id; a row
+// of another user is reported exactly like a missing one. Every call honours
+// its context: a cancelled context cancels the statement on the server.
+//
+// The schema is kept by embedded, versioned migrations (goose), applied
+// under a session advisory lock, so instances that start together on one
+// database migrate it once. The store keeps no state in the process that
+// another instance would need: versions, ETags and page cursors all come
+// from the rows.
+//
+// Differences from SQLite that a client can see: timestamps are kept to the
+// microsecond (PostgreSQL's timestamptz), and text may not contain the NUL
+// character (U+0000), which PostgreSQL cannot store: a task or project with
+// one is refused with EINVALID on the field, and an id with one is not found.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/taskapi/taskapi"
+)
+
+// DefaultConnectTimeout bounds the opening of one connection when the URL
+// sets no connect_timeout, so that a database that does not answer is
+// reported as EUNAVAILABLE instead of hanging a request.
+const DefaultConnectTimeout = 5 * time.Second
+
+// Store keeps tasks and projects in a PostgreSQL database. It is safe for
+// concurrent use and implements taskapi.Store.
+//
+// Writes that read first (update, delete) run in a transaction that locks
+// the row (SELECT … FOR UPDATE), so concurrent writers of one row queue on
+// the database, across every instance, and none applies its change to a
+// stale copy.
+type Store struct {
+	pool *pgxpool.Pool
+	now  func() time.Time
+	// fold is the collation lower() uses for search: an ICU one when the
+	// server has it, else the database's default (see foldCollation).
+	fold string
+}
+
+var _ taskapi.Store = (*Store)(nil)
+
+// Option configures a Store.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithNow sets the clock the store reads for created_at, updated_at and
+// the completed_on of a task completed without a date (default time.Now).
+func WithNow(now func() time.Time) Option {
+	return func(o *options) { o.now = now }
+}
+
+// Open connects to the database at url (postgres://… or postgresql://…, or
+// any connection string pgx accepts), applies every pending migration and
+// returns the store. The caller must Close it.
+//
+// The URL configures the pool as pgxpool.ParseConfig documents:
+// pool_max_conns (default: 4, or the number of CPUs when more),
+// pool_min_conns, pool_max_conn_lifetime, pool_max_conn_idle_time,
+// connect_timeout (default DefaultConnectTimeout), and any run-time
+// parameter such as search_path, which selects the schema the tables live
+// in. A database that cannot be reached gives an EUNAVAILABLE error.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.now == nil {
+		return nil, errors.New("postgres: invalid option: the clock must be set")
+	}
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, cfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, mapError(ctx, "open", err)
+	}
+	s := &Store{pool: pool, now: o.now}
+	if s.fold, err = foldCollation(ctx, pool); err != nil {
+		pool.Close()
+		return nil, mapError(ctx, "open", err)
+	}
+	return s, nil
+}
+
+// Migrate applies every pending migration to the database at url and
+// disconnects: the `taskapi migrate` subcommand. Open migrates too, so a
+// server needs no separate step. Running it on an up-to-date database
+// changes nothing; instances running it at once are safe (an advisory
+// lock serialises them).
+func Migrate(ctx context.Context, url string) error {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, cfg.ConnConfig)
+}
+
+// parseConfig reads a connection string. Its error never repeats the
+// string: it may hold a password.
+func parseConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgconn's ParseConfigError redacts the password of the string.
+		return nil, fmt.Errorf("postgres: invalid database URL: %w", err)
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	return cfg, nil
+}
+
+// foldCollation returns the collation search lower-cases text in. The
+// tables' text columns use "C", in which lower() changes ASCII letters
+// only; "und-x-icu" (PostgreSQL built with ICU, as the common packages are)
+// lower-cases by Unicode's rules, and so does the default collation of a
+// database whose LC_CTYPE is not C.
+func foldCollation(ctx context.Context, pool *pgxpool.Pool) (string, error) {
+	var icu bool
+	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu')`).Scan(&icu)
+	if err != nil {
+		return "", err
+	}
+	if icu {
+		return `"und-x-icu"`, nil
+	}
+	return `"default"`, nil
+}
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return mapError(ctx, "ping", err)
+	}
+	return nil
+}
+
+// Close closes the pool. It waits for the connections in use to be
+// returned.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// maxTxAttempts is how often a transaction is tried when the database
+// aborts it as a deadlock victim or a serialization failure, which a retry
+// resolves.
+const maxTxAttempts = 3
+
+// inTx runs fn in a transaction and commits when fn returns nil. A
+// transaction the database aborted as a deadlock victim is tried again.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil || attempt == maxTxAttempts || !isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// nowMicro returns the store's time as stored: UTC, truncated to microseconds.
+func (s *Store) nowMicro() time.Time { return micro(s.now()) }
+
+// micro returns t as PostgreSQL keeps it: UTC, to the microsecond.
+// Truncating (PostgreSQL itself would round) keeps an instant that the
+// store hands back equal to the one it stored.
+func micro(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// dateArg is the argument of a date column.
+func dateArg(d *taskapi.Date) any {
+	if d == nil {
+		return nil
+	}
+	return pgtype.Date{Time: d.Time(), Valid: true}
+}
+
+// timeArg is the argument of a nullable timestamptz column.
+func timeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return micro(*t)
+}
+
+// hasNUL reports whether any of ss holds U+0000, which PostgreSQL text
+// cannot store.
+func hasNUL(ss ...string) bool {
+	for _, s := range ss {
+		if strings.IndexByte(s, 0) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// nulFields returns an EINVALID error naming each text field of a row that
+// holds U+0000, or nil.
+func nulFields(fields map[string]*string) error {
+	var errs []taskapi.FieldError
+	for _, name := range []string{"id", "user_id", "project_id", "name", "description"} {
+		if v, ok := fields[name]; ok && v != nil && hasNUL(*v) {
+			errs = append(errs, taskapi.FieldError{Field: name, Message: "must not contain the NUL character"})
+		}
+	}
+	if len(errs) > 0 {
+		return taskapi.ValidationError(errs...)
+	}
+	return nil
+}

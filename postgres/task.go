@@ -1,0 +1,213 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/taskapi/taskapi"
+)
+
+const taskColumns = `id, user_id, project_id, name, description, due_date, completed_on, created_at, updated_at, version`
+
+// The statements of tasks. pgx prepares each on first use per connection.
+const (
+	qTaskByID       = `SELECT ` + taskColumns + ` FROM tasks WHERE id = $1 AND user_id = $2`
+	qTaskForUpdate  = qTaskByID + ` FOR UPDATE`
+	qTaskVersionFor = `SELECT version FROM tasks WHERE id = $1 AND user_id = $2 FOR UPDATE`
+	// qInsertTask inserts the task only when its project, if any, is one
+	// of the user's: one statement, no transaction. The foreign key
+	// catches a project deleted meanwhile.
+	qInsertTask = `INSERT INTO tasks (` + taskColumns + `)
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10::bigint
+		WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $3 AND user_id = $2)`
+	qProjectExists = `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND user_id = $2)`
+	qUpdateTask    = `UPDATE tasks SET project_id = $1, name = $2, description = $3, due_date = $4, completed_on = $5,
+		updated_at = $6, version = version + 1 WHERE id = $7 AND user_id = $8 AND version = $9`
+	qDeleteTask = `DELETE FROM tasks WHERE id = $1 AND user_id = $2`
+)
+
+// rowScanner is a pgx.Row or pgx.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanTask(r rowScanner) (*taskapi.Task, error) {
+	var (
+		t           taskapi.Task
+		due         pgtype.Date
+		completedOn *time.Time
+	)
+	if err := r.Scan(&t.ID, &t.UserID, &t.ProjectID, &t.Name, &t.Description, &due, &completedOn,
+		&t.CreatedAt, &t.UpdatedAt, &t.Version); err != nil {
+		return nil, err
+	}
+	if due.Valid {
+		if due.InfinityModifier != pgtype.Finite {
+			return nil, fmt.Errorf("task %s: stored due_date is infinite", t.ID)
+		}
+		d := taskapi.NewDate(due.Time.Date())
+		t.DueDate = &d
+	}
+	if completedOn != nil {
+		c := completedOn.UTC()
+		t.CompletedOn = &c
+	}
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return &t, nil
+}
+
+// CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
+// and Version. A ProjectID must name a project of the same user (EINVALID
+// on project_id otherwise); an ID in use gives ECONFLICT. On error t is
+// left as it was.
+func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
+	n := *t
+	if n.ID == "" {
+		n.ID = taskapi.NewID()
+	}
+	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "project_id": n.ProjectID,
+		"name": &n.Name, "description": n.Description}); err != nil {
+		return err
+	}
+	n.CreatedAt = s.nowMicro()
+	n.UpdatedAt = n.CreatedAt
+	n.Version = 1
+	if n.CompletedOn != nil {
+		c := micro(*n.CompletedOn)
+		n.CompletedOn = &c
+	}
+	tag, err := s.pool.Exec(ctx, qInsertTask,
+		n.ID, n.UserID, n.ProjectID, n.Name, n.Description, dateArg(n.DueDate),
+		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version)
+	switch {
+	case isViolation(err, uniqueViolation):
+		err = fmt.Errorf("%w: %w", errTaskExists(), err)
+	case isViolation(err, foreignKeyViolation):
+		err = fmt.Errorf("%w: %w", errNoSuchProject(), err)
+	case err == nil && tag.RowsAffected() == 0:
+		err = errNoSuchProject()
+	}
+	if err != nil {
+		return mapError(ctx, "create task", err)
+	}
+	*t = n
+	return nil
+}
+
+// Task returns the task id of userID.
+func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
+	if hasNUL(userID, id) {
+		return nil, errTaskNotFound()
+	}
+	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID))
+	if err != nil {
+		return nil, mapError(ctx, "get task", notFound(err, errTaskNotFound))
+	}
+	return t, nil
+}
+
+// UpdateTask applies u to the task id of userID in one transaction: it
+// locks and reads the row, checks p and the project, and writes the new row
+// with Version + 1 and UpdatedAt = now. Concurrent updates of one task, from
+// this instance or another, queue on the row lock.
+func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.TaskUpdate, p taskapi.Precondition) (*taskapi.Task, error) {
+	if hasNUL(userID, id) {
+		return nil, errTaskNotFound()
+	}
+	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr(), "project_id": u.ProjectID.Ptr()}); err != nil {
+		return nil, err
+	}
+	var t *taskapi.Task
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		t, err = scanTask(tx.QueryRow(ctx, qTaskForUpdate, id, userID))
+		if err != nil {
+			return notFound(err, errTaskNotFound)
+		}
+		if p.IfVersion != 0 && p.IfVersion != t.Version {
+			return errTaskChanged()
+		}
+		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
+			var exists bool
+			if err := tx.QueryRow(ctx, qProjectExists, u.ProjectID.Value, userID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return errNoSuchProject()
+			}
+		}
+		applyTaskUpdate(t, u, s.nowMicro())
+		tag, err := tx.Exec(ctx, qUpdateTask, t.ProjectID, t.Name, t.Description, dateArg(t.DueDate), timeArg(t.CompletedOn),
+			t.UpdatedAt, id, userID, t.Version)
+		if err != nil {
+			if isViolation(err, foreignKeyViolation) {
+				return fmt.Errorf("%w: %w", errNoSuchProject(), err)
+			}
+			return err
+		}
+		// The row is locked by this transaction, so it cannot have changed
+		// since it was read; the version in WHERE makes sure.
+		if n := tag.RowsAffected(); n != 1 {
+			return fmt.Errorf("task %s changed under a row lock (rows %d)", id, n)
+		}
+		t.Version++
+		return nil
+	})
+	if err != nil {
+		return nil, mapError(ctx, "update task", err)
+	}
+	return t, nil
+}
+
+// applyTaskUpdate sets the fields u sets on t and its UpdatedAt to now
+// (t.Version is left for the caller).
+func applyTaskUpdate(t *taskapi.Task, u taskapi.TaskUpdate, now time.Time) {
+	if u.Name != nil {
+		t.Name = *u.Name
+	}
+	if u.Description.Set {
+		t.Description = u.Description.Ptr()
+	}
+	if u.ProjectID.Set {
+		t.ProjectID = u.ProjectID.Ptr()
+	}
+	if u.DueDate.Set {
+		t.DueDate = u.DueDate.Ptr()
+	}
+	if u.CompletedOn.Set {
+		t.CompletedOn = nil
+		if u.CompletedOn.Valid {
+			c := micro(u.CompletedOn.Value)
+			t.CompletedOn = &c
+		}
+	}
+	if u.Completed != nil {
+		switch {
+		case !*u.Completed:
+			t.CompletedOn = nil
+		case t.CompletedOn == nil:
+			t.CompletedOn = &now
+		}
+	}
+	t.UpdatedAt = now
+}
+
+// DeleteTask removes the task id of userID, if p allows.
+func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
+	if hasNUL(userID, id) {
+		return errTaskNotFound()
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var version int64
+		if err := tx.QueryRow(ctx, qTaskVersionFor, id, userID).Scan(&version); err != nil {
+			return notFound(err, errTaskNotFound)
+		}
+		if p.IfVersion != 0 && p.IfVersion != version {
+			return errTaskChanged()
+		}
+		_, err := tx.Exec(ctx, qDeleteTask, id, userID)
+		return err
+	})
+	return mapError(ctx, "delete task", err)
+}
