@@ -21,19 +21,38 @@ func BenchmarkCreateTask(b *testing.B) {
 	}
 }
 
-// BenchmarkList20 measures the first page of 20 tasks of one user, the
-// service's GET /tasks, among 2000 tasks of 10 users.
-func BenchmarkList20(b *testing.B) {
+// listStore returns a store of 2000 tasks of 10 users.
+func listStore(b *testing.B) *Store {
 	s, _ := open(b)
-	ctx := b.Context()
 	for i := range 2000 {
-		if err := s.CreateTask(ctx, &taskapi.Task{UserID: fmt.Sprintf("user%d", i%10), Name: fmt.Sprintf("Task %d", i)}); err != nil {
+		if err := s.CreateTask(b.Context(), &taskapi.Task{UserID: fmt.Sprintf("user%d", i%10), Name: fmt.Sprintf("Task %d", i),
+			Description: ptr("a description of the usual length")}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	return s
+}
+
+// BenchmarkList20 measures the first page of 20 tasks of one user, the
+// service's GET /tasks, among 2000 tasks of 10 users.
+func BenchmarkList20(b *testing.B) {
+	s := listStore(b)
 	for b.Loop() {
-		page, err := s.Tasks(ctx, taskapi.TaskFilter{UserID: "user3", Limit: 20})
+		page, err := s.Tasks(b.Context(), taskapi.TaskFilter{UserID: "user3", Limit: 20})
 		if err != nil || len(page.Tasks) != 20 || page.Next == nil {
+			b.Fatalf("page of %v: %v", page, err)
+		}
+	}
+}
+
+// BenchmarkSearch20 measures a search that must read all 200 tasks of the
+// user to fill a page of 20 (the match is rare): the cost of the search
+// function.
+func BenchmarkSearch20(b *testing.B) {
+	s := listStore(b)
+	for b.Loop() {
+		page, err := s.Tasks(b.Context(), taskapi.TaskFilter{UserID: "user3", Search: "TASK 19", Limit: 20})
+		if err != nil || len(page.Tasks) != 11 {
 			b.Fatalf("page of %v: %v", page, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"modernc.org/sqlite"
 )
@@ -32,10 +33,49 @@ func contains(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, err
 	if !ok {
 		return nil, nil
 	}
-	if strings.Contains(strings.ToLower(text), strings.ToLower(term)) {
+	if containsLower(text, strings.ToLower(term)) {
 		return int64(1), nil
 	}
 	return int64(0), nil
+}
+
+// containsLower reports whether text, lower-cased, contains term, which is
+// lower-case already. ASCII text is searched in place, without a copy.
+func containsLower(text, term string) bool {
+	if !isASCII(text) {
+		return strings.Contains(strings.ToLower(text), term)
+	}
+	// Lower-cased, ASCII text has only ASCII letters, so a term with others
+	// cannot match it.
+	if len(term) > len(text) || !isASCII(term) {
+		return false
+	}
+	for i := 0; i+len(term) <= len(text); i++ {
+		j := 0
+		for j < len(term) && lowerASCII(text[i+j]) == term[j] {
+			j++
+		}
+		if j == len(term) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // textArg returns a text argument, and false for NULL.
