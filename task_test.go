@@ -1,0 +1,184 @@
+package taskapi_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskapi/taskapi"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// fields returns the field names of an EINVALID error, or nil.
+func fields(t *testing.T, err error) []string {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	e, ok := err.(*taskapi.Error)
+	if !ok || e.Code != taskapi.EINVALID {
+		t.Fatalf("error %v is not an EINVALID *Error", err)
+	}
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, f.Field)
+	}
+	return out
+}
+
+func TestTaskValidate(t *testing.T) {
+	// 02:00 UTC on 10 March: in UTC-12 it is still 9 March, so the 9th is
+	// "today" somewhere and valid; the 8th is past everywhere.
+	now := time.Date(2026, 3, 10, 2, 0, 0, 0, time.UTC)
+	day := func(d int) *taskapi.Date { v := taskapi.NewDate(2026, 3, d); return &v }
+	tests := []struct {
+		name string
+		task taskapi.Task
+		want []string
+	}{
+		{"minimal", taskapi.Task{Name: "a"}, nil},
+		{"empty name", taskapi.Task{Name: ""}, []string{"name"}},
+		{"255 runes", taskapi.Task{Name: strings.Repeat("é", 255)}, nil},
+		{"256 runes", taskapi.Task{Name: strings.Repeat("é", 256)}, []string{"name"}},
+		{"invalid utf-8", taskapi.Task{Name: "\xff"}, []string{"name"}},
+		{"1000-rune description", taskapi.Task{Name: "a", Description: ptr(strings.Repeat("x", 1000))}, nil},
+		{"1001-rune description", taskapi.Task{Name: "a", Description: ptr(strings.Repeat("x", 1001))}, []string{"description"}},
+		{"due today UTC", taskapi.Task{Name: "a", DueDate: day(10)}, nil},
+		{"due today in UTC-12", taskapi.Task{Name: "a", DueDate: day(9)}, nil},
+		{"due in the past everywhere", taskapi.Task{Name: "a", DueDate: day(8)}, []string{"due_date"}},
+		{"completed now", taskapi.Task{Name: "a", CompletedOn: ptr(now)}, nil},
+		{"completed within skew", taskapi.Task{Name: "a", CompletedOn: ptr(now.Add(4 * time.Minute))}, nil},
+		{"completed in the future", taskapi.Task{Name: "a", CompletedOn: ptr(now.Add(time.Hour))}, []string{"completed_on"}},
+		{"empty project id", taskapi.Task{Name: "a", ProjectID: ptr("")}, []string{"project_id"}},
+		{"every rule at once", taskapi.Task{Name: "", DueDate: day(1), CompletedOn: ptr(now.Add(time.Hour))}, []string{"name", "due_date", "completed_on"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fields(t, tt.task.Validate(now))
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("fields = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTaskValidateEmptyDescriptionIsNone(t *testing.T) {
+	task := taskapi.Task{Name: "a", Description: ptr("")}
+	if err := task.Validate(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if task.Description != nil {
+		t.Fatalf("description = %q, want none", *task.Description)
+	}
+}
+
+func TestTaskUpdateValidate(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		upd  taskapi.TaskUpdate
+		want []string
+	}{
+		{"empty", taskapi.TaskUpdate{}, []string{""}},
+		{"name", taskapi.TaskUpdate{Name: ptr("b")}, nil},
+		{"empty name", taskapi.TaskUpdate{Name: ptr("")}, []string{"name"}},
+		{"clear description", taskapi.TaskUpdate{Description: taskapi.Null[string]()}, nil},
+		{"clear due date", taskapi.TaskUpdate{DueDate: taskapi.Null[taskapi.Date]()}, nil},
+		{"past due date", taskapi.TaskUpdate{DueDate: taskapi.Value(taskapi.NewDate(2020, 1, 1))}, []string{"due_date"}},
+		{"completed", taskapi.TaskUpdate{Completed: ptr(true)}, nil},
+		{"completed with completed_on", taskapi.TaskUpdate{Completed: ptr(true), CompletedOn: taskapi.Value(now)}, []string{"completed"}},
+		{"empty project id", taskapi.TaskUpdate{ProjectID: taskapi.Value("")}, []string{"project_id"}},
+		{"clear project", taskapi.TaskUpdate{ProjectID: taskapi.Null[string]()}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fields(t, tt.upd.Validate(now))
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("fields = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTaskUpdateEmptyDescriptionClears(t *testing.T) {
+	u := taskapi.TaskUpdate{Description: taskapi.Value("")}
+	if err := u.Validate(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if !u.Description.Set || u.Description.Valid {
+		t.Fatalf("description = %+v, want a clear", u.Description)
+	}
+}
+
+func TestProjectValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		p    taskapi.Project
+		want []string
+	}{
+		{"ok", taskapi.Project{Name: "p"}, nil},
+		{"empty name", taskapi.Project{}, []string{"name"}},
+		{"long description", taskapi.Project{Name: "p", Description: ptr(strings.Repeat("x", 1001))}, []string{"description"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fields(t, tt.p.Validate())
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("fields = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if got := fields(t, (&taskapi.ProjectUpdate{}).Validate()); len(got) != 1 {
+		t.Fatalf("empty project update: fields = %v, want one", got)
+	}
+}
+
+func TestParseDate(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"2026-03-10", "2026-03-10", true},
+		{"2026-03-10T23:30:00-05:00", "2026-03-10", true}, // the day in its own offset
+		{"2026-03-10T00:00:00.000Z", "2026-03-10", true},  // what Prisma sent
+		{"2026-02-30", "", false},
+		{"10/03/2026", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		d, err := taskapi.ParseDate(tt.in)
+		if (err == nil) != tt.ok {
+			t.Errorf("ParseDate(%q) error = %v, want ok=%v", tt.in, err, tt.ok)
+			continue
+		}
+		if tt.ok && d.String() != tt.want {
+			t.Errorf("ParseDate(%q) = %s, want %s", tt.in, d, tt.want)
+		}
+	}
+}
+
+func TestErrorHelpers(t *testing.T) {
+	e := taskapi.Errorf(taskapi.ENOTFOUND, "Task %s", "not found")
+	if taskapi.ErrorCode(e) != taskapi.ENOTFOUND || taskapi.ErrorMessage(e) != "Task not found" {
+		t.Fatalf("code/message = %q/%q", taskapi.ErrorCode(e), taskapi.ErrorMessage(e))
+	}
+	plain := strings.NewReader("").UnreadByte() // any non-*Error error
+	if taskapi.ErrorCode(plain) != taskapi.EINTERNAL || taskapi.ErrorMessage(plain) != "Internal error" {
+		t.Fatalf("internal error leaked: %q/%q", taskapi.ErrorCode(plain), taskapi.ErrorMessage(plain))
+	}
+	if taskapi.ErrorCode(nil) != "" {
+		t.Fatal("nil error has a code")
+	}
+}
+
+func TestNewID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		id := taskapi.NewID()
+		if len(id) != 26 || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+}
