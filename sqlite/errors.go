@@ -14,7 +14,9 @@ import (
 // Errors the store answers with. Their messages are safe for clients; the
 // driver's own error, when there is one, stays wrapped beneath for the log.
 // Each call returns a new value, so no caller can change another's error.
-func errTaskNotFound() *taskapi.Error { return taskapi.Errorf(taskapi.ENOTFOUND, "Task not found") }
+func errTaskNotFound() *taskapi.Error {
+	return taskapi.Errorf(taskapi.ENOTFOUND, "Task not found")
+}
 func errProjectNotFound() *taskapi.Error {
 	return taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
 }
