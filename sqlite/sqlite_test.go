@@ -151,6 +151,58 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 }
 
+func TestTwoStoresOneFile(t *testing.T) {
+	// Two stores on one file stand for two processes (taskapi serve and
+	// taskapi seed). Their read-then-write transactions begin IMMEDIATE, so
+	// they queue on the file's lock (busy timeout) rather than fail with
+	// SQLITE_BUSY when one upgrades a read snapshot the other has changed.
+	a, path := open(t)
+	b, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := t.Context()
+	task := &taskapi.Task{UserID: "u", Name: "shared"}
+	if err := a.CreateTask(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	const perStore = 10
+	errs := make(chan error, 2*perStore)
+	for i := range 2 * perStore {
+		s := []*Store{a, b}[i%2]
+		go func() {
+			_, err := s.UpdateTask(ctx, "u", task.ID, taskapi.TaskUpdate{Completed: ptr(i%4 == 0)}, taskapi.Precondition{})
+			errs <- err
+		}()
+	}
+	for range 2 * perStore {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, s := range []*Store{a, b} {
+		got, err := s.Task(ctx, "u", task.ID)
+		if err != nil || got.Version != 1+2*perStore {
+			t.Fatalf("after %d updates through two stores: %+v, %v", 2*perStore, got, err)
+		}
+	}
+}
+
+func TestOpenRefusesBadOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	for name, opt := range map[string]Option{
+		"nil clock":             WithNow(nil),
+		"negative busy timeout": WithBusyTimeout(-time.Second),
+		"no read connections":   WithReadConns(0),
+	} {
+		if s, err := Open(t.Context(), path, opt); err == nil {
+			s.Close()
+			t.Errorf("Open with a %s succeeded", name)
+		}
+	}
+}
+
 func TestOpenRefusesBadPaths(t *testing.T) {
 	for _, path := range []string{"", ":memory:", "file:x.db"} {
 		if s, err := Open(t.Context(), path); err == nil {
