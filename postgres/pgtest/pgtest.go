@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,10 @@ func WithSearchPath(s, schema string) string {
 	return s + " search_path=" + schema
 }
 
+// bannerOnce makes the first skip of a test process explain itself at
+// length and the others say one line.
+var bannerOnce sync.Once
+
 // connect opens a connection to s, or ends the test: a failure in CI, a
 // skip elsewhere.
 func connect(t testing.TB, s string) *pgx.Conn {
@@ -104,11 +109,16 @@ func connect(t testing.TB, s string) *pgx.Conn {
 	if os.Getenv("CI") != "" {
 		t.Fatalf("pgtest: PostgreSQL not reachable at %s (CI is set, so the PostgreSQL tests must run): %v", where, err)
 	}
+	banner := false
+	bannerOnce.Do(func() { banner = true })
+	if !banner {
+		t.Skipf("PostgreSQL not reachable at %s: SKIPPING (see the first skip for the cause)", where)
+	}
 	t.Skipf("\n"+
 		"**********************************************************************\n"+
-		"* PostgreSQL not reachable at %s: SKIPPING the PostgreSQL tests\n"+
-		"* (the PostgreSQL contract suite among them). Start it, or set\n"+
-		"* TEST_DATABASE_URL; with CI set this is a failure.\n"+
+		"* PostgreSQL not reachable at %s: SKIPPING the PostgreSQL\n"+
+		"* contract suite and every other PostgreSQL test of this package.\n"+
+		"* Start the server or set TEST_DATABASE_URL; with CI set, this fails.\n"+
 		"* cause: %v\n"+
 		"**********************************************************************", where, err)
 	return nil
