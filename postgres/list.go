@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -30,18 +31,19 @@ type query struct {
 	args  []any
 }
 
-// add appends term, replacing each "?" in it by the next placeholder.
+// add appends term, replacing its "?"s, in order, by the placeholders of
+// args. A count that differs is a bug of the caller: it panics.
 func (q *query) add(term string, args ...any) {
-	var b strings.Builder
-	for _, part := range strings.SplitAfter(term, "?") {
-		if p, ok := strings.CutSuffix(part, "?"); ok {
-			q.args = append(q.args, nil)
-			b.WriteString(p + "$" + strconv.Itoa(len(q.args)))
-		} else {
-			b.WriteString(part)
-		}
+	parts := strings.Split(term, "?")
+	if len(parts)-1 != len(args) {
+		panic(fmt.Sprintf("postgres: %d arguments for %q", len(args), term))
 	}
-	copy(q.args[len(q.args)-len(args):], args)
+	var b strings.Builder
+	b.WriteString(parts[0])
+	for i, a := range args {
+		b.WriteString(q.next(a))
+		b.WriteString(parts[i+1])
+	}
 	q.where = append(q.where, b.String())
 }
 
@@ -120,9 +122,9 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if f.Sort.Desc {
 		order = col.column + " DESC NULLS FIRST, id DESC"
 	}
-	sql := `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
+	stmt := `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ` + q.next(f.Limit+1)
-	rows, err := s.pool.Query(ctx, sql, q.args...)
+	rows, err := s.pool.Query(ctx, stmt, q.args...)
 	if err != nil {
 		return nil, mapError(ctx, "list tasks", err)
 	}

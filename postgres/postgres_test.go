@@ -535,3 +535,42 @@ func TestPing(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestDisplayURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"postgres://app:s3cret@db.example:6543/tasks?sslmode=require&pool_max_conns=20", "postgres://app@db.example:6543/tasks"},
+		{"postgresql://app@127.0.0.1/tasks", "postgres://app@127.0.0.1:5432/tasks"},
+		{"host=db.example user=app password=s3cret dbname=tasks", "postgres://app@db.example:5432/tasks"},
+		{"postgres://app:s3cret@[::1]:5432/tasks", "postgres://app@[::1]:5432/tasks"},
+		{"postgres://app:s3cret@db.example:port/tasks", "postgres://(invalid URL)"},
+	} {
+		if got := DisplayURL(tc.in); got != tc.want {
+			t.Errorf("DisplayURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSearchFoldsWithDefaultCollation(t *testing.T) {
+	// Without ICU the store lower-cases in the database's default
+	// collation; on a database whose LC_CTYPE is not C, that folds
+	// non-ASCII letters too.
+	s, url := open(t)
+	var ctype string
+	if err := admin(t, url).QueryRow(t.Context(), `SELECT datctype FROM pg_database WHERE datname = current_database()`).Scan(&ctype); err != nil {
+		t.Fatal(err)
+	}
+	if ctype == "C" || ctype == "POSIX" {
+		t.Skipf("the database's LC_CTYPE is %s: its default collation lower-cases ASCII only", ctype)
+	}
+	s.fold = `"default"`
+	ctx := t.Context()
+	if err := s.CreateTask(ctx, &taskapi.Task{UserID: "u", Name: "Crème BRÛLÉE", Description: ptr("Привет, Мир")}); err != nil {
+		t.Fatal(err)
+	}
+	for search, want := range map[string]int{"brûlée": 1, "CRÈME": 1, "мир": 1, "ü": 0, "%": 0} {
+		page, err := s.Tasks(ctx, taskapi.TaskFilter{UserID: "u", Search: search, Limit: 5})
+		if err != nil || len(page.Tasks) != want {
+			t.Errorf("search %q: %v, %v; want %d tasks", search, page, err, want)
+		}
+	}
+}

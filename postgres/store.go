@@ -27,10 +27,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/taskapi/taskapi"
@@ -119,6 +121,22 @@ func Migrate(ctx context.Context, url string) error {
 		return err
 	}
 	return migrate(ctx, cfg.ConnConfig)
+}
+
+// DisplayURL returns the database url names in a form safe for logs and
+// error messages: postgres://user@host:port/database, without the password
+// or any other parameter; "postgres://(invalid URL)" when url does not
+// parse.
+func DisplayURL(url string) string {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return "postgres://(invalid URL)"
+	}
+	host := cfg.Host
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "/") {
+		host = "[" + host + "]" // an IPv6 address
+	}
+	return "postgres://" + cfg.User + "@" + host + ":" + strconv.Itoa(int(cfg.Port)) + "/" + cfg.Database
 }
 
 // parseConfig reads a connection string. Its error never repeats the
