@@ -71,7 +71,7 @@ func parseHTTPFile(t *testing.T, path string) (vars map[string]string, examples 
 // every request answers what its title says (2xx unless it names a
 // status), and every answer conforms to the OpenAPI document.
 func TestExamplesFile(t *testing.T) {
-	s := newTestServer(t)
+	s := newTestServer(t, func(c *Config) { c.Metrics = true })
 	vars, examples := parseHTTPFile(t, "../examples/tasks.http")
 	if vars["host"] != "http://localhost:5000" || vars["token"] == "" {
 		t.Fatalf("variables %v: want @host and @token", vars)

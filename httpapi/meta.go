@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	_ "embed"
+	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
 )
 
@@ -20,6 +23,38 @@ func OpenAPI() []byte { return openAPIDocument }
 
 // health answers GET /health: the process is up.
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	s.writeJSON(w, r, http.StatusOK, struct {
+		OK bool `json:"ok"`
+	}{true})
+}
+
+// readyTimeout bounds the checks of GET /ready.
+const readyTimeout = 2 * time.Second
+
+// ready answers GET /ready: 200 when the store answers and Config.Ready
+// (the signing keys, say) succeeds, 503 ERR_UNAVAILABLE naming the failing
+// component otherwise. The cause goes only to the log.
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	component := ""
+	err := s.store.Ping(ctx)
+	if err != nil {
+		component = "database"
+	} else if s.readyCheck != nil {
+		if err = s.readyCheck(ctx); err != nil {
+			component = "token signing keys"
+		}
+	}
+	if err != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "not ready",
+			slog.String("request_id", requestID(r.Context())),
+			slog.String("component", component),
+			slog.String("error", err.Error()))
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, r, taskapi.Errorf(taskapi.EUNAVAILABLE, "Not ready: %s unavailable", component))
+		return
+	}
 	s.writeJSON(w, r, http.StatusOK, struct {
 		OK bool `json:"ok"`
 	}{true})

@@ -122,10 +122,33 @@ func checkConformance(t testing.TB, r *http.Request, res *response) {
 	}
 }
 
+// securityHeaders are the headers the document says every response carries.
+var securityHeaders = map[string]string{
+	"X-Content-Type-Options":  "nosniff",
+	"Referrer-Policy":         "no-referrer",
+	"X-Frame-Options":         "DENY",
+	"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
 func conformanceProblems(r *http.Request, res *response) []string {
+	var problems []string
+	for name, want := range securityHeaders {
+		if got := res.header.Get(name); got != want {
+			problems = append(problems, fmt.Sprintf("%s = %q, want %q", name, got, want))
+		}
+	}
+	if cc := res.header.Get("Cache-Control"); cc != "no-store" && r.URL.Path != "/openapi.json" {
+		problems = append(problems, fmt.Sprintf("Cache-Control = %q, want no-store", cc))
+	}
 	tmpl := matchPath(r.URL.Path)
 	var respSpec map[string]any
 	switch {
+	case isPreflight(r) && res.status == http.StatusNoContent:
+		// A CORS preflight, answered before routing: not an operation.
+		if res.header.Get("Access-Control-Allow-Origin") == "" || len(res.raw) > 0 {
+			problems = append(problems, "a 204 preflight answer without Access-Control-Allow-Origin, or with a body")
+		}
+		return problems
 	case tmpl == "":
 		if res.status != http.StatusNotFound {
 			return []string{"undocumented path answered other than 404"}
@@ -153,7 +176,6 @@ func conformanceProblems(r *http.Request, res *response) []string {
 			return []string{fmt.Sprintf("status %d is not documented for %s", res.status, key)}
 		}
 	}
-	var problems []string
 	if res.header.Get("X-Request-Id") == "" {
 		problems = append(problems, "no X-Request-Id")
 	}
@@ -176,6 +198,9 @@ func conformanceProblems(r *http.Request, res *response) []string {
 	}
 	if params["charset"] != "utf-8" {
 		problems = append(problems, "Content-Type lacks charset=utf-8")
+	}
+	if mt != "application/json" {
+		return problems // text (the metrics): the schema says no more than "a string"
 	}
 	var body any
 	if err := json.Unmarshal(res.raw, &body); err != nil {

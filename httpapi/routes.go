@@ -2,14 +2,19 @@ package httpapi
 
 import "net/http"
 
-// routes returns the API: every route in one place. GET /health and GET
-// /openapi.json are public; every other route is behind Authenticate, the
-// check of the token's sub, and (with RequireScopes) its scope.
+// routes returns the API: every route in one place. GET /health, GET
+// /ready, GET /metrics (with Config.Metrics) and GET /openapi.json are
+// public; every other route is behind Authenticate, the check of the
+// token's sub, (with RequireScopes) its scope, and the rate limits.
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET /ready", s.ready)
 	mux.HandleFunc("GET /openapi.json", s.openAPI)
+	if s.metrics != nil {
+		mux.HandleFunc("GET /metrics", s.serveMetrics)
+	}
 
 	mux.Handle("GET /me", s.protect("", s.me))
 

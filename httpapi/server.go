@@ -7,16 +7,30 @@
 //
 // Authentication is not done here: Config.Authenticate is the bearer
 // middleware, which puts the verified *bearer.Claims in the request context.
-// Every route but GET /health and GET /openapi.json is behind it, and every
-// query the handlers make is scoped by the token's sub.
+// Every route but GET /health, GET /ready, GET /metrics and GET
+// /openapi.json is behind it, and every query the handlers make is scoped by
+// the token's sub.
+//
+// Operations: GET /ready checks the store and Config.Ready; with
+// Config.Metrics, Prometheus metrics are served at GET /metrics from a
+// registry of the server's own. Hostile clients: security headers on every
+// response, CORS for Config.CORSOrigins only, a per-subject token bucket
+// (Config.RateLimit) and a per-address limit on authentication failures
+// (Config.AuthFailureLimit), both off by default; NewHTTPServer sets the
+// server timeouts and header limit.
 package httpapi
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskapi/taskapi"
 )
@@ -56,6 +70,61 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (DefaultMaxBodyBytes when zero);
 	// a larger one is answered 413.
 	MaxBodyBytes int64
+
+	// Ready reports whether the dependencies beside the store are available,
+	// typically that the token verifier has signing keys. GET /ready answers
+	// 503 while it (or the store's Ping) fails. Optional.
+	Ready func(ctx context.Context) error
+
+	// Metrics turns on the Prometheus metrics of the API, served at GET
+	// /metrics (public, as /health: restrict it at the proxy if needed).
+	Metrics bool
+	// MetricsRegistry receives the metrics when Metrics is set; when nil the
+	// server makes a registry of its own (the global default registry is
+	// never used, so two servers in one process do not collide). The binary
+	// registers its own collectors in it (the database pool through
+	// collectors.NewDBStatsCollector, key fetches) to have them served at
+	// the same /metrics.
+	MetricsRegistry *prometheus.Registry
+
+	// CORSOrigins are the origins browsers may call the API from: exact
+	// origins ("https://app.example.com") or "*" alone. Preflight requests
+	// from them are answered 204 without a token. Empty: CORS is off.
+	CORSOrigins []string
+
+	// RateLimit limits the requests of each subject (the token's sub),
+	// counted after authentication: 429 ERR_RATE_LIMIT beyond it. The zero
+	// value turns it off.
+	RateLimit RateLimit
+	// AuthFailureLimit limits the failed authentications (401 and 400 from
+	// Authenticate) of each client address: once its bucket is empty, the
+	// address is answered 429 before its token reaches the verifier. The
+	// zero value turns it off.
+	AuthFailureLimit RateLimit
+	// TrustedProxies are the proxies whose X-Forwarded-For (and
+	// X-Forwarded-Proto) are believed when finding the client's address.
+	// Empty: the address is the connection's.
+	TrustedProxies []netip.Prefix
+}
+
+// RateLimit is a token bucket: Burst requests at once, refilled at Rate per
+// second. The zero value is no limit.
+type RateLimit struct {
+	// Rate is the number of requests per second the bucket refills by.
+	Rate float64
+	// Burst is the size of the bucket.
+	Burst int
+}
+
+// enabled reports whether l limits anything.
+func (l RateLimit) enabled() bool { return l != RateLimit{} }
+
+// check reports a limit that cannot work.
+func (l RateLimit) check(name string) error {
+	if l.enabled() && !(l.Rate > 0 && l.Burst >= 1 && l.Rate <= 1e6) {
+		return fmt.Errorf("httpapi: %s needs a Rate above 0 (at most 1e6) and a Burst of at least 1", name)
+	}
+	return nil
 }
 
 // server holds the dependencies of the handlers.
@@ -68,6 +137,12 @@ type server struct {
 	log           *slog.Logger
 	now           func() time.Time
 	maxBody       int64
+	readyCheck    func(context.Context) error
+	metrics       *metrics // nil when off
+	cors          *cors    // nil when off
+	subjects      *limiter // per-subject requests; nil when off
+	failures      *limiter // per-address authentication failures; nil when off
+	proxies       []netip.Prefix
 }
 
 // NewServer returns the API's handler: every route of routes.go behind the
@@ -89,6 +164,8 @@ func NewServer(cfg Config) (http.Handler, error) {
 		log:           cfg.Logger,
 		now:           cfg.Now,
 		maxBody:       cfg.MaxBodyBytes,
+		readyCheck:    cfg.Ready,
+		proxies:       cfg.TrustedProxies,
 	}
 	if s.maxLimit == 0 {
 		s.maxLimit = DefaultMaxPageSize
@@ -104,6 +181,12 @@ func NewServer(cfg Config) (http.Handler, error) {
 	case s.maxBody < 0:
 		return nil, errors.New("httpapi: MaxBodyBytes must not be negative")
 	}
+	if err := cfg.RateLimit.check("RateLimit"); err != nil {
+		return nil, err
+	}
+	if err := cfg.AuthFailureLimit.check("AuthFailureLimit"); err != nil {
+		return nil, err
+	}
 	if s.maxBody == 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
@@ -112,6 +195,32 @@ func NewServer(cfg Config) (http.Handler, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		c, err := newCORS(cfg.CORSOrigins)
+		if err != nil {
+			return nil, err
+		}
+		s.cors = c
+	}
+	if cfg.RateLimit.enabled() {
+		s.subjects = newLimiter(cfg.RateLimit, maxLimiterKeys, s.now)
+	}
+	if cfg.AuthFailureLimit.enabled() {
+		s.failures = newLimiter(cfg.AuthFailureLimit, maxLimiterKeys, s.now)
+	}
+	if cfg.Metrics {
+		reg := cfg.MetricsRegistry
+		if reg == nil {
+			reg = prometheus.NewRegistry()
+		}
+		m, err := newMetrics(reg)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	} else if cfg.MetricsRegistry != nil {
+		return nil, errors.New("httpapi: MetricsRegistry is set but Metrics is not")
 	}
 	return s.routes(), nil
 }
