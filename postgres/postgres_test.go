@@ -574,3 +574,41 @@ func TestSearchFoldsWithDefaultCollation(t *testing.T) {
 		}
 	}
 }
+
+func TestTransactionRetriedAfterDeadlock(t *testing.T) {
+	// A transaction the server aborts as a deadlock victim or for a
+	// serialization failure runs again, at most maxTxAttempts times; any
+	// other error ends it at once.
+	s, _ := open(t)
+	deadlock := &pgconn.PgError{Code: deadlockDetected}
+	for _, tc := range []struct {
+		name         string
+		failures     int
+		err          error
+		wantAttempts int
+		wantErr      bool
+	}{
+		{"one deadlock", 1, deadlock, 2, false},
+		{"serialization failures", maxTxAttempts - 1, &pgconn.PgError{Code: serializationFailure}, maxTxAttempts, false},
+		{"deadlocks every time", 100, deadlock, maxTxAttempts, true},
+		{"another error", 100, &pgconn.PgError{Code: uniqueViolation}, 1, true},
+		{"a client error", 100, errTaskChanged(), 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attempts := 0
+			err := s.inTx(t.Context(), func(tx pgx.Tx) error {
+				attempts++
+				if _, err := tx.Exec(t.Context(), `SELECT 1`); err != nil {
+					return err
+				}
+				if attempts <= tc.failures {
+					return tc.err
+				}
+				return nil
+			})
+			if attempts != tc.wantAttempts || (err != nil) != tc.wantErr {
+				t.Fatalf("%d attempts, error %v; want %d attempts, error %v", attempts, err, tc.wantAttempts, tc.wantErr)
+			}
+		})
+	}
+}
