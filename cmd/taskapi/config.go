@@ -9,23 +9,23 @@ import (
 	"strings"
 
 	"github.com/taskapi/taskapi/bearer"
+	"github.com/taskapi/taskapi/postgres"
 )
 
 // Defaults of the configuration.
 const (
-	defaultPort            = 5000
-	defaultDatabaseFile    = "taskapi.db"
-	defaultPageSize        = 20
-	defaultMaxPageSize     = 100
-	maxPageSizeLimit       = 1000
-	devAudience            = "task-manager-api"
-	devKeyFile             = "taskapi-dev-key.pem"
-	devIssuerAddr          = "127.0.0.1:5001"
-	devDemoUser            = "dev|demo-user"
-	devScopes              = "read:tasks write:tasks delete:tasks"
-	dotenvFile             = ".env"
-	databaseEnv            = "DATABASE_URL"
-	postgresNotBuiltFormat = "PostgreSQL support is not built yet (DATABASE_URL=%s://…)"
+	defaultPort         = 5000
+	defaultDatabaseFile = "taskapi.db"
+	defaultPageSize     = 20
+	defaultMaxPageSize  = 100
+	maxPageSizeLimit    = 1000
+	devAudience         = "task-manager-api"
+	devKeyFile          = "taskapi-dev-key.pem"
+	devIssuerAddr       = "127.0.0.1:5001"
+	devDemoUser         = "dev|demo-user"
+	devScopes           = "read:tasks write:tasks delete:tasks"
+	dotenvFile          = ".env"
+	databaseEnv         = "DATABASE_URL"
 )
 
 // config is the service's configuration, from the environment.
@@ -41,9 +41,19 @@ type config struct {
 	Bearer bearer.Config
 }
 
-// database is where the data lives: for now always a SQLite file.
+// database is where the data lives: a SQLite file (Path) or a PostgreSQL
+// database (URL).
 type database struct {
-	Path string
+	Path string // SQLite: the file
+	URL  string // PostgreSQL: the connection URL (may hold a password)
+}
+
+// String names the database for logs and messages, without a password.
+func (d database) String() string {
+	if d.URL != "" {
+		return postgres.DisplayURL(d.URL)
+	}
+	return d.Path
 }
 
 // loadConfig reads the variables every subcommand shares. Each invalid
@@ -95,7 +105,8 @@ func (c *config) checkAuth() error {
 }
 
 // parseDatabaseURL reads DATABASE_URL: empty for taskapi.db in the working
-// directory, sqlite:PATH (or sqlite://PATH) for another file.
+// directory, sqlite:PATH (or sqlite://PATH) for another file,
+// postgres://… or postgresql://… for PostgreSQL.
 func parseDatabaseURL(s string) (database, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -103,7 +114,7 @@ func parseDatabaseURL(s string) (database, error) {
 	}
 	scheme, rest, ok := strings.Cut(s, ":")
 	if !ok {
-		return database{}, fmt.Errorf("%s=%q has no scheme: use sqlite:PATH, or leave it unset for %s in the working directory", databaseEnv, s, defaultDatabaseFile)
+		return database{}, fmt.Errorf("%s=%q has no scheme: use sqlite:PATH or postgres://…, or leave it unset for %s in the working directory", databaseEnv, truncate(s, 60), defaultDatabaseFile)
 	}
 	switch strings.ToLower(scheme) {
 	case "sqlite", "sqlite3":
@@ -113,10 +124,10 @@ func parseDatabaseURL(s string) (database, error) {
 		}
 		return database{Path: path}, nil
 	case "postgres", "postgresql":
-		// The URL is not echoed: it may hold a password.
-		return database{}, fmt.Errorf(postgresNotBuiltFormat, strings.ToLower(scheme))
+		return database{URL: s}, nil
 	default:
-		return database{}, fmt.Errorf("%s: unsupported scheme %q: use sqlite:PATH, or leave it unset for %s in the working directory", databaseEnv, scheme, defaultDatabaseFile)
+		// The value is not echoed: it may hold a password.
+		return database{}, fmt.Errorf("%s: unsupported scheme %q: use sqlite:PATH or postgres://…, or leave it unset for %s in the working directory", databaseEnv, truncate(scheme, 20), defaultDatabaseFile)
 	}
 }
 

@@ -45,8 +45,7 @@ func TestLoadConfig(t *testing.T) {
 		{map[string]string{"MAX_PAGE_SIZE": "5000"}, `MAX_PAGE_SIZE="5000"`},
 		{map[string]string{"DEFAULT_PAGE_SIZE": "50", "MAX_PAGE_SIZE": "10"}, "DEFAULT_PAGE_SIZE (50) must not exceed MAX_PAGE_SIZE (10)"},
 		{map[string]string{"REQUIRE_SCOPES": "maybe"}, `REQUIRE_SCOPES="maybe": want true or false`},
-		{map[string]string{"DATABASE_URL": "postgres://u:secret@db/tasks"}, "PostgreSQL support is not built yet (DATABASE_URL=postgres://…)"},
-		{map[string]string{"DATABASE_URL": "mysql://root@localhost/tasks"}, `DATABASE_URL: unsupported scheme "mysql"`},
+		{map[string]string{"DATABASE_URL": "mysql://root:secret@localhost/tasks"}, `DATABASE_URL: unsupported scheme "mysql"`},
 		{map[string]string{"DATABASE_URL": "sqlite:"}, "names no file"},
 		{map[string]string{"DATABASE_URL": "tasks.db"}, "has no scheme: use sqlite:PATH"},
 	}
@@ -67,6 +66,18 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestParseDatabaseURL(t *testing.T) {
+	for in, want := range map[string]database{
+		"postgres://u:secret@db.example:5433/tasks?sslmode=require": {URL: "postgres://u:secret@db.example:5433/tasks?sslmode=require"},
+		"postgresql://u@db/tasks":                                   {URL: "postgresql://u@db/tasks"},
+	} {
+		db, err := parseDatabaseURL(in)
+		if err != nil || db != want {
+			t.Errorf("parseDatabaseURL(%q) = %+v, %v; want %+v", in, db, err, want)
+		}
+		if s := db.String(); strings.Contains(s, "secret") || !strings.HasPrefix(s, "postgres://u@db") {
+			t.Errorf("database %q displays as %q, want postgres://u@db… without the password", in, s)
+		}
+	}
 	for in, want := range map[string]string{
 		"":                       "taskapi.db",
 		"sqlite:data/tasks.db":   "data/tasks.db",

@@ -10,12 +10,12 @@ import (
 
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/devissuer"
-	"github.com/taskapi/taskapi/sqlite"
 )
 
 const devVariables = `  PORT               API port (5000)
-  DATABASE_URL       sqlite:PATH (default taskapi.db in the working directory);
-                     the development signing key is ` + devKeyFile + ` beside it
+  DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working
+                     directory); the development signing key is ` + devKeyFile + `
+                     beside the SQLite file (in the working directory for PostgreSQL)
   LOG_LEVEL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REQUIRE_SCOPES as for serve.
   ISSUER_BASE_URL and AUDIENCE are ignored: dev uses its own issuer and the
   audience ` + devAudience + `.
@@ -60,9 +60,9 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	defer iss.Close()
 
-	store, err := sqlite.Open(ctx, cfg.Database.Path)
+	store, err := openStore(ctx, cfg.Database)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.Database.Path, err)
+		return err
 	}
 	defer store.Close()
 	if _, err := seedUser(ctx, store, *user, time.Now()); err != nil {
@@ -90,7 +90,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		l.Close()
 		return err
 	}
-	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.Path)
+	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
 	return serveHTTP(ctx, log, l, api)
 }

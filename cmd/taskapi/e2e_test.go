@@ -85,13 +85,19 @@ var seededNames = []string{"Plant tomatoes", "Renew passport"}
 var listeningRE = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
 
 func TestServeEndToEnd(t *testing.T) {
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) { testServeEndToEnd(t, newDB(t)) })
+	}
+}
+
+func testServeEndToEnd(t *testing.T, databaseURL string) {
 	t.Chdir(t.TempDir())
 	iss := devissuer.NewTestServer(t)
 	const user = "google-oauth2|100541667735869923759"
 	env := map[string]string{
 		"ISSUER_BASE_URL": iss.URL(),
 		"AUDIENCE":        "task-manager-api",
-		"DATABASE_URL":    "sqlite:" + filepath.Join(t.TempDir(), "e2e.db"),
+		"DATABASE_URL":    databaseURL,
 	}
 	if r := runCmd(t, env, "seed", "-user", user); r.err != nil {
 		t.Fatalf("seed: %v", r.err)

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-
-	"github.com/taskapi/taskapi/sqlite"
 )
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "migrate", "migrate", "  DATABASE_URL  sqlite:PATH (default taskapi.db in the working directory)\n")
+	fs := newFlagSet(env, "migrate", "migrate", "  DATABASE_URL  sqlite:PATH or postgres://… (default taskapi.db in the working directory)\n")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -16,9 +14,9 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := sqlite.Migrate(ctx, db.Path); err != nil {
-		return fmt.Errorf("migrate %s: %w", db.Path, err)
+	if err := migrateDatabase(ctx, db); err != nil {
+		return err
 	}
-	fmt.Fprintf(env.stdout, "migrations applied to %s\n", db.Path)
+	fmt.Fprintf(env.stdout, "migrations applied to %s\n", db)
 	return nil
 }

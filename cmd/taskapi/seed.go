@@ -11,11 +11,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/sqlite"
 )
 
 const seedVariables = `  SEED_USERS    users to seed, comma-separated (added to -user)
-  DATABASE_URL  sqlite:PATH (default taskapi.db in the working directory)
+  DATABASE_URL  sqlite:PATH or postgres://… (default taskapi.db in the working directory)
 `
 
 func runSeed(ctx context.Context, env *environment, args []string) error {
@@ -45,9 +44,9 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := sqlite.Open(ctx, db.Path)
+	store, err := openStore(ctx, db)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", db.Path, err)
+		return err
 	}
 	defer store.Close()
 	for _, u := range users {
@@ -55,7 +54,7 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return fmt.Errorf("seed %s: %w", u, err)
 		}
-		fmt.Fprintf(env.stdout, "seeded %s: 1 project and 2 tasks (%d created, %d already there) in %s\n", u, n, 3-n, db.Path)
+		fmt.Fprintf(env.stdout, "seeded %s: 1 project and 2 tasks (%d created, %d already there) in %s\n", u, n, 3-n, db)
 	}
 	return nil
 }

@@ -10,14 +10,29 @@ import (
 	"time"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/postgres/pgtest"
 	"github.com/taskapi/taskapi/sqlite"
 )
 
-// snapshot is everything the store holds for one user, as comparable text.
-func snapshot(t *testing.T, path, user string) (projects []taskapi.Project, tasks []taskapi.Task) {
+// databases returns a DATABASE_URL for each store: a fresh SQLite file and
+// a fresh PostgreSQL schema (pgtest skips, or fails under CI, when the
+// server is not there).
+func databases(t *testing.T) map[string]func(t *testing.T) string {
+	return map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "t.db") },
+		"postgres": func(t *testing.T) string { return pgtest.Schema(t) },
+	}
+}
+
+// snapshot is everything the store at databaseURL holds for one user.
+func snapshot(t *testing.T, databaseURL, user string) (projects []taskapi.Project, tasks []taskapi.Task) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, path)
+	db, err := parseDatabaseURL(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := openStore(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +55,14 @@ func snapshot(t *testing.T, path, user string) (projects []taskapi.Project, task
 }
 
 func TestSeedIdempotent(t *testing.T) {
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) { testSeedIdempotent(t, newDB(t)) })
+	}
+}
+
+func testSeedIdempotent(t *testing.T, databaseURL string) {
 	t.Chdir(t.TempDir())
-	env := map[string]string{"SEED_USERS": "google-oauth2|100541667735869923759, auth0|bob"}
+	env := map[string]string{"SEED_USERS": "google-oauth2|100541667735869923759, auth0|bob", "DATABASE_URL": databaseURL}
 
 	r := runCmd(t, env, "seed", "-user", "dev|alice")
 	if r.err != nil {
@@ -58,7 +79,7 @@ func TestSeedIdempotent(t *testing.T) {
 	first := map[string]data{}
 	today := taskapi.DateOf(time.Now().UTC())
 	for _, u := range users {
-		p, tk := snapshot(t, "taskapi.db", u)
+		p, tk := snapshot(t, databaseURL, u)
 		first[u] = data{p, tk}
 		if len(p) != 1 || len(tk) != 2 {
 			t.Fatalf("%s: %d projects and %d tasks, want 1 and 2", u, len(p), len(tk))
@@ -91,7 +112,7 @@ func TestSeedIdempotent(t *testing.T) {
 		t.Errorf("second run output:\n%s\nwant every row already there", r.stdout)
 	}
 	for _, u := range users {
-		p, tk := snapshot(t, "taskapi.db", u)
+		p, tk := snapshot(t, databaseURL, u)
 		if !slices.EqualFunc(p, first[u].projects, sameProject) || !slices.EqualFunc(tk, first[u].tasks, sameTask) {
 			t.Errorf("%s: data changed by the second run:\n%+v %+v\nwas\n%+v %+v", u, p, tk, first[u].projects, first[u].tasks)
 		}
@@ -138,7 +159,7 @@ func TestSeedErrors(t *testing.T) {
 		{map[string]string{"SEED_USERS": " , "}, nil, "no users"},
 		{nil, []string{"-user", ""}, `-user "": empty`},
 		{nil, []string{"-user", strings.Repeat("x", 256)}, "longer than 255 characters"},
-		{map[string]string{"DATABASE_URL": "postgres://x"}, []string{"-user", "u"}, "PostgreSQL support is not built yet"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, []string{"-user", "u"}, `unsupported scheme "mysql"`},
 	}
 	for _, tt := range tests {
 		r := runCmd(t, tt.env, append([]string{"seed"}, tt.args...)...)
@@ -152,20 +173,33 @@ func TestSeedErrors(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	for name, newDB := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			databaseURL := newDB(t)
+			db, _ := parseDatabaseURL(databaseURL)
+			env := map[string]string{"DATABASE_URL": databaseURL}
+			for range 2 { // the second run finds nothing to do
+				r := runCmd(t, env, "migrate")
+				if r.err != nil || r.stdout != "migrations applied to "+db.String()+"\n" {
+					t.Fatalf("migrate: %v, %q", r.err, r.stdout)
+				}
+			}
+			p, tk := snapshot(t, databaseURL, "nobody")
+			if len(p) != 0 || len(tk) != 0 {
+				t.Errorf("fresh database holds %d projects, %d tasks", len(p), len(tk))
+			}
+		})
+	}
+}
+
+func TestMigrateSQLiteFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "sub", "m.db")
-	if err := os.Mkdir(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
 	t.Chdir(dir)
-	env := map[string]string{"DATABASE_URL": "sqlite:" + path}
-	for range 2 { // the second run finds nothing to do
-		r := runCmd(t, env, "migrate")
-		if r.err != nil || r.stdout != "migrations applied to "+path+"\n" {
-			t.Fatalf("migrate: %v, %q", r.err, r.stdout)
-		}
+	if r := runCmd(t, nil, "migrate"); r.err != nil || r.stdout != "migrations applied to taskapi.db\n" {
+		t.Fatalf("migrate: %v, %q", r.err, r.stdout)
 	}
-	p, tk := snapshot(t, path, "nobody")
+	p, tk := snapshot(t, "sqlite:taskapi.db", "nobody")
 	if len(p) != 0 || len(tk) != 0 {
 		t.Errorf("fresh database holds %d projects, %d tasks", len(p), len(tk))
 	}

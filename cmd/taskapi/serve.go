@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
-	"github.com/taskapi/taskapi/sqlite"
 )
 
 // Limits of the HTTP server.
@@ -34,7 +34,7 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
   ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
                      optional overrides of the verification
   PORT               listening port (5000)
-  DATABASE_URL       sqlite:PATH (default taskapi.db in the working directory)
+  DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working directory)
   LOG_LEVEL          debug, info, warn or error (info)
   DEFAULT_PAGE_SIZE  page size of a list without ?limit (20)
   MAX_PAGE_SIZE      largest ?limit (100)
@@ -65,9 +65,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	defer verifier.Close()
 
-	store, err := sqlite.Open(ctx, cfg.Database.Path)
+	store, err := openStore(ctx, cfg.Database)
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", cfg.Database.Path, err)
+		return err
 	}
 	defer store.Close()
 	warm(ctx, log, verifier)
@@ -80,7 +80,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.Path,
+	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.String(),
 		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "audience", cfg.Bearer.Audience, "require_scopes", cfg.RequireScopes)
 	return serveHTTP(ctx, log, l, api)
 }
@@ -103,7 +103,7 @@ func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 }
 
 // newAPI builds the API handler on store, protected by v.
-func newAPI(cfg config, store *sqlite.Store, v *bearer.Verifier, log *slog.Logger) (http.Handler, error) {
+func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger) (http.Handler, error) {
 	return httpapi.NewServer(httpapi.Config{
 		Store:           store,
 		Authenticate:    v.Middleware,

@@ -16,7 +16,7 @@ import (
 
 func runToken(ctx context.Context, env *environment, args []string) error {
 	flags := newFlagSet(env, "token", "token [-sub SUB] [-scope SCOPES] [-ttl DURATION] [-aud AUDIENCE]",
-		"  DATABASE_URL  sqlite:PATH; the development key is "+devKeyFile+" beside it\n")
+		"  DATABASE_URL  sqlite:PATH; the development key is "+devKeyFile+" beside it\n                (in the working directory with postgres://…)\n")
 	sub := flags.String("sub", devDemoUser, "the token's subject (user id)")
 	scope := flags.String("scope", devScopes, "space-separated scopes (\"\" for none)")
 	ttl := flags.Duration("ttl", devissuer.DefaultTTL, "lifetime of the token, e.g. 15m or 2h")
@@ -68,9 +68,13 @@ func runToken(ctx context.Context, env *environment, args []string) error {
 	return err
 }
 
-// devKeyPath is where the development signing key lives: beside the
-// database file, so tokens survive a restart of taskapi dev.
+// devKeyPath is where the development signing key lives, so that tokens
+// survive a restart of taskapi dev: beside the SQLite file, or in the
+// working directory with PostgreSQL.
 func devKeyPath(db database) string {
+	if db.URL != "" {
+		return devKeyFile
+	}
 	return filepath.Join(filepath.Dir(db.Path), devKeyFile)
 }
 
