@@ -144,6 +144,7 @@ type response struct {
 // req describes one request.
 type req struct {
 	method, path, user string
+	remote             string            // the client's address (httptest's 192.0.2.1:1234 when "")
 	body               any               // string or []byte as is; anything else as JSON
 	header             map[string]string // extra headers; Content-Type defaults to application/json with a body
 }
@@ -167,6 +168,9 @@ func (s *testServer) do(rq req) *response {
 		body = bytes.NewReader(j)
 	}
 	r := httptest.NewRequest(rq.method, rq.path, body)
+	if rq.remote != "" {
+		r.RemoteAddr = rq.remote
+	}
 	if hasBody {
 		r.Header.Set("Content-Type", "application/json")
 	}

@@ -49,6 +49,8 @@ func statusOf(code string) int {
 		return http.StatusUnsupportedMediaType
 	case EMETHODNOTALLOWED:
 		return http.StatusMethodNotAllowed
+	case ERATELIMIT:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
