@@ -4,11 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/taskapi/taskapi/bearer"
+	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/postgres"
 )
 
@@ -36,6 +40,19 @@ type config struct {
 	DefaultPageSize int
 	MaxPageSize     int
 	RequireScopes   bool
+	// Metrics serves Prometheus metrics at GET /metrics (METRICS).
+	Metrics bool
+	// CORSOrigins are the browser origins allowed to call the API
+	// (CORS_ORIGINS).
+	CORSOrigins []string
+	// RateLimit limits requests per subject (RATE_LIMIT, RATE_LIMIT_BURST).
+	RateLimit httpapi.RateLimit
+	// AuthFailureLimit limits failed authentications per client address
+	// (AUTH_FAILURE_LIMIT, AUTH_FAILURE_LIMIT_BURST).
+	AuthFailureLimit httpapi.RateLimit
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 	// Bearer is the token verification of serve (ISSUER_BASE_URL,
 	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG).
 	Bearer bearer.Config
@@ -81,6 +98,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, fmt.Errorf("DEFAULT_PAGE_SIZE (%d) must not exceed MAX_PAGE_SIZE (%d)", c.DefaultPageSize, c.MaxPageSize))
 	}
 	if c.RequireScopes, err = boolVar(getenv, "REQUIRE_SCOPES"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Metrics, err = boolVar(getenv, "METRICS"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.CORSOrigins, err = corsOrigins(getenv("CORS_ORIGINS")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.RateLimit, err = rateLimit(getenv, "RATE_LIMIT"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AuthFailureLimit, err = rateLimit(getenv, "AUTH_FAILURE_LIMIT"); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TrustedProxies, err = prefixes(getenv("TRUSTED_PROXIES")); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
@@ -129,6 +161,69 @@ func parseDatabaseURL(s string) (database, error) {
 		// The value is not echoed: it may hold a password.
 		return database{}, fmt.Errorf("%s: unsupported scheme %q: use sqlite:PATH or postgres://…, or leave it unset for %s in the working directory", databaseEnv, truncate(scheme, 20), defaultDatabaseFile)
 	}
+}
+
+// rateLimit reads NAME (requests per second, a number; empty or 0: off)
+// and NAME_BURST (the bucket size, default the rate rounded up).
+func rateLimit(getenv func(string) string, name string) (httpapi.RateLimit, error) {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return httpapi.RateLimit{}, nil
+	}
+	rate, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(rate) || rate < 0 || rate > 1e6 {
+		return httpapi.RateLimit{}, fmt.Errorf("%s=%q: want requests per second, a number from 0 (off) to 1000000", name, truncate(s, 40))
+	}
+	if rate == 0 {
+		return httpapi.RateLimit{}, nil
+	}
+	burst, err := intVar(getenv, name+"_BURST", max(1, int(math.Ceil(rate))), 1, 1_000_000)
+	if err != nil {
+		return httpapi.RateLimit{}, err
+	}
+	return httpapi.RateLimit{Rate: rate, Burst: burst}, nil
+}
+
+// corsOrigins reads CORS_ORIGINS: "*" alone, or origins as a browser sends
+// them (scheme://host[:port]), separated by commas or spaces.
+func corsOrigins(s string) ([]string, error) {
+	list := splitList(s)
+	for _, o := range list {
+		if o == "*" {
+			if len(list) > 1 {
+				return nil, errors.New(`CORS_ORIGINS: "*" must be the only origin`)
+			}
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			return nil, fmt.Errorf("CORS_ORIGINS: %q is not an origin: want scheme://host[:port], e.g. https://app.example.com", truncate(o, 60))
+		}
+	}
+	return list, nil
+}
+
+// prefixes reads TRUSTED_PROXIES: IP addresses or CIDR prefixes,
+// separated by commas or spaces.
+func prefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range splitList(s) {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pfx.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(p)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES: %q is not an IP address or CIDR prefix", truncate(p, 60))
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// splitList splits a list separated by commas or white space.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }
 
 func intVar(getenv func(string) string, name string, def, lo, hi int) (int, error) {

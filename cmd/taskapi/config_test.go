@@ -2,8 +2,12 @@ package main
 
 import (
 	"log/slog"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/taskapi/taskapi/httpapi"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -15,6 +19,31 @@ func TestLoadConfig(t *testing.T) {
 		if c.Port != 5000 || c.Database.Path != "taskapi.db" || c.LogLevel != slog.LevelInfo ||
 			c.DefaultPageSize != 20 || c.MaxPageSize != 100 || c.RequireScopes {
 			t.Errorf("defaults = %+v", c)
+		}
+	})
+	t.Run("operations", func(t *testing.T) {
+		c, err := loadConfig(mapEnv(map[string]string{
+			"METRICS": "on", "CORS_ORIGINS": "https://a.example, http://localhost:3000",
+			"RATE_LIMIT": "2.5", "AUTH_FAILURE_LIMIT": "1", "AUTH_FAILURE_LIMIT_BURST": "10",
+			"TRUSTED_PROXIES": "10.1.2.3/8, 192.168.0.1 ::1",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := config{
+			Metrics:          true,
+			CORSOrigins:      []string{"https://a.example", "http://localhost:3000"},
+			RateLimit:        httpapi.RateLimit{Rate: 2.5, Burst: 3},
+			AuthFailureLimit: httpapi.RateLimit{Rate: 1, Burst: 10},
+			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"),
+				netip.MustParsePrefix("192.168.0.1/32"), netip.MustParsePrefix("::1/128")},
+		}
+		if !c.Metrics || !slices.Equal(c.CORSOrigins, want.CORSOrigins) || c.RateLimit != want.RateLimit ||
+			c.AuthFailureLimit != want.AuthFailureLimit || !slices.Equal(c.TrustedProxies, want.TrustedProxies) {
+			t.Errorf("config = %+v\nwant %+v", c, want)
+		}
+		if c, _ := loadConfig(mapEnv(map[string]string{"RATE_LIMIT": "0", "RATE_LIMIT_BURST": "9"})); c.RateLimit != (httpapi.RateLimit{}) {
+			t.Errorf("RATE_LIMIT=0: %+v, want off", c.RateLimit)
 		}
 	})
 	t.Run("values", func(t *testing.T) {
@@ -47,6 +76,15 @@ func TestLoadConfig(t *testing.T) {
 		{map[string]string{"REQUIRE_SCOPES": "maybe"}, `REQUIRE_SCOPES="maybe": want true or false`},
 		{map[string]string{"DATABASE_URL": "mysql://root:secret@localhost/tasks"}, `DATABASE_URL: unsupported scheme "mysql"`},
 		{map[string]string{"DATABASE_URL": "sqlite:"}, "names no file"},
+		{map[string]string{"METRICS": "sometimes"}, `METRICS="sometimes"`},
+		{map[string]string{"RATE_LIMIT": "fast"}, `RATE_LIMIT="fast": want requests per second`},
+		{map[string]string{"RATE_LIMIT": "-1"}, `RATE_LIMIT="-1"`},
+		{map[string]string{"RATE_LIMIT": "5", "RATE_LIMIT_BURST": "0"}, `RATE_LIMIT_BURST="0"`},
+		{map[string]string{"AUTH_FAILURE_LIMIT": "NaN"}, `AUTH_FAILURE_LIMIT="NaN"`},
+		{map[string]string{"CORS_ORIGINS": "*, https://a.example"}, `CORS_ORIGINS: "*" must be the only origin`},
+		{map[string]string{"CORS_ORIGINS": "https://a.example/app"}, `CORS_ORIGINS: "https://a.example/app" is not an origin`},
+		{map[string]string{"CORS_ORIGINS": "a.example"}, `is not an origin`},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8 proxy.local"}, `TRUSTED_PROXIES: "proxy.local"`},
 		{map[string]string{"DATABASE_URL": "tasks.db"}, "has no scheme: use sqlite:PATH"},
 	}
 	for _, tt := range errs {

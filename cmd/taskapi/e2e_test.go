@@ -275,6 +275,10 @@ func TestServeWiresSettings(t *testing.T) {
 		"AUDIENCE":          "task-manager-api",
 		"REQUIRE_SCOPES":    "true",
 		"DEFAULT_PAGE_SIZE": "1",
+		"METRICS":           "true",
+		"CORS_ORIGINS":      "https://app.example",
+		"RATE_LIMIT":        "0.001", // one request per 1000 s: no refill during the test
+		"RATE_LIMIT_BURST":  "2",
 	}
 	if r := runCmd(t, env, "seed", "-user", user); r.err != nil {
 		t.Fatalf("seed: %v", r.err)
@@ -291,5 +295,34 @@ func TestServeWiresSettings(t *testing.T) {
 	a = get(t, base+"/tasks", reader)
 	if a.status != http.StatusOK || len(taskNames(t, a.body)) != 1 || a.body["next_page_token"] == nil {
 		t.Errorf("DEFAULT_PAGE_SIZE=1: %d %v, want one task and a next page", a.status, a.body)
+	}
+
+	limited, _ := iss.Token(devissuer.TokenRequest{Subject: "auth0|dave", Scope: "read:tasks"})
+	for i, want := range []int{http.StatusOK, http.StatusOK, http.StatusTooManyRequests} {
+		if a := get(t, base+"/tasks", limited); a.status != want {
+			t.Errorf("RATE_LIMIT_BURST=2, request %d: %d %v, want %d", i+1, a.status, a.body, want)
+		}
+	}
+
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "# TYPE") {
+		t.Errorf("METRICS=true: GET /metrics %d %.200s", res.StatusCode, body)
+	}
+
+	req, _ := http.NewRequest("OPTIONS", base+"/tasks", nil)
+	req.Header.Set("Origin", "https://app.example")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("Access-Control-Allow-Origin"); res.StatusCode >= 300 || got != "https://app.example" {
+		t.Errorf("CORS_ORIGINS: preflight %d, Access-Control-Allow-Origin %q", res.StatusCode, got)
 	}
 }

@@ -39,6 +39,13 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
   DEFAULT_PAGE_SIZE  page size of a list without ?limit (20)
   MAX_PAGE_SIZE      largest ?limit (100)
   REQUIRE_SCOPES     enforce read:tasks, write:tasks, delete:tasks (false)
+  METRICS            serve Prometheus metrics at GET /metrics (false)
+  CORS_ORIGINS       browser origins allowed, comma-separated, or * (none)
+  RATE_LIMIT         requests per second per subject, RATE_LIMIT_BURST the
+                     bucket size (0: off)
+  AUTH_FAILURE_LIMIT failed authentications per second per client address,
+                     AUTH_FAILURE_LIMIT_BURST the bucket size (0: off)
+  TRUSTED_PROXIES    proxies (IPs or CIDRs) whose X-Forwarded-For is believed
 `
 
 func runServe(ctx context.Context, env *environment, args []string) error {
@@ -81,7 +88,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.String(),
-		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "audience", cfg.Bearer.Audience, "require_scopes", cfg.RequireScopes)
+		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "audience", cfg.Bearer.Audience, "require_scopes", cfg.RequireScopes,
+		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
 	return serveHTTP(ctx, log, l, api)
 }
 
@@ -105,12 +113,17 @@ func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 // newAPI builds the API handler on store, protected by v.
 func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger) (http.Handler, error) {
 	return httpapi.NewServer(httpapi.Config{
-		Store:           store,
-		Authenticate:    v.Middleware,
-		RequireScopes:   cfg.RequireScopes,
-		DefaultPageSize: cfg.DefaultPageSize,
-		MaxPageSize:     cfg.MaxPageSize,
-		Logger:          log,
+		Store:            store,
+		Authenticate:     v.Middleware,
+		RequireScopes:    cfg.RequireScopes,
+		DefaultPageSize:  cfg.DefaultPageSize,
+		MaxPageSize:      cfg.MaxPageSize,
+		Logger:           log,
+		Metrics:          cfg.Metrics,
+		CORSOrigins:      cfg.CORSOrigins,
+		RateLimit:        cfg.RateLimit,
+		AuthFailureLimit: cfg.AuthFailureLimit,
+		TrustedProxies:   cfg.TrustedProxies,
 	})
 }
 
