@@ -3,6 +3,7 @@ package bearer
 import (
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -106,6 +107,13 @@ type Config struct {
 	MaxJWKSBytes int64
 	// Now returns the current time (default time.Now); tests inject clocks.
 	Now func() time.Time
+	// DPoP configures DPoP-bound tokens and proofs (RFC 9449); the zero
+	// value is the anchor's default: enabled, not required.
+	DPoP DPoPOptions
+	// TrustedProxies lists the addresses of the reverse proxies whose
+	// X-Forwarded-Host and X-Forwarded-Proto headers give the URL a DPoP
+	// proof must name; from any other peer they are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // ConfigFromEnv returns a Config filled from the anchor's environment

@@ -70,6 +70,15 @@ type row struct {
 	status    int
 	body      string
 	challenge string // "-": no header
+	// bearerOnly is the expected answer with DPoP disabled, when it
+	// differs from the default one by more than the DPoP suffix.
+	bearerOnly *want
+}
+
+// want is an expected answer.
+type want struct {
+	status          int
+	body, challenge string
 }
 
 func bearerClaims(over map[string]any) func(t *testing.T, iss string) *http.Request {
@@ -88,40 +97,62 @@ func rawHeader(value string) func(t *testing.T, iss string) *http.Request {
 	}
 }
 
+// runRows runs every row in every mode, twice: with the default
+// configuration (DPoP enabled, as in the anchor: the rows' expectations),
+// and Bearer-only (DPoP disabled: the same answer without the DPoP
+// challenge, or the row's bearerOnly).
 func runRows(t *testing.T, rows []row) {
 	for _, m := range modes {
-		t.Run(m.name, func(t *testing.T) {
-			for _, tc := range rows {
-				if tc.only != "" && tc.only != m.name {
-					continue
+		for _, variant := range []string{"dpop", "bearer-only"} {
+			t.Run(m.name+"/"+variant, func(t *testing.T) {
+				for _, tc := range rows {
+					if tc.only != "" && tc.only != m.name {
+						continue
+					}
+					t.Run(tc.name, func(t *testing.T) {
+						cfg, iss := m.setup(t)
+						if tc.cfg != nil {
+							tc.cfg(&cfg)
+						}
+						w := want{tc.status, tc.body, tc.challenge}
+						if variant == "bearer-only" {
+							cfg.DPoP.Disabled = true
+							w.challenge = strings.TrimSuffix(w.challenge, dpopSuffix)
+							if tc.bearerOnly != nil {
+								w = *tc.bearerOnly
+							}
+						}
+						v, err := New(cfg)
+						if err != nil {
+							t.Fatalf("New: %v", err)
+						}
+						defer v.Close()
+						rec := serve(v, tc.req(t, iss), tc.helpers...)
+						checkResponse(t, rec, w.status, w.body, w.challenge)
+					})
 				}
-				t.Run(tc.name, func(t *testing.T) {
-					cfg, iss := m.setup(t)
-					if tc.cfg != nil {
-						tc.cfg(&cfg)
-					}
-					v, err := New(cfg)
-					if err != nil {
-						t.Fatalf("New: %v", err)
-					}
-					defer v.Close()
-					rec := serve(v, tc.req(t, iss), tc.helpers...)
-					checkResponse(t, rec, tc.status, tc.body, tc.challenge)
-				})
-			}
-		})
+			})
+		}
 	}
 }
 
 var (
 	badHeaderBody = body(msgBadHeader, "ERR_AUTH")
 	bareChallenge = `Bearer realm="api"`
-	multiBody     = body(msgMultipleMethods, "invalid_request")
-	multiCh       = `Bearer realm="api", error="invalid_request", error_description="More than one method used for authentication"`
+	// bareD is the anchor's "+D" form of bareChallenge (DPoP enabled).
+	bareD     = bareChallenge + dpopSuffix
+	multiBody = body(msgMultipleMethods, "invalid_request")
+	multiCh   = `Bearer realm="api", error="invalid_request", error_description="More than one method used for authentication"` + dpopSuffix
 )
 
+// dpopSuffix ends every challenge of the middleware with DPoP enabled
+// (the anchor's "+D"); ES256K is left out, as everywhere in this package.
+const dpopSuffix = `, DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+
+// invalid returns the expected answer to a Bearer request with an invalid
+// token, with the default configuration (DPoP enabled).
 func invalid(msg string) (int, string, string) {
-	return http.StatusUnauthorized, body(msg, "invalid_token"), challenge(strings.ReplaceAll(msg, `"`, `'`))
+	return http.StatusUnauthorized, body(msg, "invalid_token"), challenge(strings.ReplaceAll(msg, `"`, `'`)) + dpopSuffix
 }
 
 // rowInvalid fills the expectations of a 401 invalid_token row.
@@ -138,18 +169,21 @@ func ok(name string, req func(t *testing.T, iss string) *http.Request) row {
 func TestConformanceExtraction(t *testing.T) {
 	valid := func(t *testing.T, iss string) string { return rs256(t, baseClaims(iss)) }
 	rows := []row{
-		{name: "no credentials", req: rawHeader(""), status: 401, body: body("Unauthorized", "ERR_AUTH"), challenge: bareChallenge},
-		{name: "Bearer alone", req: rawHeader("Bearer"), status: 400, body: badHeaderBody, challenge: bareChallenge},
-		{name: "Bearer space", req: rawHeader("Bearer "), status: 400, body: badHeaderBody, challenge: bareChallenge},
-		{name: "Basic", req: rawHeader("Basic x"), status: 400, body: badHeaderBody, challenge: bareChallenge},
-		{name: "three parts", req: rawHeader("Bearer a b"), status: 400, body: badHeaderBody, challenge: bareChallenge},
-		{name: "two spaces", req: func(t *testing.T, iss string) *http.Request { return rawHeader("Bearer  "+valid(t, iss))(t, iss) }, status: 400, body: badHeaderBody, challenge: bareChallenge},
-		{name: "DPoP scheme (Bearer only)", req: rawHeader("DPoP abc"), status: 400, body: badHeaderBody, challenge: bareChallenge},
-		ok("DPoP proof header is ignored", func(t *testing.T, iss string) *http.Request {
+		{name: "no credentials", req: rawHeader(""), status: 401, body: body("Unauthorized", "ERR_AUTH"), challenge: bareD},
+		{name: "Bearer alone", req: rawHeader("Bearer"), status: 400, body: badHeaderBody, challenge: bareD},
+		{name: "Bearer space", req: rawHeader("Bearer "), status: 400, body: badHeaderBody, challenge: bareD},
+		{name: "Basic", req: rawHeader("Basic x"), status: 400, body: badHeaderBody, challenge: bareD},
+		{name: "three parts", req: rawHeader("Bearer a b"), status: 400, body: badHeaderBody, challenge: bareD},
+		{name: "two spaces", req: func(t *testing.T, iss string) *http.Request { return rawHeader("Bearer  "+valid(t, iss))(t, iss) }, status: 400, body: badHeaderBody, challenge: bareD},
+		{name: "DPoP scheme without a proof", req: rawHeader("DPoP abc"), status: 400, body: body(msgNoProof, "ERR_AUTH"), challenge: bareD,
+			bearerOnly: &want{400, badHeaderBody, bareChallenge}},
+		{name: "Bearer with a DPoP proof header", req: func(t *testing.T, iss string) *http.Request {
 			r := bearerReq(valid(t, iss))
 			r.Header.Set("DPoP", "proof")
 			return r
-		}),
+		}, status: 400, body: body(msgBearerWithProof, "invalid_request"),
+			challenge:  `Bearer realm="api", error="invalid_request", error_description="DPoP proof requires the DPoP authentication scheme, not Bearer"` + dpopSuffix,
+			bearerOnly: &want{200, okBody, "-"}},
 		ok("lowercase scheme", func(t *testing.T, iss string) *http.Request { return rawHeader("bearer "+valid(t, iss))(t, iss) }),
 		ok("upper-case scheme", func(t *testing.T, iss string) *http.Request { return rawHeader("BEARER "+valid(t, iss))(t, iss) }),
 		ok("query", func(t *testing.T, iss string) *http.Request {
@@ -162,7 +196,7 @@ func TestConformanceExtraction(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/tasks", strings.NewReader(`{"access_token":"`+valid(t, iss)+`"}`))
 			r.Header.Set("Content-Type", "application/json")
 			return r
-		}, status: 400, body: body(msgBodyNotForm, "ERR_AUTH"), challenge: bareChallenge},
+		}, status: 400, body: body(msgBodyNotForm, "ERR_AUTH"), challenge: bareD},
 		{name: "header and query", req: func(t *testing.T, iss string) *http.Request {
 			r := httptest.NewRequest(http.MethodGet, "/tasks?access_token="+valid(t, iss), nil)
 			r.Header.Set("Authorization", "Bearer "+valid(t, iss))
@@ -173,17 +207,19 @@ func TestConformanceExtraction(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+valid(t, iss))
 			return r
 		}, status: 400, body: multiBody, challenge: multiCh},
+		// Without an Authorization header the anchor puts the error on the
+		// Bearer challenge only once a query or body token was found.
 		{name: "query and body", req: func(t *testing.T, iss string) *http.Request {
 			return formReq("/tasks?access_token=x", "access_token="+valid(t, iss))
-		}, status: 400, body: multiBody, challenge: multiCh},
+		}, status: 400, body: multiBody, challenge: bareD, bearerOnly: &want{400, multiBody, strings.TrimSuffix(multiCh, dpopSuffix)}},
 		{name: "query twice", req: func(t *testing.T, iss string) *http.Request {
 			return httptest.NewRequest(http.MethodGet, "/tasks?access_token=a&access_token=b", nil)
-		}, status: 400, body: multiBody, challenge: multiCh},
+		}, status: 400, body: multiBody, challenge: bareD, bearerOnly: &want{400, multiBody, strings.TrimSuffix(multiCh, dpopSuffix)}},
 		{name: "two Authorization fields", req: func(t *testing.T, iss string) *http.Request {
 			r := bearerReq(valid(t, iss))
 			r.Header.Add("Authorization", "Bearer "+valid(t, iss))
 			return r
-		}, status: 400, body: body(msgManyHeaders, "ERR_AUTH"), challenge: bareChallenge},
+		}, status: 400, body: body(msgManyHeaders, "ERR_AUTH"), challenge: bareD},
 		rowInvalid("empty query token", func(t *testing.T, iss string) *http.Request {
 			return httptest.NewRequest(http.MethodGet, "/tasks?access_token=", nil)
 		}, msgFormatting),
@@ -368,7 +404,8 @@ func TestConformanceAuthorization(t *testing.T) {
 	}
 	unauthorized := func(name string, req func(t *testing.T, iss string) *http.Request, h Middleware, msg string) row {
 		s, b, c := invalid(msg)
-		return row{name: name, req: req, helpers: []Middleware{h}, status: s, body: b, challenge: c}
+		// Helper errors never carry the DPoP challenge (the anchor's too).
+		return row{name: name, req: req, helpers: []Middleware{h}, status: s, body: b, challenge: strings.TrimSuffix(c, dpopSuffix)}
 	}
 	rows := []row{
 		forbidden("required, no scope", scoped(nil), RequiredScopes("read:tasks"), "Missing 'scope' claim", "read:tasks"),
@@ -455,7 +492,7 @@ func TestConformanceAuthOptional(t *testing.T) {
 	rows := []row{
 		opt(row{name: "anonymous", req: rawHeader(""), status: 200, body: `{"anonymous":true}`, challenge: "-"}),
 		opt(row{name: "invalid token still rejected", req: rawHeader("Bearer invalid.jwt"), status: s, body: b, challenge: c}),
-		opt(row{name: "unusable header still rejected", req: rawHeader("Basic x"), status: 400, body: badHeaderBody, challenge: bareChallenge}),
+		opt(row{name: "unusable header still rejected", req: rawHeader("Basic x"), status: 400, body: badHeaderBody, challenge: bareD}),
 		opt(ok("valid", bearerClaims(nil))),
 		opt(row{name: "anonymous reaches a scope helper: 401", req: rawHeader(""), helpers: []Middleware{RequiredScopes("a")},
 			status: 401, body: body("Unauthorized", "ERR_AUTH"), challenge: bareChallenge}),

@@ -32,6 +32,11 @@ type Error struct {
 	// Err is the underlying cause, if any (a network error, say). It is
 	// never shown to the client.
 	Err error
+	// WWWAuthenticate, when set, is the whole WWW-Authenticate value, and
+	// Challenge returns it. The middleware sets it, with DPoP enabled, on
+	// the error it hands to the ErrorHandler: the Bearer and DPoP
+	// challenges in one value, as the anchor writes them.
+	WWWAuthenticate string
 }
 
 // Error implements the error interface with the message.
@@ -62,10 +67,14 @@ func InsufficientScope(msg string, scopes []string) *Error {
 	return &Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Message: msg, Scopes: scopes}
 }
 
-// Challenge returns the value of the WWW-Authenticate header for e:
+// Challenge returns the value of the WWW-Authenticate header for e: its
+// WWWAuthenticate when set, else the plain RFC 6750 form,
 // `Bearer realm="api"`, then the error code, its description (with every
 // `"` replaced by `'`, as the anchor does) and the scopes, when present.
 func (e *Error) Challenge() string {
+	if e.WWWAuthenticate != "" {
+		return e.WWWAuthenticate
+	}
 	var b strings.Builder
 	b.WriteString(`Bearer realm="api"`)
 	if e.Code != "" {

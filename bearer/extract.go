@@ -26,37 +26,83 @@ func noInfo(msg string) *Error {
 }
 
 // TokenFromRequest returns the access token of r, as the anchor looks for
-// it: an "Authorization: Bearer <token>" header (split on single spaces
-// into exactly two parts, the scheme in any case), an access_token query
-// parameter (even empty), or an access_token field of an
-// application/x-www-form-urlencoded body of at most maxBody bytes (read,
+// it with DPoP disabled: an "Authorization: Bearer <token>" header (split
+// on single spaces into exactly two parts, the scheme in any case), an
+// access_token query parameter (even empty), or an access_token field of
+// an application/x-www-form-urlencoded body of at most maxBody bytes (read,
 // then put back so the handler still gets the whole body). found is false
 // when r carries no token at all. The errors are 400s: several sources
 // (invalid_request "More than one method used for authentication"), an
-// unusable header or a token in a JSON body (no error code).
+// unusable header or a token in a JSON body (no error code). The
+// middleware applies the same rules, and the DPoP ones when DPoP is
+// enabled.
 func TokenFromRequest(r *http.Request, maxBody int64) (token string, found bool, err *Error) {
+	c, err := extractCredentials(r, maxBody, false)
+	if err != nil {
+		return "", false, err
+	}
+	return c.token, c.found, nil
+}
+
+// credentials is where a request's token was found.
+type credentials struct {
+	token string
+	found bool
+	// fromHeader: the token came from the Authorization header.
+	fromHeader bool
+}
+
+// authScheme returns the lower-case scheme of r's Authorization header
+// when it has exactly two space-separated parts (the anchor's
+// getAuthScheme), else "".
+func authScheme(r *http.Request) string {
+	hs := r.Header.Values("Authorization")
+	if len(hs) != 1 {
+		return ""
+	}
+	scheme, rest, ok := strings.Cut(hs[0], " ")
+	if !ok || strings.Contains(rest, " ") {
+		return ""
+	}
+	return strings.ToLower(scheme)
+}
+
+// extractCredentials finds the token as the anchor's getToken does. With
+// dpop, "DPoP <token>" is a header token too, and a DPoP proof header
+// without an Authorization header is a 400 with no error code.
+func extractCredentials(r *http.Request, maxBody int64, dpop bool) (credentials, *Error) {
+	var c credentials
 	n := 0
-	switch hs := r.Header.Values("Authorization"); {
+	hs := r.Header.Values("Authorization")
+	if dpop && len(hs) == 0 && len(r.Header.Values(dpopProofHeader)) > 0 {
+		return credentials{}, noInfo(msgProofNoToken)
+	}
+	unusable := false
+	switch {
 	case len(hs) > 1:
-		return "", false, noInfo(msgManyHeaders)
+		return credentials{}, noInfo(msgManyHeaders)
 	case len(hs) == 1 && hs[0] != "":
 		scheme, tok, ok := strings.Cut(hs[0], " ")
-		if !ok || tok == "" || strings.Contains(tok, " ") || !strings.EqualFold(scheme, "Bearer") {
-			return "", false, noInfo(msgBadHeader)
+		if !ok || tok == "" || strings.Contains(tok, " ") {
+			return credentials{}, noInfo(msgBadHeader)
 		}
-		token, n = tok, 1
+		if strings.EqualFold(scheme, "Bearer") || (dpop && strings.EqualFold(scheme, "DPoP")) {
+			c.token, c.fromHeader, n = tok, true, 1
+		} else {
+			unusable = true
+		}
 	}
 	if r.URL != nil && r.URL.RawQuery != "" {
 		q, _ := url.ParseQuery(r.URL.RawQuery)
 		if vs, ok := q["access_token"]; ok {
 			if len(vs) > 1 {
-				return "", false, InvalidRequest(msgMultipleMethods)
+				return credentials{}, InvalidRequest(msgMultipleMethods)
 			}
-			token, n = vs[0], n+1
+			c.token, n = vs[0], n+1
 		}
 	}
 	if n > 1 {
-		return "", false, InvalidRequest(msgMultipleMethods)
+		return credentials{}, InvalidRequest(msgMultipleMethods)
 	}
 	switch mediaType(r) {
 	case "application/x-www-form-urlencoded":
@@ -70,9 +116,9 @@ func TokenFromRequest(r *http.Request, maxBody int64) (token string, found bool,
 		}
 		if vs, ok := form["access_token"]; ok {
 			if len(vs) > 1 || n > 0 {
-				return "", false, InvalidRequest(msgMultipleMethods)
+				return credentials{}, InvalidRequest(msgMultipleMethods)
 			}
-			token, n = vs[0], 1
+			c.token, n = vs[0], 1
 		}
 	case "application/json":
 		if n > 0 {
@@ -83,11 +129,17 @@ func TokenFromRequest(r *http.Request, maxBody int64) (token string, found bool,
 				AccessToken json.RawMessage `json:"access_token"`
 			}
 			if json.Unmarshal(body, &probe) == nil && probe.AccessToken != nil {
-				return "", false, noInfo(msgBodyNotForm)
+				return credentials{}, noInfo(msgBodyNotForm)
 			}
 		}
 	}
-	return token, n == 1, nil
+	if unusable && (n == 0 || !dpop) {
+		// Another scheme: a 400 alone or with DPoP disabled; beside a
+		// query or body token, the DPoP rules decide (RFC 6750 §3.1).
+		return credentials{}, noInfo(msgBadHeader)
+	}
+	c.found = n == 1
+	return c, nil
 }
 
 // mediaType returns the media type of r's body, lower case, or "" when r

@@ -24,34 +24,43 @@ func errorHandlerFrom(ctx context.Context) ErrorHandler {
 	return WriteError
 }
 
-// Middleware authenticates each request: it finds the token
-// (TokenFromRequest), verifies it, and calls next with the claims in the
-// request context (FromContext), or answers the failure through the
-// ErrorHandler. With AuthOptional, a request without any token reaches next
-// with no claims; a request with an invalid token is still rejected.
+// Middleware authenticates each request: it checks the Host header
+// (requestOrigin), finds the token (the rules of TokenFromRequest, plus the
+// DPoP scheme when DPoP is enabled), verifies it, checks its DPoP binding
+// and proof, and calls next with the claims in the request context
+// (FromContext; ProofFromContext for a DPoP request), or answers the
+// failure through the ErrorHandler. With AuthOptional, a request without
+// any token reaches next with no claims; a request with an invalid token or
+// an invalid Host header is still rejected.
 //
-// Every answer's challenge is built in one place, Error.Challenge, so that
-// another scheme (DPoP) can add its own challenge there later.
+// With DPoP enabled, the *Error handed to the ErrorHandler carries the
+// anchor's combined Bearer and DPoP challenge in WWWAuthenticate.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, found, e := TokenFromRequest(r, v.maxBodyBytes)
+		q, e := v.inspect(r)
 		if e != nil {
-			v.errorHandler(w, r, e)
+			v.fail(w, r, q, e)
 			return
 		}
 		ctx := withErrorHandler(r.Context(), v.errorHandler)
-		if !found {
+		if !q.found {
 			if v.authOptional {
 				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
-			v.errorHandler(w, r, Unauthorized())
+			v.fail(w, r, q, Unauthorized())
 			return
 		}
-		claims, err := v.Verify(r.Context(), token)
+		claims, err := v.Verify(r.Context(), q.token)
 		if err != nil {
-			v.errorHandler(w, r, err)
+			v.fail(w, r, q, err)
 			return
+		}
+		if v.dpop != nil {
+			if ctx, e = v.withProof(ctx, w, r, q, claims); e != nil {
+				v.fail(w, r, q, e)
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(ctx, claims)))
 	})

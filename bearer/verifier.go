@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
+	"net/netip"
 	"slices"
 	"time"
 	"unsafe"
@@ -56,6 +57,9 @@ type Verifier struct {
 	now           func() time.Time
 	maxTokenBytes int
 	maxBodyBytes  int64
+	// dpop is nil when DPoP is disabled.
+	dpop           *dpopState
+	trustedProxies []netip.Prefix
 }
 
 // ErrorHandler answers a failed request; err is usually an *Error.
@@ -97,6 +101,11 @@ func New(cfg Config) (*Verifier, error) {
 	if v.maxBodyBytes <= 0 {
 		v.maxBodyBytes = DefaultMaxBodyBytes
 	}
+	dpop, err := newDPoP(cfg.DPoP, v.maxTokenBytes)
+	if err != nil {
+		return nil, err
+	}
+	v.dpop, v.trustedProxies = dpop, slices.Clone(cfg.TrustedProxies)
 	allowed := asymmetricAlgs
 	switch {
 	case cfg.Secret != "":
