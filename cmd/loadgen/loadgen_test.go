@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestShortSQLite runs the CI form against SQLite: the real binary, real
+// tokens, every scenario. It asserts zero errors and zero non-2xx answers,
+// never timings.
+func TestShortSQLite(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "load.json")
+	var stdout, stderr bytes.Buffer
+	args := []string{"-short", "-duration", "1s", "-warmup", "200ms", "-connections", "16", "-db", "sqlite", "-json", out}
+	if bin := os.Getenv("TASKAPI_BIN"); bin != "" {
+		args = append(args, "-taskapi", bin)
+	}
+	code := run(t.Context(), args, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("loadgen exited %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, b)
+	}
+	var got []string
+	for _, r := range rep.Results {
+		got = append(got, r.DB+"/"+r.Scenario)
+		if r.Requests == 0 || r.Errors != 0 || r.Non2xx != 0 {
+			t.Errorf("%s %s: %d requests, %d errors, %d non-2xx (%v), want >0, 0, 0", r.DB, r.Scenario, r.Requests, r.Errors, r.Non2xx, r.ErrorSamples)
+		}
+		if r.DB == "sqlite" && r.PeakRSSBytes == 0 {
+			t.Errorf("%s: no peak RSS of the service", r.Scenario)
+		}
+	}
+	if want := "/bare sqlite/get-tasks sqlite/post-tasks sqlite/mixed"; strings.Join(got, " ") != want {
+		t.Errorf("scenarios %q, want %q", strings.Join(got, " "), want)
+	}
+	if rep.BareBytes < 20*100 {
+		t.Errorf("bare handler serves %d bytes: not a list of 20 tasks", rep.BareBytes)
+	}
+	if !strings.Contains(stdout.String(), "get-tasks / bare") {
+		t.Errorf("table without the ratio to the bare handler:\n%s", &stdout)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // in the error; "" for none
+	}{
+		{[]string{"-url", "http://10.0.0.1:5000", "-token", "x"}, "loopback addresses only"},
+		{[]string{"-url", "http://example.com/", "-token", "x"}, "loopback addresses only"},
+		{[]string{"-url", "https://127.0.0.1:5000", "-token", "x"}, "want http://127.0.0.1:PORT"},
+		{[]string{"-url", "http://localhost:5000"}, "-url needs -token"},
+		{[]string{"-token", "x"}, "-token needs -url"},
+		{[]string{"-connections", "0"}, "-connections 0"},
+		{[]string{"-connections", "5000"}, "-connections 5000"},
+		{[]string{"-duration", "1h"}, "-duration 1h0m0s"},
+		{[]string{"-scenario", "get-tasks,nope"}, `unknown name "nope"`},
+		{[]string{"-db", "mysql"}, `unknown name "mysql"`},
+		{[]string{"-log-level", "loud"}, "-log-level"},
+		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-url", "http://127.0.0.1:5000/", "-token", "x"}, ""},
+		{[]string{"-url", "http://[::1]:5000", "-token", "x"}, ""},
+		{[]string{"-scenario", "mixed,bare", "-db", "all"}, ""},
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		o, err := parseFlags(tt.args, &stderr)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%q: %v", tt.args, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%q: error %v, want one with %q", tt.args, err, tt.want)
+		}
+		if tt.want == "" && tt.args[0] == "-scenario" {
+			if got := strings.Join(o.scenarios, ","); got != "bare,mixed" {
+				t.Errorf("scenarios %q, want bare,mixed (bare first)", got)
+			}
+			if got := strings.Join(o.dbs, ","); got != "sqlite,postgres" {
+				t.Errorf("dbs %q", got)
+			}
+		}
+	}
+}
+
+func TestShortDefaults(t *testing.T) {
+	o, err := parseFlags([]string{"-short"}, new(bytes.Buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.duration != 2*time.Second || o.warmup != 300*time.Millisecond || o.connections != 64 {
+		t.Errorf("-short: duration %v warmup %v connections %d", o.duration, o.warmup, o.connections)
+	}
+	o, _ = parseFlags([]string{"-short", "-duration", "5s"}, new(bytes.Buffer))
+	if o.duration != 5*time.Second {
+		t.Errorf("-short -duration 5s: duration %v", o.duration)
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	var h histogram
+	// 1 µs … 1000 µs, once each: the q-quantile is q·1000 µs.
+	for i := 1; i <= 1000; i++ {
+		h.record(time.Duration(i) * time.Microsecond)
+	}
+	for _, tt := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Microsecond}, {0.99, 990 * time.Microsecond}, {0.999, 999 * time.Microsecond}, {1, 1000 * time.Microsecond}} {
+		got := h.quantile(tt.q)
+		// Within the bucket precision, never below the true value.
+		if got < tt.want || float64(got-tt.want) > float64(tt.want)/(1<<subBits) {
+			t.Errorf("quantile(%v) = %v, want %v (+%.1f%%)", tt.q, got, tt.want, 100.0/(1<<subBits))
+		}
+	}
+	var other histogram
+	other.record(time.Second)
+	h.merge(&other)
+	if h.n != 1001 || h.max != time.Second || h.quantile(1) != time.Second {
+		t.Errorf("after merge: n %d max %v q(1) %v", h.n, h.max, h.quantile(1))
+	}
+	if (&histogram{}).quantile(0.5) != 0 {
+		t.Error("empty histogram: quantile not 0")
+	}
+	// Every value lies within its bucket.
+	for _, v := range []uint64{0, 1, 127, 128, 129, 255, 256, 1000, 1 << 20, 1<<40 + 12345} {
+		i := bucket(v)
+		if hi := bucketHigh(i); v > hi || (i > 0 && v <= bucketHigh(i-1)) {
+			t.Errorf("value %d in bucket %d of upper bound %d (previous %d)", v, i, hi, bucketHigh(i-1))
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/taskapi/taskapi/internal/faults/harness"
+)
+
+// measure runs every scenario of o on every database of o and returns the
+// report; errFailed when some request failed.
+func measure(ctx context.Context, o *options, log io.Writer) (*report, error) {
+	rep := &report{
+		Started:     time.Now().UTC(),
+		Connections: o.connections,
+		Duration:    o.duration.String(),
+		Warmup:      o.warmup.String(),
+		GOMAXPROCS:  runtime.GOMAXPROCS(0),
+		NumCPU:      runtime.NumCPU(),
+		GoVersion:   runtime.Version(),
+		LogLevel:    o.logLevel,
+	}
+	var targets []func() (*target, error)
+	if o.url != "" {
+		rep.LogLevel = ""
+		targets = append(targets, func() (*target, error) { return externalTarget(o), nil })
+	} else {
+		dir, err := os.MkdirTemp("", "loadgen-*")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		binary, err := buildBinary(ctx, o, dir, log)
+		if err != nil {
+			return nil, err
+		}
+		idp, err := harness.StartIdP()
+		if err != nil {
+			return nil, err
+		}
+		defer idp.Close()
+		for _, db := range o.dbs {
+			targets = append(targets, func() (*target, error) { return startTarget(ctx, o, db, binary, dir, idp, log) })
+		}
+	}
+	bareDone := !slices.Contains(o.scenarios, scenarioBare)
+	for i, start := range targets {
+		t, err := start()
+		if errors.Is(err, errSkipped) {
+			msg := fmt.Sprintf("%s: %v", o.dbs[i], err)
+			rep.Skipped = append(rep.Skipped, msg)
+			fmt.Fprintf(log, "\nloadgen: *** SKIPPING %s ***\n\n", msg)
+			if len(o.dbs) == 1 {
+				return rep, err // asked for this database alone: a failure
+			}
+			continue
+		}
+		if err != nil {
+			return rep, err
+		}
+		err = measureTarget(ctx, o, t, &bareDone, rep, log)
+		t.close()
+		if err != nil {
+			return rep, err
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Errors > 0 || r.Non2xx > 0 {
+			return rep, errFailed
+		}
+	}
+	return rep, nil
+}
+
+// measureTarget runs the scenarios of o on t, and the bare handler beside
+// it unless *bareDone.
+func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, rep *report, log io.Writer) error {
+	reader, err := t.api.seedReader(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: seed the reader's %d tasks: %w", t.db, listSize, err)
+	}
+	for _, sc := range o.scenarios {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var ws []worker
+		if sc == scenarioBare {
+			if *bareDone {
+				continue
+			}
+			*bareDone = true
+			c, err := t.api.captureList(ctx, reader)
+			if err != nil {
+				return fmt.Errorf("%s: capture GET /tasks for the bare handler: %w", t.db, err)
+			}
+			bareURL, stop, err := startBare(c)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			rep.BareBytes = len(c.body)
+			if ws, err = t.api.workers(ctx, sc, o.connections, reader, bareURL); err != nil {
+				return err
+			}
+		} else if ws, err = t.api.workers(ctx, sc, o.connections, reader, ""); err != nil {
+			return fmt.Errorf("%s: %s: set up the workers: %w", t.db, sc, err)
+		}
+		fmt.Fprintf(log, "loadgen: %s %s: %d connections, %v warm-up, %v…\n", t.db, sc, o.connections, o.warmup, o.duration)
+		r := runScenario(ctx, o, t, sc, ws)
+		rep.Results = append(rep.Results, r)
+	}
+	return nil
+}
+
+// runScenario measures one scenario on t, with the service's memory and
+// CPU around it.
+func runScenario(ctx context.Context, o *options, t *target, sc string, ws []worker) result {
+	svc := t.svc
+	if sc == scenarioBare {
+		svc = nil // the bare handler runs in this process
+	}
+	var svcCPU0 time.Duration
+	if svc != nil {
+		svc.ResetPeakRSS()
+	}
+	spec := loadSpec{warmup: o.warmup, duration: o.duration, maxRequests: o.maxRequests}
+	// CPU is counted over the measured window only: read it when the
+	// warm-up ends.
+	cpuStart := make(chan time.Duration, 2)
+	go func() {
+		select {
+		case <-time.After(o.warmup):
+		case <-ctx.Done():
+		}
+		if svc != nil {
+			svcCPU0, _ = svc.CPUTime()
+		}
+		cpuStart <- cpuSelf()
+	}()
+	out := runLoad(ctx, ws, spec)
+	selfCPU0 := <-cpuStart
+	selfCPU := cpuSelf() - selfCPU0
+	r := newResult(t.db, sc, o.connections, out)
+	if sc == scenarioBare {
+		r.DB = ""
+	}
+	r.ClientCPU = selfCPU.Seconds() / out.elapsed.Seconds()
+	if svc != nil {
+		if c, err := svc.CPUTime(); err == nil {
+			r.ServiceCPU = (c - svcCPU0).Seconds() / out.elapsed.Seconds()
+		}
+		if rss, err := svc.PeakRSS(); err == nil {
+			r.PeakRSSBytes = rss
+		}
+		if svc.Exited() {
+			r.ErrorSamples = append(r.ErrorSamples, "the service exited during the run:\n"+svc.LogTail(2000))
+			r.Errors++
+		}
+	}
+	return r
+}

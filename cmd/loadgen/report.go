@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+)
+
+// report is the outcome of a run.
+type report struct {
+	Started     time.Time `json:"started"`
+	Connections int       `json:"connections"`
+	Duration    string    `json:"duration"`
+	Warmup      string    `json:"warmup"`
+	GOMAXPROCS  int       `json:"gomaxprocs"`
+	NumCPU      int       `json:"num_cpu"`
+	GoVersion   string    `json:"go_version"`
+	LogLevel    string    `json:"service_log_level,omitempty"`
+	BareBytes   int       `json:"bare_body_bytes,omitempty"`
+	Results     []result  `json:"results"`
+	Skipped     []string  `json:"skipped,omitempty"`
+}
+
+// result is the measurement of one scenario.
+type result struct {
+	// DB is the service's database: sqlite, postgres, external; empty for
+	// the bare handler.
+	DB           string           `json:"db,omitempty"`
+	Scenario     string           `json:"scenario"`
+	Connections  int              `json:"connections"`
+	Requests     int64            `json:"requests"`
+	Seconds      float64          `json:"seconds"`
+	RPS          float64          `json:"requests_per_second"`
+	P50Ms        float64          `json:"p50_ms"`
+	P99Ms        float64          `json:"p99_ms"`
+	P999Ms       float64          `json:"p99_9_ms"`
+	MaxMs        float64          `json:"max_ms"`
+	Non2xx       int64            `json:"non_2xx"`
+	Statuses     map[string]int64 `json:"non_2xx_by_status,omitempty"`
+	Errors       int64            `json:"errors"`
+	ErrorSamples []string         `json:"error_samples,omitempty"`
+	// PeakRSSBytes is the service's VmHWM over the scenario; 0 when
+	// unknown (the bare handler, a -url service).
+	PeakRSSBytes int64 `json:"service_peak_rss_bytes,omitempty"`
+	// ServiceCPU and ClientCPU are the CPU cores the service and loadgen
+	// used on average over the measured window.
+	ServiceCPU float64 `json:"service_cpu_cores,omitempty"`
+	ClientCPU  float64 `json:"loadgen_cpu_cores"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func newResult(db, scenario string, conns int, o *outcome) result {
+	r := result{
+		DB:           db,
+		Scenario:     scenario,
+		Connections:  conns,
+		Requests:     o.requests,
+		Seconds:      o.elapsed.Seconds(),
+		P50Ms:        ms(o.hist.quantile(0.50)),
+		P99Ms:        ms(o.hist.quantile(0.99)),
+		P999Ms:       ms(o.hist.quantile(0.999)),
+		MaxMs:        ms(o.hist.max),
+		Non2xx:       o.non2xx(),
+		Errors:       o.errors,
+		ErrorSamples: o.samples,
+	}
+	if o.elapsed > 0 {
+		r.RPS = float64(o.requests) / o.elapsed.Seconds()
+	}
+	if len(o.statuses) > 0 {
+		r.Statuses = map[string]int64{}
+		for s, c := range o.statuses {
+			r.Statuses[strconv.Itoa(s)] = c
+		}
+	}
+	return r
+}
+
+// writeTable prints the results as a table, the ratio of GET /tasks to the
+// bare handler, and what failed.
+func (rep *report) writeTable(w io.Writer) {
+	fmt.Fprintf(w, "\n%d connections, %s measured per scenario after %s warm-up; GOMAXPROCS %d, %d CPUs, %s",
+		rep.Connections, rep.Duration, rep.Warmup, rep.GOMAXPROCS, rep.NumCPU, rep.GoVersion)
+	if rep.LogLevel != "" {
+		fmt.Fprintf(w, "; service LOG_LEVEL=%s", rep.LogLevel)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "db\tscenario\trequests\treq/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tnon-2xx\terrors\tsvc peak RSS\tsvc CPU\tloadgen CPU\t")
+	var bare float64
+	for _, r := range rep.Results {
+		db, rss, svcCPU := r.DB, "-", "-"
+		if db == "" {
+			db = "-"
+			bare = r.RPS
+		}
+		if r.PeakRSSBytes > 0 {
+			rss = fmt.Sprintf("%.1f MiB", float64(r.PeakRSSBytes)/(1<<20))
+		}
+		if r.ServiceCPU > 0 {
+			svcCPU = fmt.Sprintf("%.2f", r.ServiceCPU)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t%.2f\t\n",
+			db, r.Scenario, r.Requests, r.RPS, r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs, r.Non2xx, r.Errors, rss, svcCPU, r.ClientCPU)
+	}
+	tw.Flush()
+	for _, r := range rep.Results {
+		if r.Scenario == scenarioGetTasks && bare > 0 {
+			fmt.Fprintf(w, "%s get-tasks / bare: %.2f of the bare handler's requests/s\n", r.DB, r.RPS/bare)
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Errors > 0 || r.Non2xx > 0 {
+			fmt.Fprintf(w, "FAILED %s %s: %d errors, %d non-2xx %v; first: %q\n", r.DB, r.Scenario, r.Errors, r.Non2xx, r.Statuses, r.ErrorSamples)
+		}
+	}
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(w, "SKIPPED %s\n", s)
+	}
+}
+
+// writeJSON writes the report as JSON to path, or to stdout for "-".
+func (rep *report) writeJSON(path string) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = os.Stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
