@@ -107,6 +107,11 @@ type Config struct {
 	MaxJWKSBytes int64
 	// Now returns the current time (default time.Now); tests inject clocks.
 	Now func() time.Time
+	// Issuers accepts tokens from several issuers (the anchor's "mcd"),
+	// instead of IssuerBaseURL, Issuer, JWKSURI, Secret and PublicKey.
+	Issuers IssuersOptions
+	// MTLS checks certificate-bound tokens (RFC 8705).
+	MTLS MTLSOptions
 	// DPoP configures DPoP-bound tokens and proofs (RFC 9449); the zero
 	// value is the anchor's default: enabled, not required.
 	DPoP DPoPOptions
@@ -165,7 +170,11 @@ var symmetricAlgs = []string{"HS256", "HS384", "HS512"}
 
 // check validates the combination of options, in the anchor's order.
 func (c *Config) check() error {
-	if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0)) {
+	if c.Issuers.configured() {
+		if err := c.checkIssuers(); err != nil {
+			return err
+		}
+	} else if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0)) {
 		return errors.New(msgNeedSource)
 	}
 	if c.Secret != "" && c.JWKSURI != "" {
@@ -205,5 +214,5 @@ func (c *Config) check() error {
 	if c.MaxTokenAge < 0 {
 		return errors.New("'maxTokenAge' must not be negative")
 	}
-	return nil
+	return c.MTLS.check()
 }

@@ -51,7 +51,7 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			v.fail(w, r, q, Unauthorized())
 			return
 		}
-		claims, err := v.Verify(r.Context(), q.token)
+		claims, err := v.Verify(v.verifyContext(r), q.token)
 		if err != nil {
 			v.fail(w, r, q, err)
 			return
@@ -61,6 +61,10 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 				v.fail(w, r, q, e)
 				return
 			}
+		}
+		if e := v.certificateCheck(r, q, claims); e != nil {
+			v.fail(w, r, q, e)
+			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(ctx, claims)))
 	})

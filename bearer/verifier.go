@@ -57,6 +57,11 @@ type Verifier struct {
 	now           func() time.Time
 	maxTokenBytes int
 	maxBodyBytes  int64
+	// issuers is set in multi-issuer mode: each issuer has a Verifier of
+	// its own, whose mcdIssuer is its normalised issuer.
+	issuers   *issuerSet
+	mcdIssuer string
+	mtls      mtlsConfig
 	// dpop is nil when DPoP is disabled.
 	dpop           *dpopState
 	trustedProxies []netip.Prefix
@@ -106,6 +111,19 @@ func New(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	v.dpop, v.trustedProxies = dpop, slices.Clone(cfg.TrustedProxies)
+	v.mtls = newMTLSConfig(cfg)
+	if cfg.TokenCacheSize >= 0 {
+		v.cache = newTokenCache(orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize))
+	}
+	v.checks = v.buildChecks(cfg.Validators)
+	if cfg.Issuers.configured() {
+		set, err := newIssuerSet(v, cfg)
+		if err != nil {
+			return nil, err
+		}
+		v.issuers, v.keys = set, set
+		return v, nil
+	}
 	allowed := asymmetricAlgs
 	switch {
 	case cfg.Secret != "":
@@ -139,14 +157,6 @@ func New(cfg Config) (*Verifier, error) {
 	// The library is told the accepted algorithms and checks the signature
 	// only; the claims are validated here, with the anchor's messages.
 	v.parser = jwt.NewParser(jwt.WithValidMethods(allowed), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
-	v.checks = v.buildChecks(cfg.Validators)
-	if cfg.TokenCacheSize >= 0 {
-		size := cfg.TokenCacheSize
-		if size == 0 {
-			size = DefaultTokenCacheSize
-		}
-		v.cache = newTokenCache(size)
-	}
 	return v, nil
 }
 
@@ -177,18 +187,42 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	now := v.now()
 	sec := float64(now.Unix())
+	// With a Resolve function, the issuer is matched on every request
+	// (the accepted issuers may depend on it) and is part of the cache key.
+	var entry *issuerEntry
+	var iss string
+	if v.issuers != nil && v.issuers.resolve != nil {
+		var err error
+		if entry, iss, err = v.issuers.match(ctx, token); err != nil {
+			return nil, err
+		}
+	}
 	var sum [sha256.Size]byte
 	if v.cache != nil {
-		// The token is only read: hashing it through an unsafe view saves
-		// a copy of up to MaxTokenBytes per request.
-		sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+		if entry != nil {
+			sum = entry.cacheKey(token)
+		} else {
+			// The token is only read: hashing it through an unsafe view
+			// saves a copy of up to MaxTokenBytes per request.
+			sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+		}
 		if c := v.cache.get(&sum, v, sec); c != nil {
 			return c, nil
 		}
 	}
-	c, ent, e := v.verify(ctx, token, sec)
-	if e != nil {
-		return nil, e
+	var c *Claims
+	var ent *cacheEntry
+	var err error
+	if v.issuers != nil {
+		c, ent, err = v.issuers.verify(ctx, token, sec, entry, iss)
+	} else {
+		var e *Error
+		if c, ent, e = v.verify(ctx, token, sec, ""); e != nil {
+			return nil, e
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if v.cache != nil {
 		v.cache.put(&sum, ent)
@@ -201,14 +235,18 @@ type parse struct {
 	v      *Verifier
 	ctx    context.Context
 	issuer string
-	handle any
-	err    *Error
-	ran    bool
+	// tokenIss is the token's unverified "iss", already matched in
+	// multi-issuer mode; "" otherwise.
+	tokenIss string
+	handle   any
+	err      *Error
+	ran      bool
 }
 
 // verify checks the signature and then the claims, in the anchor's order.
-func (v *Verifier) verify(ctx context.Context, token string, now float64) (*Claims, *cacheEntry, *Error) {
-	p := &parse{v: v, ctx: ctx}
+// tokenIss is the token's "iss" already matched in multi-issuer mode, or "".
+func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenIss string) (*Claims, *cacheEntry, *Error) {
+	p := &parse{v: v, ctx: ctx, tokenIss: tokenIss}
 	payload := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(token, payload, p.keyFunc)
 	if err != nil {
@@ -280,7 +318,19 @@ func (p *parse) keyFunc(t *jwt.Token) (any, error) {
 			p.err = InvalidToken(msgUnexpectedAlg)
 			return nil, p.err
 		}
+		if v.mcdIssuer != "" && issuer != "" {
+			if n, err := normalizeIssuer(issuer, true); err != nil || n != v.mcdIssuer {
+				p.err = InvalidToken(msgMetadataIssuer)
+				return nil, p.err
+			}
+		}
 		p.issuer = issuer
+	}
+	if p.tokenIss != "" {
+		// Multi-issuer mode: the token's issuer was matched before any key
+		// was fetched (and against the metadata just above); "iss" is then
+		// checked against the token's own, as the anchor does.
+		p.issuer = p.tokenIss
 	}
 	if v.secret != nil {
 		return v.secret, nil
