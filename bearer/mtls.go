@@ -231,31 +231,40 @@ func parseForwardedCertificate(v string) ([]byte, *Error) {
 		if err != nil {
 			return nil, noInfo(msgCertNotPEM)
 		}
-		v = strings.TrimSpace(u)
+		// A query-style encoder turns the armour's spaces into "+".
+		u = strings.Replace(u, "-----BEGIN+CERTIFICATE-----", pemBegin, 1)
+		v = strings.TrimSpace(strings.Replace(u, "-----END+CERTIFICATE-----", pemEnd, 1))
 	}
-	body := v
-	if strings.HasPrefix(v, "-----") {
-		rest, ok := strings.CutPrefix(v, pemBegin)
-		if !ok {
+	if !strings.HasPrefix(v, "-----") {
+		// base64 DER, or anything else: the anchor's message.
+		der, err := decodeBase64(v)
+		if err != nil || len(der) == 0 {
 			return nil, noInfo(msgCertNotPEM)
 		}
-		end := strings.Index(rest, pemEnd)
-		if end < 0 {
+		if _, err := x509.ParseCertificate(der); err != nil {
 			return nil, noInfo(msgCertNotPEM)
 		}
-		body = rest[:end]
+		return der, nil
 	}
-	body = strings.Map(func(r rune) rune {
+	rest, ok := strings.CutPrefix(v, pemBegin)
+	if !ok {
+		return nil, noInfo(msgCertNotPEM)
+	}
+	end := strings.Index(rest, pemEnd)
+	if end < 0 {
+		return nil, noInfo(msgCertNotPEM)
+	}
+	body := strings.Map(func(r rune) rune {
 		switch r {
 		case ' ', '\t', '\r', '\n':
 			return -1
 		}
 		return r
-	}, body)
+	}, rest[:end])
 	if body == "" {
 		return nil, noInfo(msgCertEmpty)
 	}
-	der, err := decodeBase64(body)
+	der, err := base64.StdEncoding.Strict().DecodeString(body)
 	if err != nil {
 		return nil, noInfo(msgCertNotPEM)
 	}
