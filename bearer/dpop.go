@@ -113,7 +113,7 @@ const (
 	// No-error-information answers (the anchor gives an empty message).
 	msgProofNoToken  = "A DPoP proof needs an 'Authorization: DPoP <token>' header"
 	msgNoProof       = "The DPoP scheme needs exactly one DPoP proof header"
-	msgDPoPRequired  = "DPoP is required: use 'Authorization: DPoP <token>' with a DPoP proof header"
+	msgUseDPoPScheme = "This token must be sent as 'Authorization: DPoP <token>' with a DPoP proof header"
 	dpopProofHeader  = "DPoP"
 	dpopNonceHeader  = "DPoP-Nonce"
 	dpopProofTyp     = "dpop+jwt"
@@ -287,12 +287,12 @@ func (d *dpopState) checkScheme(q *request) *Error {
 func (d *dpopState) assertRequest(q *request) *Error {
 	switch {
 	case !q.hasAuthorization:
-		return noInfo(msgDPoPRequired)
+		return noInfo(msgUseDPoPScheme)
 	case q.scheme != "dpop":
 		if q.hasProof {
 			return InvalidRequest(msgBearerWithProof)
 		}
-		return noInfo(msgDPoPRequired)
+		return noInfo(msgUseDPoPScheme)
 	case !q.hasProof || q.proofs[0] == "":
 		return noInfo(msgNoProof)
 	case len(q.proofs) > 1 || strings.Contains(q.proofs[0], ","):
