@@ -409,17 +409,16 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 // match reads the token's unverified "iss" and returns the issuer that
 // accepts it, before any key is fetched.
 func (s *issuerSet) match(ctx context.Context, token string) (*issuerEntry, string, error) {
-	payload := jwt.MapClaims{}
+	var payload unverifiedIssuer
 	// The library reports a missing or unknown "alg" as unverifiable once
 	// it has decoded the token: the issuer's Verifier then explains it.
-	if tok, _, err := s.unverified.ParseUnverified(token, payload); err != nil && (tok == nil || !errors.Is(err, jwt.ErrTokenUnverifiable)) {
+	if tok, _, err := s.unverified.ParseUnverified(token, &payload); err != nil && (tok == nil || !errors.Is(err, jwt.ErrTokenUnverifiable)) {
 		return nil, "", InvalidToken(msgFormatting)
 	}
-	rawIss, present := payload["iss"]
-	if !present || rawIss == "" || rawIss == nil {
+	if payload.Iss == nil || payload.Iss == "" {
 		return nil, "", InvalidToken(msgMissingIss)
 	}
-	iss, ok := rawIss.(string)
+	iss, ok := payload.Iss.(string)
 	if !ok {
 		return nil, "", InvalidToken(msgIssuerNotAllowed)
 	}
@@ -620,3 +619,17 @@ func (v *Verifier) verifyContext(r *http.Request) context.Context {
 	}
 	return r.Context()
 }
+
+// unverifiedIssuer is the one claim read before verification. Decoding
+// into it reads no other claim, so a malformed one is left for the
+// issuer's Verifier to report with the anchor's message.
+type unverifiedIssuer struct {
+	Iss any `json:"iss"`
+}
+
+func (unverifiedIssuer) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+func (unverifiedIssuer) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (unverifiedIssuer) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (unverifiedIssuer) GetIssuer() (string, error)                   { return "", nil }
+func (unverifiedIssuer) GetSubject() (string, error)                  { return "", nil }
+func (unverifiedIssuer) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }

@@ -622,3 +622,55 @@ func TestIssuersTokenCache(t *testing.T) {
 		t.Errorf("cache holds %d tokens, want 1", v.cache.len())
 	}
 }
+
+// issuersBenchVerifier accepts auth0Token's issuer among three static
+// issuers, or through a Resolve function.
+func issuersBenchVerifier(b *testing.B, resolve bool, cacheSize int) *Verifier {
+	key := jwksJSON(b, jwk(&rsaKey.PublicKey, "QzE2RjQ5MUQ3NkY0NTc0QzA0Rjc2MUI2", "RS256"))
+	configs := []IssuerConfig{
+		{Issuer: "https://tenant1.example.com/", PublicKey: key},
+		{Issuer: "https://tenant2.example.com/", PublicKey: key},
+		{Issuer: auth0Issuer, PublicKey: key},
+	}
+	o := IssuersOptions{Configs: configs}
+	if resolve {
+		o = IssuersOptions{Resolve: func(context.Context, IssuerRequest) ([]IssuerConfig, error) { return configs, nil }}
+	}
+	v, err := New(Config{Audience: []string{"task-manager-api"}, Issuers: o, Now: fixedNow, TokenCacheSize: cacheSize})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { v.Close() })
+	return v
+}
+
+// Compare with BenchmarkVerifyNoCache and BenchmarkVerifyCacheHit: the
+// multi-issuer cost is the unverified decoding of the token and the
+// issuer match (and in Resolve mode, the resolver call and a keyed hash).
+func BenchmarkVerifyIssuers(b *testing.B) {
+	tok := auth0Token(b)
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name      string
+		resolve   bool
+		cacheSize int
+	}{
+		{"StaticNoCache", false, -1},
+		{"StaticCacheHit", false, 0},
+		{"ResolveNoCache", true, -1},
+		{"ResolveCacheHit", true, 0},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := issuersBenchVerifier(b, bc.resolve, bc.cacheSize)
+			if _, err := v.Verify(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
