@@ -62,7 +62,7 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			return nil, fmt.Errorf("httpapi: register metrics: %w", err)
 		}
 	}
-	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: 4})
+	m.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	return m, nil
 }
 

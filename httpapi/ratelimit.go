@@ -16,8 +16,8 @@ import (
 // address's authentication failures are over their limit.
 const ERATELIMIT = "ERR_RATE_LIMIT"
 
-// maxLimiterKeys bounds the buckets each limiter keeps: at 10 000 keys a
-// limiter holds well under 1 MiB.
+// maxLimiterKeys bounds the buckets each limiter keeps: at 10 000 keys of
+// at most 255 bytes (a sub), a limiter holds about 4 MiB at worst.
 const maxLimiterKeys = 10_000
 
 // sweepInterval is the least time between two sweeps of a full limiter for
