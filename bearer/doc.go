@@ -27,7 +27,7 @@
 //
 // # Deliberate differences from express-oauth2-jwt-bearer 1.10
 //
-//   - Bearer only: no DPoP, mTLS-bound tokens or multiple issuers (yet), so
+//   - Bearer only: no DPoP (yet), so
 //     challenges are the plain RFC 6750 form, as the anchor's
 //     dpop.enabled=false. Every challenge is built by Error.Challenge, the
 //     one place a DPoP challenge will be added.
@@ -79,4 +79,57 @@
 //     RequiredScopesOrPermissions answer 403 insufficient_scope for Auth0
 //     RBAC's "permissions" claim.
 //   - No Host-header validation (the anchor's is for DPoP's htu check).
+//
+// # Multiple issuers (Config.Issuers, the anchor's mcd): differences
+//
+//   - The Go shape: URLs and/or Configs, or Resolve, which returns
+//     []IssuerConfig (IssuerURLs turns plain URLs into that) and is told
+//     the unverified and normalised "iss" and the *http.Request
+//     (IssuerRequest) instead of the anchor's {url, headers}. Verify called
+//     outside the middleware passes no request unless the context carries
+//     one (WithRequest).
+//   - http:// issuers are refused unless AllowInsecureHTTP (the anchor
+//     refuses them only when NODE_ENV is "production"), with a message
+//     naming that option.
+//   - Stricter startup checks: a top-level TokenSigningAlg (the anchor
+//     ignores it in this mode), an issuer that cannot be parsed (the anchor
+//     keeps it, matching nothing), the same issuer twice after
+//     normalisation, an unknown per-issuer algorithm, and a secret beside a
+//     JWKSURI or IssuerBaseURL are errors.
+//   - Discovery starts from the configured issuer (or its IssuerBaseURL, a
+//     field the anchor does not have), not from the token's spelling of
+//     it, so each issuer has exactly one key set. The key set is fetched
+//     with the discovery document: when the document's issuer does not
+//     match, one key set request may already have been made (none is ever
+//     made for an issuer that is not allowed).
+//   - A Resolve error that is an *Error is answered as is, any other is
+//     503 temporarily_unavailable "Unable to resolve the token issuer"
+//     (the anchor: 401 with the error's text); a resolved configuration
+//     that cannot be built (a bad key or URL) is a 500. The anchor's
+//     runtime consistency messages read "Issuer <problem>". An "iss" that
+//     is not a string is "Token issuer is not allowed".
+//   - Resolved issuers keep their key sets in an LRU of MaxResolved (100);
+//     a request still using an evicted issuer may get a 503. In Resolve
+//     mode the resolver runs on every request, cache hits included, and the
+//     verified-token cache is keyed by issuer and token, so that a token is
+//     only served from the cache to requests whose resolver accepts its
+//     issuer.
+//
+// # Certificate-bound tokens (Config.MTLS, RFC 8705): differences
+//
+//   - The certificate comes from GetCertificate (an *x509.Certificate; the
+//     anchor's getCertificate returns PEM or DER), else from
+//     CertificateHeader on requests from TrustedProxies (URL-encoded or
+//     plain PEM, or base64 DER), else from the TLS connection (the anchor
+//     never reads the socket). A header from any other address is ignored.
+//   - A certificate source enables mTLS; there is no way to keep it off
+//     while a source is set (the anchor's enabled:false with
+//     getCertificate).
+//   - An unreadable forwarded certificate is a 400 with no error code, as
+//     the anchor's "Client certificate is not valid PEM", and also when it
+//     is armoured but not X.509, repeated or over 16 KiB.
+//   - With AuthOptional, a bound token without the right certificate is
+//     still refused (the anchor lets the request through without claims).
+//   - CheckCertificate exposes the check to other frameworks; as in the
+//     anchor, requests handled by DPoP are not checked again.
 package bearer
