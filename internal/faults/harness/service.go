@@ -90,6 +90,9 @@ type Config struct {
 	Env []string
 	// Port is the loopback port to listen on; 0 picks a free one.
 	Port int
+	// SysProcAttr, when set, is the process's (to run it as another
+	// user, say).
+	SysProcAttr *syscall.SysProcAttr
 }
 
 // Service is a running taskapi serve process.
@@ -167,6 +170,7 @@ func start(ctx context.Context, cfg Config, port int) (*Service, error) {
 	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
+	cmd.SysProcAttr = cfg.SysProcAttr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start %s: %w", cfg.Binary, err)
 	}
