@@ -100,6 +100,23 @@ func splitList(v string) []string {
 	return out
 }
 
+// TestPreflightMetrics checks that preflights are counted under their own
+// route label and never as authentication failures.
+func TestPreflightMetrics(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.Metrics, c.CORSOrigins = true, []string{"https://app.example.com"} })
+	for range 3 {
+		s.do(req{method: "OPTIONS", path: "/tasks/x", header: map[string]string{"Origin": "https://app.example.com",
+			"Access-Control-Request-Method": "PATCH"}}).want(t, 204, "")
+	}
+	text := s.scrape()
+	if got := metricValue(t, text, `taskapi_http_requests_total{route="preflight",status="204"}`); got != 3 {
+		t.Errorf("preflights counted: %v", got)
+	}
+	if strings.Contains(text, "taskapi_auth_failures_total{") {
+		t.Error("a preflight counted as an authentication failure")
+	}
+}
+
 func TestCORSOriginsChecked(t *testing.T) {
 	for _, origins := range [][]string{
 		{"https://app.example.com/"},

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -33,7 +34,8 @@ const readyTimeout = 2 * time.Second
 
 // ready answers GET /ready: 200 when the store answers and Config.Ready
 // (the signing keys, say) succeeds, 503 ERR_UNAVAILABLE naming the failing
-// component otherwise. The cause goes only to the log.
+// component otherwise. The cause goes only to the log, unless Config.Ready
+// answers a *taskapi.Error of code EUNAVAILABLE: its message is the answer.
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
@@ -51,8 +53,13 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("component", component),
 			slog.String("error", err.Error()))
+		answer := taskapi.Errorf(taskapi.EUNAVAILABLE, "Not ready: %s unavailable", component)
+		var own *taskapi.Error
+		if component != "database" && errors.As(err, &own) && own.Code == taskapi.EUNAVAILABLE {
+			answer = own // the hook's own words ("Shutting down")
+		}
 		w.Header().Set("Retry-After", "1")
-		s.writeError(w, r, taskapi.Errorf(taskapi.EUNAVAILABLE, "Not ready: %s unavailable", component))
+		s.writeError(w, r, answer)
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, struct {

@@ -38,6 +38,10 @@ func TestReady(t *testing.T) {
 		{name: "store up, keys there", ready: func(context.Context) error { return nil }, status: 200},
 		{name: "store down", pingErr: errors.New(secret), status: 503, component: "database"},
 		{name: "keys missing", ready: func(context.Context) error { return errors.New(secret) }, status: 503, component: "token signing keys"},
+		{name: "the hook's own answer", ready: func(context.Context) error { return taskapi.Errorf(taskapi.EUNAVAILABLE, "Shutting down") },
+			status: 503, component: "Shutting down"},
+		{name: "a hook's other error codes are not shown", ready: func(context.Context) error { return taskapi.Errorf(taskapi.ENOTFOUND, "10.0.0.7") },
+			status: 503, component: "token signing keys"},
 		{name: "both down: the database is named", pingErr: errors.New(secret), ready: func(context.Context) error { return errors.New("x") },
 			status: 503, component: "database"},
 	} {
@@ -60,8 +64,9 @@ func TestReady(t *testing.T) {
 				if res.header.Get("Retry-After") == "" {
 					t.Error("no Retry-After")
 				}
-				if !strings.Contains(s.logs.String(), "10.0.0.7") {
-					t.Error("the cause is not logged")
+				if logs := s.logs.String(); !strings.Contains(logs, `"msg":"not ready"`) ||
+					(tc.component != "Shutting down" && !strings.Contains(logs, "10.0.0.7")) {
+					t.Errorf("the failure and its cause are not logged: %s", logs)
 				}
 			}
 			// Liveness does not depend on the store.
@@ -262,6 +267,18 @@ func TestSecurityHeaders(t *testing.T) {
 	res := g.do(req{method: "GET", path: "/tasks/" + tk["id"].(string), user: "alice", header: map[string]string{"If-None-Match": tag}}).want(t, 304, "")
 	if res.header.Get("Content-Security-Policy") == "" || res.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("304 headers %v", res.header)
+	}
+
+	// HSTS over a real TLS connection.
+	tlsSrv := httptest.NewTLSServer(g.handler)
+	defer tlsSrv.Close()
+	tres, err := tlsSrv.Client().Get(tlsSrv.URL + "/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tres.Body.Close()
+	if tres.StatusCode != 404 || tres.Header.Get("Strict-Transport-Security") != strictTransportSecurity || tres.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("over TLS: %d %v", tres.StatusCode, tres.Header)
 	}
 
 	// HSTS.

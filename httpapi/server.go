@@ -73,7 +73,10 @@ type Config struct {
 
 	// Ready reports whether the dependencies beside the store are available,
 	// typically that the token verifier has signing keys. GET /ready answers
-	// 503 while it (or the store's Ping) fails. Optional.
+	// 503 while it (or the store's Ping) fails, "Not ready: token signing
+	// keys unavailable", or the message of a *taskapi.Error of code
+	// EUNAVAILABLE it returns (a draining instance: "Shutting down").
+	// Optional.
 	Ready func(ctx context.Context) error
 
 	// Metrics turns on the Prometheus metrics of the API, served at GET
