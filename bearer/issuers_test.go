@@ -3,11 +3,14 @@ package bearer
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -260,6 +263,8 @@ func TestIssuersVerify(t *testing.T) {
 			{Issuer: "https://symmetric.example.com/", Secret: "my-secret", TokenSigningAlg: "HS256"},
 			{Issuer: "https://static.example.com/", PublicKey: staticKey},
 			{Issuer: "https://jwks-only.example.com/", JWKSURI: "https://tenant1.example.com/jwks.json"},
+			{Issuer: "https://pem.example.com/", PublicKey: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&rsaKey2.PublicKey))}), TokenSigningAlg: "RS256"},
+			{Issuer: "https://jwk.example.com/", PublicKey: mustJSON(t, jwk(&rsaKey2.PublicKey, "kid", "RS256"))},
 		},
 	}
 	const jwksMsg = `Unsupported algorithm "%s" for JWKS-based verification. Supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA`
@@ -289,6 +294,9 @@ func TestIssuersVerify(t *testing.T) {
 		{"symmetric issuer", nil, func(t testing.TB) string { return hsToken(t, "https://symmetric.example.com/", "my-secret") }, "", 0},
 		{"symmetric issuer, wrong secret", nil, func(t testing.TB) string { return hsToken(t, "https://symmetric.example.com/", "other") }, msgSignature, 0},
 		{"static public key issuer", nil, func(t testing.TB) string { return issuerToken(t, rsaOther, "https://static.example.com/", nil) }, "", 0},
+		{"per-issuer PEM public key", nil, func(t testing.TB) string { return issuerToken(t, rsaKey2, "https://pem.example.com/", nil) }, "", 0},
+		{"per-issuer JWK public key", nil, func(t testing.TB) string { return issuerToken(t, rsaKey2, "https://jwk.example.com/", nil) }, "", 0},
+		{"another issuer's static key", nil, func(t testing.TB) string { return issuerToken(t, rsaKey2, "https://static.example.com/", nil) }, msgSignature, 0},
 		{"jwksUri issuer: no discovery", nil, func(t testing.TB) string { return issuerToken(t, s.k1, "https://jwks-only.example.com/", nil) }, "", 1},
 		{"alg none rejected before any fetch", nil, func(t testing.TB) string {
 			return rawToken([]byte(`{"alg":"none","typ":"JWT"}`), mustJSON(t, baseClaims("https://tenant1.example.com/")), nil)
@@ -673,4 +681,66 @@ func BenchmarkVerifyIssuers(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Concurrent requests for more issuers than MaxResolved: evictions race
+// with verifications (run with -race). A request whose issuer is evicted
+// while it fetches may get a 503; nothing else may fail.
+func TestIssuersResolverConcurrentEviction(t *testing.T) {
+	s := newMultiSetup(t)
+	v, err := New(s.config(IssuersOptions{MaxResolved: 1, Resolve: func(_ context.Context, r IssuerRequest) ([]IssuerConfig, error) {
+		return IssuerURLs(r.Normalized), nil
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	toks := []string{
+		issuerToken(t, s.k1, "https://tenant1.example.com/", nil),
+		issuerToken(t, s.k2, "https://tenant2.example.com/", nil),
+		issuerToken(t, s.k3, "https://tenant3.example.com/", nil),
+	}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				_, err := v.Verify(context.Background(), toks[(g+i)%len(toks)])
+				var e *Error
+				if err != nil && (!errors.As(err, &e) || e.Status != http.StatusServiceUnavailable) {
+					t.Errorf("Verify: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := v.issuers.resolvedLen(); n > 1 {
+		t.Errorf("resolved issuers kept = %d, want at most 1", n)
+	}
+}
+
+// Normalisation never panics, and what it returns is a bare https or http
+// origin with a path: lower-case scheme and host, no userinfo, query or
+// fragment, no default port. (One trailing "/" is removed, as the anchor
+// does: a path ending in "//" keeps one.)
+func FuzzNormalizeIssuer(f *testing.F) {
+	for _, s := range []string{"https://TENANT1.EXAMPLE.COM:443/", "tenant1.example.com", "http://h:80/a/", "https://[::1]:8443/x", "https://u:p@h/?q#f", ":::", "https://h:0443"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		out, err := normalizeIssuer(raw, true)
+		if err != nil {
+			return
+		}
+		u, perr := url.Parse(out)
+		if perr != nil {
+			t.Fatalf("normalizeIssuer(%q) = %q, which does not parse: %v", raw, out, perr)
+		}
+		if (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" || u.Fragment != "" ||
+			u.Host != strings.ToLower(u.Host) || (strings.HasSuffix(out, "/") && !strings.HasSuffix(raw, "//")) ||
+			(u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
+			t.Fatalf("normalizeIssuer(%q) = %q", raw, out)
+		}
+	})
 }

@@ -404,3 +404,25 @@ func TestCheckCertificate(t *testing.T) {
 		t.Errorf("mTLS off: %v", err)
 	}
 }
+
+// A forwarded certificate never panics the parser, and what it accepts is
+// an X.509 certificate.
+func FuzzParseForwardedCertificate(f *testing.F) {
+	testCerts()
+	for _, s := range []string{clientCert.pem(), url.PathEscape(clientCert.pem()), base64.StdEncoding.EncodeToString(clientCert.der),
+		pemBegin + "\n" + pemEnd, "%zz", "not a cert", pemBegin + " AAAA " + pemEnd} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		der, e := parseForwardedCertificate(v)
+		if e != nil {
+			if e.Status != http.StatusBadRequest || e.Code != "" {
+				t.Fatalf("error %d %q, want 400 with no code", e.Status, e.Code)
+			}
+			return
+		}
+		if _, err := x509.ParseCertificate(der); err != nil {
+			t.Fatalf("accepted %q, not a certificate: %v", v, err)
+		}
+	})
+}
