@@ -1,6 +1,6 @@
 // Package bearer validates OAuth 2.0 JWT access tokens (RFC 6750, RFC 9068)
 // for net/http servers, the way Auth0's express-oauth2-jwt-bearer 1.10 does
-// for Express in its Bearer mode: the same options, the same status codes,
+// for Express, in its Bearer and DPoP modes: the same options, the same status codes,
 // error codes, messages and WWW-Authenticate challenges, with a
 // framework-free core (Verifier.Verify) under the middleware.
 //
@@ -27,10 +27,12 @@
 //
 // # Deliberate differences from express-oauth2-jwt-bearer 1.10
 //
-//   - Bearer only: no DPoP (yet), so
-//     challenges are the plain RFC 6750 form, as the anchor's
-//     dpop.enabled=false. Every challenge is built by Error.Challenge, the
-//     one place a DPoP challenge will be added.
+//   - DPoP is on by default, as in the anchor, so the middleware's
+//     challenges end with `, DPoP algs="..."` (see "DPoP" below);
+//     DPoPOptions.Disabled gives the plain RFC 6750 form. The
+//     authorization helpers' challenges never carry the DPoP part (as in
+//     the anchor), and Verifier.Verify, which sees no request, returns
+//     errors whose Challenge is the plain form.
 //   - ES256K is not accepted (Go's maintained JOSE libraries lack
 //     secp256k1), and is left out of the algorithm lists in the messages.
 //   - An unusable Authorization header is a 400 with no error attribute in
@@ -78,7 +80,53 @@
 //   - Beyond the anchor: RequiredPermissions, PermissionsIncludeAny and
 //     RequiredScopesOrPermissions answer 403 insufficient_scope for Auth0
 //     RBAC's "permissions" claim.
-//   - No Host-header validation (the anchor's is for DPoP's htu check).
+//   - The Host header is checked on every request, as in the anchor (400
+//     invalid_request "Invalid Host header", without the DPoP challenge),
+//     but also with AuthOptional (the anchor lets such a request through).
+//
+// # DPoP (Config.DPoP, RFC 9449) and the request URL: differences
+//
+//   - The proof is parsed and verified by go-jose v4 (compact form only,
+//     the embedded jwk as key; the access token itself is still checked by
+//     golang-jwt). JOSE-level failures read as jose's messages where they
+//     map: "Invalid Compact JWS", `"alg" (Algorithm) Header Parameter not
+//     allowed`, the two `"jwk" (JSON Web Key) Header Parameter ...`
+//     messages, "signature verification failed" (also for a jwk that does
+//     not fit the alg), `unexpected "typ" JWT header value`; any other
+//     go-jose parse failure reads "Invalid Compact JWS".
+//   - The 400s the anchor answers with an empty message and code (the DPoP
+//     scheme without a proof, a proof without Authorization, a DPoP-bound
+//     token sent without the DPoP scheme) keep a challenge without error
+//     attributes but say what is wrong.
+//   - A proof "jti" must be a string (`Invalid "jti" claim`); proofs over
+//     MaxTokenBytes are "DPoP proof is too large". As in the anchor, "htm"
+//     is compared without regard to case and the token is verified before
+//     the proof, so a Bearer token with a proof header reads as an invalid
+//     token when it is one.
+//   - Beyond the anchor: a proof is accepted once. Its key thumbprint and
+//     jti are remembered for IATOffset (the "iat" window), and a replay is
+//     400 invalid_dpop_proof `DPoP proof "jti" has already been used`. The
+//     cache is per Verifier (not shared between servers) and bounded
+//     (ReplayCacheSize, 100 000): past that many proofs in one window, the
+//     oldest are forgotten first. Optional server nonces (RFC 9449 §9,
+//     DPoPOptions.Nonce, NewHMACNonces): a proof without a valid "nonce" is
+//     401 use_dpop_nonce, and DPoP answers carry DPoP-Nonce.
+//   - The URL a proof names ("htu") is built from the Host header and the
+//     connection (https over TLS), or from the first X-Forwarded-Host and
+//     X-Forwarded-Proto values only when the peer address is inside
+//     TrustedProxies (the anchor follows Express's "trust proxy"). That
+//     first value is trimmed on both sides (the anchor refuses trailing
+//     spaces without a comma; Go's server trims them anyway), and an
+//     X-Forwarded-Proto other than http or https is 400 "Invalid
+//     X-Forwarded-Proto header".
+//   - Normalisation of both URLs follows the anchor's (lower-case scheme
+//     and host, default port dropped, query and fragment dropped,
+//     percent-encodings normalised, dot segments removed, IPv6 literals
+//     canonical) except that Unicode host names are not converted to
+//     punycode (such an "htu" cannot match) and IPv4 addresses in unusual
+//     forms (hex, octal, short) are not rewritten.
+//   - The request context carries the verified proof (ProofFromContext);
+//     Verify, which sees no request, checks no proof.
 //
 // # Multiple issuers (Config.Issuers, the anchor's mcd): differences
 //
