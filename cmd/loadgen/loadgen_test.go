@@ -16,7 +16,7 @@ import (
 func TestShortSQLite(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "load.json")
 	var stdout, stderr bytes.Buffer
-	args := []string{"-short", "-duration", "1s", "-warmup", "200ms", "-connections", "16", "-db", "sqlite", "-json", out}
+	args := []string{"-short", "-duration", "1s", "-rounds", "2", "-warmup", "200ms", "-connections", "16", "-db", "sqlite", "-json", out}
 	if bin := os.Getenv("TASKAPI_BIN"); bin != "" {
 		args = append(args, "-taskapi", bin)
 	}
@@ -70,6 +70,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"-db", "mysql"}, `unknown name "mysql"`},
 		{[]string{"-log-level", "loud"}, "-log-level"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-rounds", "0"}, "-rounds 0"},
+		{[]string{"-rounds", "20", "-duration", "1s"}, "slices of -duration of at least 100ms"},
 		{[]string{"-url", "http://127.0.0.1:5000/", "-token", "x"}, ""},
 		{[]string{"-url", "http://[::1]:5000", "-token", "x"}, ""},
 		{[]string{"-scenario", "mixed,bare", "-db", "all"}, ""},

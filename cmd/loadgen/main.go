@@ -20,12 +20,14 @@
 // scenario loadgen reports the requests, requests per second, the p50,
 // p99 and p99.9 latency, the non-2xx answers and errors, the service's peak
 // resident memory (VmHWM) and the CPU used by the service and by loadgen.
-// The exit status is 1 when any request failed or was answered outside
+// With -rounds N the scenarios take turns in N slices each, so that the
+// other load of a shared machine weighs on all of them alike. The exit
+// status is 1 when any request failed or was answered outside
 // 2xx, 2 for a usage error.
 //
 // Usage:
 //
-//	go run ./cmd/loadgen [-duration 10s] [-connections 64] [-scenario all] [-db sqlite|postgres|all] [-json FILE]
+//	go run ./cmd/loadgen [-duration 10s] [-connections 64] [-rounds 1] [-scenario all] [-db sqlite|postgres|all] [-json FILE]
 //	go run ./cmd/loadgen -short    # CI: 2 s per scenario, fails on any error
 package main
 
@@ -54,6 +56,7 @@ type options struct {
 	duration    time.Duration
 	warmup      time.Duration
 	connections int
+	rounds      int
 	maxRequests int64
 	scenarios   []string
 	dbs         []string
@@ -115,7 +118,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario (at most 10m)")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unrecorded load before each measurement")
 	fs.IntVar(&o.connections, "connections", 64, "concurrent connections, one worker each (at most 1024)")
-	fs.Int64Var(&o.maxRequests, "requests", 0, "stop a scenario after this many measured requests (0: time only)")
+	fs.Int64Var(&o.maxRequests, "requests", 0, "stop a scenario (each slice of it with -rounds) after this many measured requests (0: time only)")
+	fs.IntVar(&o.rounds, "rounds", 1, "split each scenario's -duration into this many slices, the scenarios taking turns (fairer on a shared machine)")
 	scenario := fs.String("scenario", "all", "scenarios, comma-separated: bare, get-tasks, post-tasks, mixed, or all")
 	db := fs.String("db", "sqlite", "database of the service: sqlite, postgres or all")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file (- for stdout)")
@@ -154,6 +158,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.connections < 1 || o.connections > maxConnections {
 		errs = append(errs, fmt.Errorf("-connections %d: want 1 to %d", o.connections, maxConnections))
+	}
+	if o.rounds < 1 || o.rounds > 100 || (o.rounds > 0 && o.duration/time.Duration(o.rounds) < 100*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("-rounds %d: want 1 to 100, with slices of -duration of at least 100ms", o.rounds))
 	}
 	if o.maxRequests < 0 {
 		errs = append(errs, fmt.Errorf("-requests %d: want 0 or more", o.maxRequests))

@@ -79,16 +79,21 @@ func measure(ctx context.Context, o *options, log io.Writer) (*report, error) {
 }
 
 // measureTarget runs the scenarios of o on t, and the bare handler beside
-// it unless *bareDone.
+// it unless *bareDone. With o.rounds > 1 the scenarios take turns in
+// slices of o.duration/o.rounds, so that a machine whose other load
+// changes during the run weighs on every scenario alike.
 func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, rep *report, log io.Writer) error {
 	reader, err := t.api.seedReader(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: seed the reader's %d tasks: %w", t.db, listSize, err)
 	}
+	type run struct {
+		scenario string
+		workers  []worker
+		slices   []slice
+	}
+	var runs []*run
 	for _, sc := range o.scenarios {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		var ws []worker
 		if sc == scenarioBare {
 			if *bareDone {
@@ -111,16 +116,45 @@ func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, r
 		} else if ws, err = t.api.workers(ctx, sc, o.connections, reader, ""); err != nil {
 			return fmt.Errorf("%s: %s: set up the workers: %w", t.db, sc, err)
 		}
-		fmt.Fprintf(log, "loadgen: %s %s: %d connections, %v warm-up, %v…\n", t.db, sc, o.connections, o.warmup, o.duration)
-		r := runScenario(ctx, o, t, sc, ws)
-		rep.Results = append(rep.Results, r)
+		runs = append(runs, &run{scenario: sc, workers: ws})
+	}
+	spec := loadSpec{warmup: o.warmup, duration: o.duration / time.Duration(o.rounds), maxRequests: o.maxRequests}
+	for round := range o.rounds {
+		for _, r := range runs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if round == 0 || o.rounds == 1 {
+				fmt.Fprintf(log, "loadgen: %s %s: %d connections, %v warm-up, %v", t.db, r.scenario, o.connections, o.warmup, o.duration)
+				if o.rounds > 1 {
+					fmt.Fprintf(log, " in %d slices taking turns with the other scenarios", o.rounds)
+				}
+				fmt.Fprintln(log, "…")
+			}
+			r.slices = append(r.slices, runSlice(ctx, spec, t, r.scenario, r.workers))
+		}
+		// Later slices find a warm service: a shorter warm-up (new
+		// connections) will do.
+		spec.warmup = o.warmup / time.Duration(o.rounds)
+	}
+	for _, r := range runs {
+		rep.Results = append(rep.Results, newResult(t.db, r.scenario, o.connections, r.slices))
 	}
 	return nil
 }
 
-// runScenario measures one scenario on t, with the service's memory and
-// CPU around it.
-func runScenario(ctx context.Context, o *options, t *target, sc string, ws []worker) result {
+// slice is one measurement of one scenario.
+type slice struct {
+	out     *outcome
+	svcCPU  time.Duration // CPU time of the service over the measured window
+	selfCPU time.Duration // CPU time of loadgen over the measured window
+	rss     int64         // peak RSS of the service; 0 when unknown
+	exited  string        // the end of the service's log if it exited
+}
+
+// runSlice measures one scenario on t, with the service's memory and CPU
+// around it.
+func runSlice(ctx context.Context, spec loadSpec, t *target, sc string, ws []worker) slice {
 	svc := t.svc
 	if sc == scenarioBare {
 		svc = nil // the bare handler runs in this process
@@ -129,13 +163,12 @@ func runScenario(ctx context.Context, o *options, t *target, sc string, ws []wor
 	if svc != nil {
 		svc.ResetPeakRSS()
 	}
-	spec := loadSpec{warmup: o.warmup, duration: o.duration, maxRequests: o.maxRequests}
 	// CPU is counted over the measured window only: read it when the
 	// warm-up ends.
-	cpuStart := make(chan time.Duration, 2)
+	cpuStart := make(chan time.Duration, 1)
 	go func() {
 		select {
-		case <-time.After(o.warmup):
+		case <-time.After(spec.warmup):
 		case <-ctx.Done():
 		}
 		if svc != nil {
@@ -145,23 +178,17 @@ func runScenario(ctx context.Context, o *options, t *target, sc string, ws []wor
 	}()
 	out := runLoad(ctx, ws, spec)
 	selfCPU0 := <-cpuStart
-	selfCPU := cpuSelf() - selfCPU0
-	r := newResult(t.db, sc, o.connections, out)
-	if sc == scenarioBare {
-		r.DB = ""
-	}
-	r.ClientCPU = selfCPU.Seconds() / out.elapsed.Seconds()
+	sl := slice{out: out, selfCPU: cpuSelf() - selfCPU0}
 	if svc != nil {
 		if c, err := svc.CPUTime(); err == nil {
-			r.ServiceCPU = (c - svcCPU0).Seconds() / out.elapsed.Seconds()
+			sl.svcCPU = c - svcCPU0
 		}
 		if rss, err := svc.PeakRSS(); err == nil {
-			r.PeakRSSBytes = rss
+			sl.rss = rss
 		}
 		if svc.Exited() {
-			r.ErrorSamples = append(r.ErrorSamples, "the service exited during the run:\n"+svc.LogTail(2000))
-			r.Errors++
+			sl.exited = svc.LogTail(2000)
 		}
 	}
-	return r
+	return sl
 }

@@ -54,7 +54,32 @@ type result struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func newResult(db, scenario string, conns int, o *outcome) result {
+// newResult sums the slices of one scenario.
+func newResult(db, scenario string, conns int, slices []slice) result {
+	o := &outcome{statuses: map[int]int64{}}
+	var svcCPU, selfCPU time.Duration
+	var rss int64
+	var exited string
+	for _, sl := range slices {
+		o.requests += sl.out.requests
+		o.elapsed += sl.out.elapsed
+		o.errors += sl.out.errors
+		o.hist.merge(&sl.out.hist)
+		for s, c := range sl.out.statuses {
+			o.statuses[s] += c
+		}
+		for _, e := range sl.out.samples {
+			if len(o.samples) < maxErrorSamples {
+				o.samples = append(o.samples, e)
+			}
+		}
+		svcCPU += sl.svcCPU
+		selfCPU += sl.selfCPU
+		rss = max(rss, sl.rss)
+		if exited == "" {
+			exited = sl.exited
+		}
+	}
 	r := result{
 		DB:           db,
 		Scenario:     scenario,
@@ -68,15 +93,25 @@ func newResult(db, scenario string, conns int, o *outcome) result {
 		Non2xx:       o.non2xx(),
 		Errors:       o.errors,
 		ErrorSamples: o.samples,
+		PeakRSSBytes: rss,
+	}
+	if scenario == scenarioBare {
+		r.DB = ""
 	}
 	if o.elapsed > 0 {
 		r.RPS = float64(o.requests) / o.elapsed.Seconds()
+		r.ClientCPU = selfCPU.Seconds() / o.elapsed.Seconds()
+		r.ServiceCPU = svcCPU.Seconds() / o.elapsed.Seconds()
 	}
 	if len(o.statuses) > 0 {
 		r.Statuses = map[string]int64{}
 		for s, c := range o.statuses {
 			r.Statuses[strconv.Itoa(s)] = c
 		}
+	}
+	if exited != "" {
+		r.Errors++
+		r.ErrorSamples = append(r.ErrorSamples, "the service exited during the run:\n"+exited)
 	}
 	return r
 }
