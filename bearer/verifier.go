@@ -162,7 +162,8 @@ func New(cfg Config) (*Verifier, error) {
 
 // Warm fetches discovery metadata and the key set now, so that the first
 // request does not wait for them. It does nothing without an IssuerBaseURL
-// or a JWKSURI.
+// or a JWKSURI. With Issuers, it warms every listed issuer that has a
+// remote key set (a Resolve function's issuers are not known in advance).
 func (v *Verifier) Warm(ctx context.Context) error {
 	if v.keys == nil {
 		return nil
@@ -170,7 +171,7 @@ func (v *Verifier) Warm(ctx context.Context) error {
 	return v.keys.warm(ctx)
 }
 
-// Close stops background key refreshes.
+// Close stops background key refreshes (of every issuer, with Issuers).
 func (v *Verifier) Close() error {
 	if v.keys == nil {
 		return nil
@@ -180,7 +181,11 @@ func (v *Verifier) Close() error {
 
 // Verify validates token (the bare JWT, without "Bearer ") and returns its
 // claims. A failure is an *Error: 401 invalid_token for a bad token, 503
-// temporarily_unavailable when no key set can be had.
+// temporarily_unavailable when no key set can be had. With an
+// IssuersOptions.Resolve function, its own *Error is returned as is, and a
+// configuration it returned that cannot be used (a bad key or URL) is a
+// plain error, which WriteError answers 500. Verify does not check a
+// certificate binding (it has no request): see CheckCertificate.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.maxTokenBytes {
 		return nil, InvalidToken(msgTooLarge)
