@@ -779,3 +779,40 @@ func FuzzDPoPProof(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDPoPRequest: any Authorization, DPoP header, Host and query give a
+// 400 or 401 with a challenge (the DPoP form, or the plain one for an
+// invalid Host), never a panic and never a pass (no fuzzed token is
+// validly signed).
+func FuzzDPoPRequest(f *testing.F) {
+	f.Add("DPoP x.y.z", "a.b.c", "api.example.com", "")
+	f.Add("Bearer x", "", "evil.com/x?", "access_token=y")
+	f.Add("", "p", "[::1]:99999", "")
+	f.Add("random t", "p,q", "my_service:8080", "access_token=")
+	v, err := New(staticConfig(f))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, auth, proof, host, query string) {
+		r := httptest.NewRequest(http.MethodGet, dpopURL, nil)
+		r.Host, r.URL.RawQuery = host, query
+		if auth != "" {
+			r.Header["Authorization"] = []string{auth}
+		}
+		if proof != "" {
+			r.Header["Dpop"] = []string{proof}
+		}
+		rec := serve(v, r)
+		ch := rec.Header().Get("WWW-Authenticate")
+		switch {
+		case rec.Code != 400 && rec.Code != 401:
+			t.Fatalf("status %d for %q %q %q %q", rec.Code, auth, proof, host, query)
+		case !validHost(host):
+			if rec.Code != 400 || ch != `Bearer realm="api", error="invalid_request", error_description="Invalid Host header"` {
+				t.Fatalf("invalid host %q: %d %q", host, rec.Code, ch)
+			}
+		case !strings.HasPrefix(ch, `Bearer realm="api"`) || !strings.HasSuffix(ch, dpopAlgs):
+			t.Fatalf("challenge %q", ch)
+		}
+	})
+}
