@@ -125,8 +125,9 @@
 //     canonical) except that Unicode host names are not converted to
 //     punycode (such an "htu" cannot match) and IPv4 addresses in unusual
 //     forms (hex, octal, short) are not rewritten.
-//   - The request context carries the verified proof (ProofFromContext);
-//     Verify, which sees no request, checks no proof.
+//   - The request context carries the verified proof (ProofFromContext).
+//     Verify, which sees no request, checks no proof: other frameworks call
+//     CheckProof with the request and the claims after it.
 //
 // # Multiple issuers (Config.Issuers, the anchor's mcd): differences
 //

@@ -301,6 +301,40 @@ func (d *dpopState) assertRequest(q *request) *Error {
 	return nil
 }
 
+// CheckProof applies the DPoP rules to a request whose token Verify has
+// just accepted with claims, for frameworks that do not use Middleware: the
+// Host and token-location rules, the scheme rules, the DPoP binding of the
+// token and its proof, as the middleware does. It returns the verified
+// proof, nil for a Bearer request (or with DPoP disabled), or an *Error
+// whose WWWAuthenticate holds the challenge the middleware would send. With
+// nonces on, send NonceSource.Nonce in a DPoP-Nonce header with the answer
+// to a DPoP request. A replayed proof is refused, so call it once per
+// request.
+func (v *Verifier) CheckProof(r *http.Request, claims *Claims) (*Proof, error) {
+	if v.dpop == nil {
+		return nil, nil
+	}
+	q, e := v.inspect(r)
+	switch {
+	case e != nil:
+	case !q.found:
+		e = Unauthorized()
+	case claims == nil || q.token != claims.Token:
+		return nil, errors.New("bearer: CheckProof needs the claims of the request's own token")
+	default:
+		var p *Proof
+		if p, e = v.checkBinding(r, q, claims); e == nil {
+			return p, nil
+		}
+	}
+	if q != nil {
+		c := *e
+		c.WWWAuthenticate = v.dpop.challenge(q, &c)
+		e = &c
+	}
+	return nil, e
+}
+
 // invalidProof returns a 400 invalid_dpop_proof error.
 func invalidProof(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msg}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -815,4 +816,52 @@ func FuzzDPoPRequest(f *testing.F) {
 			t.Fatalf("challenge %q", ch)
 		}
 	})
+}
+
+// CheckProof gives other frameworks the middleware's DPoP answers.
+func TestCheckProof(t *testing.T) {
+	es := esClient(t)
+	v, err := New(staticConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	r := validDPoP(t, es)
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "DPoP ")
+	claims, err := v.Verify(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.CheckProof(r, claims)
+	if err != nil || p == nil || p.Thumbprint != es.jkt {
+		t.Fatalf("CheckProof = %+v, %v", p, err)
+	}
+	// The same request again is a replay.
+	_, err = v.CheckProof(r, claims)
+	e, ok := err.(*Error)
+	if _, _, c := proofFail(msgReplayed); !ok || e.Status != 400 || e.Challenge() != c {
+		t.Fatalf("replay: %#v", err)
+	}
+	// A plain Bearer request has no proof and no error.
+	plain := rs256(t, baseClaims(testIssuer))
+	pc, _ := v.Verify(ctx, plain)
+	if p, err := v.CheckProof(dpopReq("Bearer", plain), pc); p != nil || err != nil {
+		t.Fatalf("Bearer: %+v, %v", p, err)
+	}
+	// A bound token sent as Bearer, with the DPoP-aware challenge.
+	if _, err := v.CheckProof(dpopReq("Bearer", tok), claims); err == nil || err.(*Error).Challenge() !=
+		`Bearer realm="api", error="invalid_token", error_description="DPoP-bound token requires the DPoP authentication scheme, not Bearer.", DPoP `+dpopAlgs {
+		t.Fatalf("bound as Bearer: %v", err)
+	}
+	// Claims of another token are a programming error.
+	if _, err := v.CheckProof(validDPoP(t, es), pc); err == nil || errors.As(err, new(*Error)) {
+		t.Fatalf("other claims: %v", err)
+	}
+	// With DPoP disabled there is nothing to check.
+	cfg := staticConfig(t)
+	cfg.DPoP.Disabled = true
+	off, _ := New(cfg)
+	if p, err := off.CheckProof(validDPoP(t, es), claims); p != nil || err != nil {
+		t.Fatalf("disabled: %+v, %v", p, err)
+	}
 }
