@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/taskapi/taskapi/bearer"
@@ -23,6 +24,7 @@ const (
 	defaultPageSize     = 20
 	defaultMaxPageSize  = 100
 	maxPageSizeLimit    = 1000
+	maxShutdownDelay    = time.Minute
 	devAudience         = "task-manager-api"
 	devKeyFile          = "taskapi-dev-key.pem"
 	devIssuerAddr       = "127.0.0.1:5001"
@@ -53,6 +55,9 @@ type config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// (TRUSTED_PROXIES).
 	TrustedProxies []netip.Prefix
+	// ShutdownDelay is how long GET /ready answers 503 before the server
+	// stops accepting connections (SHUTDOWN_DELAY).
+	ShutdownDelay time.Duration
 	// Bearer is the token verification of serve (ISSUER_BASE_URL,
 	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG).
 	Bearer bearer.Config
@@ -113,6 +118,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, err)
 	}
 	if c.TrustedProxies, err = prefixes(getenv("TRUSTED_PROXIES")); err != nil {
+		errs = append(errs, err)
+	}
+	// The bearer package reads X-Forwarded-Host/-Proto (the URL a DPoP
+	// proof names) from the same proxies.
+	c.Bearer.TrustedProxies = c.TrustedProxies
+	if c.ShutdownDelay, err = durationVar(getenv, "SHUTDOWN_DELAY", 0, maxShutdownDelay); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
@@ -224,6 +235,18 @@ func prefixes(s string) ([]netip.Prefix, error) {
 // splitList splits a list separated by commas or white space.
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
+func durationVar(getenv func(string) string, name string, def, hi time.Duration) (time.Duration, error) {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > hi {
+		return def, fmt.Errorf("%s=%q: want a duration from 0s to %v, e.g. 5s", name, truncate(s, 40), hi)
+	}
+	return d, nil
 }
 
 func intVar(getenv func(string) string, name string, def, lo, hi int) (int, error) {

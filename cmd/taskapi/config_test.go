@@ -38,6 +38,9 @@ func TestLoadConfig(t *testing.T) {
 			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"),
 				netip.MustParsePrefix("192.168.0.1/32"), netip.MustParsePrefix("::1/128")},
 		}
+		if !slices.Equal(c.Bearer.TrustedProxies, want.TrustedProxies) {
+			t.Errorf("bearer TrustedProxies = %v, want TRUSTED_PROXIES", c.Bearer.TrustedProxies)
+		}
 		if !c.Metrics || !slices.Equal(c.CORSOrigins, want.CORSOrigins) || c.RateLimit != want.RateLimit ||
 			c.AuthFailureLimit != want.AuthFailureLimit || !slices.Equal(c.TrustedProxies, want.TrustedProxies) {
 			t.Errorf("config = %+v\nwant %+v", c, want)
@@ -85,6 +88,8 @@ func TestLoadConfig(t *testing.T) {
 		{map[string]string{"CORS_ORIGINS": "https://a.example/app"}, `CORS_ORIGINS: "https://a.example/app" is not an origin`},
 		{map[string]string{"CORS_ORIGINS": "a.example"}, `is not an origin`},
 		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8 proxy.local"}, `TRUSTED_PROXIES: "proxy.local"`},
+		{map[string]string{"SHUTDOWN_DELAY": "5"}, `SHUTDOWN_DELAY="5": want a duration from 0s to 1m0s`},
+		{map[string]string{"SHUTDOWN_DELAY": "2h"}, `SHUTDOWN_DELAY="2h"`},
 		{map[string]string{"DATABASE_URL": "tasks.db"}, "has no scheme: use sqlite:PATH"},
 	}
 	for _, tt := range errs {

@@ -69,7 +69,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("seed %s: %w", *user, err)
 	}
 
-	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}}
+	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}, TrustedProxies: cfg.TrustedProxies}
 	verifier, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		return fmt.Errorf("token verification: %w", err)
@@ -77,7 +77,8 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	defer verifier.Close()
 	warm(ctx, log, verifier)
 
-	api, err := newAPI(cfg, store, verifier, log)
+	var drain drainState
+	api, err := newAPI(cfg, store, verifier, log, drain.ready)
 	if err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
-	return serveHTTP(ctx, log, l, api)
+	return serveHTTP(ctx, log, l, api, &drain, 0)
 }
 
 // apiURL is the base URL of the API listening on a, with "localhost" for

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/taskapi/taskapi"
@@ -46,6 +47,8 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
   AUTH_FAILURE_LIMIT failed authentications per second per client address,
                      AUTH_FAILURE_LIMIT_BURST the bucket size (0: off)
   TRUSTED_PROXIES    proxies (IPs or CIDRs) whose X-Forwarded-For is believed
+  SHUTDOWN_DELAY     on SIGTERM, how long GET /ready answers 503 before the
+                     server stops accepting connections (0s)
 `
 
 func runServe(ctx context.Context, env *environment, args []string) error {
@@ -79,7 +82,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	defer store.Close()
 	warm(ctx, log, verifier)
 
-	api, err := newAPI(cfg, store, verifier, log)
+	var drain drainState
+	api, err := newAPI(cfg, store, verifier, log, drain.ready)
 	if err != nil {
 		return err
 	}
@@ -90,7 +94,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.String(),
 		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "audience", cfg.Bearer.Audience, "require_scopes", cfg.RequireScopes,
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
-	return serveHTTP(ctx, log, l, api)
+	return serveHTTP(ctx, log, l, api, &drain, cfg.ShutdownDelay)
 }
 
 // newLogger returns the JSON logger of the service.
@@ -110,9 +114,11 @@ func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 	}
 }
 
-// newAPI builds the API handler on store, protected by v.
-func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger) (http.Handler, error) {
+// newAPI builds the API handler on store, protected by v; ready is the
+// readiness check of GET /ready beside the store's.
+func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger, ready func(context.Context) error) (http.Handler, error) {
 	return httpapi.NewServer(httpapi.Config{
+		Ready:            ready,
 		Store:            store,
 		Authenticate:     v.Middleware,
 		RequireScopes:    cfg.RequireScopes,
@@ -127,9 +133,25 @@ func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logge
 	})
 }
 
-// serveHTTP serves h on l until ctx ends, then drains open requests for at
-// most shutdownTimeout.
-func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler) error {
+// drainState tells GET /ready that the instance is shutting down, so that
+// a load balancer stops sending it new requests.
+type drainState struct{ draining atomic.Bool }
+
+// ready is the httpapi readiness check: 503 "Shutting down" once draining.
+func (d *drainState) ready(context.Context) error {
+	if d.draining.Load() {
+		return taskapi.Errorf(taskapi.EUNAVAILABLE, "Shutting down")
+	}
+	return nil
+}
+
+// timeAfter is time.After; tests replace it to end the shutdown delay.
+var timeAfter = time.After
+
+// serveHTTP serves h on l until ctx ends. Then it marks drain (GET /ready
+// answers 503), keeps serving for delay so that load balancers notice,
+// and shuts down, draining open requests for at most shutdownTimeout.
+func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler, drain *drainState, delay time.Duration) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -145,6 +167,15 @@ func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Han
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	drain.draining.Store(true)
+	if delay > 0 {
+		log.Info("draining: GET /ready answers 503 before shutdown", "delay", delay.String())
+		select {
+		case <-timeAfter(delay):
+		case err := <-errc:
+			return err
+		}
 	}
 	log.Info("shutting down", "drain_timeout", shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)

@@ -7,8 +7,11 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/taskapi/taskapi/devissuer"
 )
 
 // TestServeHTTPDrains checks the graceful shutdown: a request in flight
@@ -30,7 +33,7 @@ func TestServeHTTPDrains(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serveHTTP(ctx, log, l, h) }()
+	go func() { served <- serveHTTP(ctx, log, l, h, new(drainState), 0) }()
 
 	type result struct {
 		body string
@@ -87,5 +90,39 @@ func waitRefused(t *testing.T, addr string) {
 	case <-refused:
 	case <-time.After(20 * time.Second):
 		t.Fatalf("%s still accepts connections 20s into the shutdown", addr)
+	}
+}
+
+// TestShutdownDelayMarksNotReady checks SHUTDOWN_DELAY's wiring: once the
+// context ends, GET /ready answers 503 "Shutting down" while the server
+// still accepts connections, and the shutdown follows when the delay ends.
+func TestShutdownDelayMarksNotReady(t *testing.T) {
+	t.Chdir(t.TempDir())
+	delayOver := make(chan time.Time)
+	asked := make(chan time.Duration, 1)
+	timeAfter = func(d time.Duration) <-chan time.Time { asked <- d; return delayOver }
+	t.Cleanup(func() { timeAfter = time.After })
+
+	iss := devissuer.NewTestServer(t)
+	env := map[string]string{"ISSUER_BASE_URL": iss.URL(), "AUDIENCE": "task-manager-api", "SHUTDOWN_DELAY": "7s"}
+	_, stderr, done, stop := startCmd(t, env, "serve", "-addr", "127.0.0.1:0")
+	base := "http://" + stderr.waitFor(t, listeningRE, done)[1]
+	if a := get(t, base+"/ready", ""); a.status != http.StatusOK {
+		t.Fatalf("GET /ready before shutdown: %d %v", a.status, a.body)
+	}
+
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }() // cancels run's context, then waits for it
+	if d := <-asked; d != 7*time.Second {
+		t.Errorf("delay %v, want SHUTDOWN_DELAY=7s", d)
+	}
+	a := get(t, base+"/ready", "")
+	if a.status != http.StatusServiceUnavailable || a.body["error"] != "Shutting down" {
+		t.Errorf("GET /ready while draining: %d %v, want 503 Shutting down", a.status, a.body)
+	}
+	close(delayOver)
+	<-stopped
+	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("no clean stop in the log:\n%s", stderr.String())
 	}
 }
