@@ -69,6 +69,9 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel)
 
+	// Refresh the key set in the background before it expires, so that no
+	// request waits for a fetch.
+	cfg.Bearer.RefreshAhead = true
 	verifier, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		return fmt.Errorf("token verification: %w", err)
