@@ -2,7 +2,6 @@ package harness
 
 import (
 	"errors"
-	"io"
 	"net"
 	"sync"
 )
@@ -15,10 +14,11 @@ type Proxy struct {
 	target string
 	addr   string
 
-	mu    sync.Mutex
-	l     net.Listener // nil while cut
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	l       net.Listener // nil while cut
+	conns   map[net.Conn]struct{}
+	stalled chan struct{} // closed when not stalled
+	wg      sync.WaitGroup
 }
 
 // StartProxy starts a proxy to target (host:port) on a free port of
@@ -28,7 +28,7 @@ func StartProxy(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: target, addr: l.Addr().String(), conns: map[net.Conn]struct{}{}}
+	p := &Proxy{target: target, addr: l.Addr().String(), conns: map[net.Conn]struct{}{}, stalled: closedChan()}
 	p.serve(l)
 	return p, nil
 }
@@ -51,7 +51,64 @@ func (p *Proxy) serve(l net.Listener) {
 	}()
 }
 
+func closedChan() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}
+
+// wait blocks while the proxy is stalled.
+func (p *Proxy) wait() {
+	p.mu.Lock()
+	ch := p.stalled
+	p.mu.Unlock()
+	<-ch
+}
+
+// Stall stops forwarding without closing anything: open connections and
+// new ones (accepted, not answered) hang, as with a server that stopped
+// responding or a network that drops packets. Unstall resumes.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.stalled:
+		p.stalled = make(chan struct{})
+	default:
+	}
+}
+
+// Unstall resumes forwarding after Stall.
+func (p *Proxy) Unstall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.stalled:
+	default:
+		close(p.stalled)
+	}
+}
+
+// copyConn copies src to dst, holding each chunk while the proxy is
+// stalled.
+func (p *Proxy) copyConn(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.wait()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 func (p *Proxy) pipe(c net.Conn) {
+	p.wait()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -64,7 +121,7 @@ func (p *Proxy) pipe(c net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	cp := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		p.copyConn(dst, src)
 		dst.Close()
 		src.Close()
 		done <- struct{}{}
@@ -125,6 +182,7 @@ func (p *Proxy) Restore() error {
 
 // Close cuts the proxy for good.
 func (p *Proxy) Close() error {
+	p.Unstall()
 	p.Cut()
 	return nil
 }
