@@ -85,6 +85,10 @@ type Config struct {
 	// (or the stale set) at once, which protects a struggling provider.
 	// Default 1s (Envoy's failed_refetch_duration).
 	RetryInterval time.Duration
+
+	// Counters, when set, receives the fetch counts of this Set (see
+	// Stats); several Sets may share one. Default: a Counters of its own.
+	Counters *Counters
 }
 
 // Defaults for the zero values of Config.
@@ -162,6 +166,7 @@ type Set struct {
 	cfg       Config
 	client    *http.Client
 	discovery []string // metadata URLs to try; nil: no discovery
+	counters  *Counters
 
 	state atomic.Pointer[snapshot]
 
@@ -241,7 +246,10 @@ func New(cfg Config) (*Set, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Set{cfg: cfg, client: cfg.Client, discovery: discovery}
+	s := &Set{cfg: cfg, client: cfg.Client, discovery: discovery, counters: cfg.Counters}
+	if s.counters == nil {
+		s.counters = new(Counters)
+	}
 	if s.client == nil {
 		s.client = &http.Client{Transport: http.DefaultTransport}
 	}
@@ -295,7 +303,7 @@ func (s *Set) Key(ctx context.Context, kid, alg string) (*Key, error) {
 	if !snap.failAt.IsZero() && now.Sub(snap.failAt) < s.cfg.RetryInterval {
 		return nil, snap.failErr // the provider is failing right now
 	}
-	next, werr := s.refresh(ctx, snap.version)
+	next, werr := s.refreshCounting(ctx, snap.version, &s.counters.unknownKID)
 	if werr != nil {
 		return nil, werr
 	}
@@ -483,7 +491,13 @@ func (s *Set) refreshLoop() {
 // and returns the snapshot then current. The fetch itself does not depend
 // on ctx (it is shared); ctx only bounds the wait.
 func (s *Set) refresh(ctx context.Context, seen uint64) (*snapshot, error) {
-	f, err := s.startFlight(ctx, seen)
+	return s.refreshCounting(ctx, seen, nil)
+}
+
+// refreshCounting is refresh; started, when not nil, counts the fetch if
+// this call starts one (not when it joins one in flight).
+func (s *Set) refreshCounting(ctx context.Context, seen uint64, started *atomic.Uint64) (*snapshot, error) {
+	f, err := s.startFlight(ctx, seen, started)
 	if err != nil {
 		return nil, err
 	}
@@ -504,13 +518,13 @@ func (s *Set) refresh(ctx context.Context, seen uint64) (*snapshot, error) {
 // refreshAsync starts a fetch in the background unless one is in flight or
 // an attempt finished since version seen.
 func (s *Set) refreshAsync(seen uint64) {
-	_, _ = s.startFlight(context.Background(), seen)
+	_, _ = s.startFlight(context.Background(), seen, nil)
 }
 
 // startFlight returns the flight in progress, or starts one if no attempt
 // finished since version seen (nil flight: one did, use the current
-// snapshot).
-func (s *Set) startFlight(ctx context.Context, seen uint64) (*flight, error) {
+// snapshot). A flight it starts is counted in started, when not nil.
+func (s *Set) startFlight(ctx context.Context, seen uint64, started *atomic.Uint64) (*flight, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inflight != nil {
@@ -525,6 +539,9 @@ func (s *Set) startFlight(ctx context.Context, seen uint64) (*flight, error) {
 	f := &flight{done: make(chan struct{})}
 	s.inflight = f
 	s.flying.Store(true)
+	if started != nil {
+		started.Add(1)
+	}
 	s.wg.Add(1)
 	go s.run(context.WithoutCancel(ctx), f)
 	return f, nil
@@ -565,6 +582,7 @@ func (s *Set) fetch(ctx context.Context) *snapshot {
 		(s.cfg.RefreshAhead && now.Sub(cur.metaAt) >= s.aheadAge())
 	if s.discovery != nil && metaDue {
 		meta, err := s.discover(ctx)
+		count(err == nil, &s.counters.discoveryOK, &s.counters.discoveryErr)
 		if err != nil {
 			next.failAt, next.failErr = s.cfg.Now(), err
 			return &next
@@ -572,6 +590,7 @@ func (s *Set) fetch(ctx context.Context) *snapshot {
 		next.meta, next.metaAt = meta, s.cfg.Now()
 	}
 	keys, err := s.fetchJWKS(ctx, next.meta.JWKSURI)
+	count(err == nil, &s.counters.keySetOK, &s.counters.keySetErr)
 	if err != nil {
 		next.failAt, next.failErr = s.cfg.Now(), err
 		return &next
