@@ -9,6 +9,8 @@
 //	taskapi token     mint a development access token
 //	taskapi seed      add demo data for one or more users
 //	taskapi migrate   apply database migrations and exit
+//	taskapi login     get an access token from the identity provider
+//	taskapi decode    show a token and whether the service would accept it
 //
 // Configuration comes from environment variables and from a .env file in
 // the working directory; the environment wins. Run `taskapi COMMAND -h` for
@@ -61,6 +63,8 @@ var commands = []command{
 	{"token", "mint an access token from the development issuer's key", runToken},
 	{"seed", "add demo data (a project and two tasks) for users, idempotently", runSeed},
 	{"migrate", "apply database migrations, then exit", runMigrate},
+	{"login", "get an access token from the identity provider (browser, device or client credentials)", runLogin},
+	{"decode", "show a token's header and claims, and whether the service would accept it", runDecode},
 }
 
 // environment is what a subcommand may touch besides its arguments.

@@ -1,0 +1,12 @@
+// Package interop tests taskapi against a real, independently written
+// OpenID provider: panva's certified oidc-provider, run by Node.js from
+// interop/provider (server.js; install with `npm ci --prefix
+// interop/provider`).
+//
+// The tests start the provider themselves on 127.0.0.1, get tokens over
+// HTTP from its token endpoint, drive its login and consent pages like a
+// browser, and check what the service (the real bearer middleware and
+// httpapi on SQLite, or the built taskapi binary for `taskapi login`)
+// makes of them. Without node or the installed provider they skip, loudly;
+// with CI set in the environment they fail instead.
+package interop
