@@ -61,6 +61,10 @@ type config struct {
 	// Bearer is the token verification of serve (ISSUER_BASE_URL,
 	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG).
 	Bearer bearer.Config
+	// Profile is where the provider puts audience, scopes and client
+	// (AUDIENCE_CLAIM, SCOPE_CLAIMS, ALLOWED_CLIENT_IDS); its checks are
+	// in Bearer.Validators already.
+	Profile bearer.Profile
 }
 
 // database is where the data lives: a SQLite file (Path) or a PostgreSQL
@@ -124,6 +128,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	// proof names) from the same proxies.
 	c.Bearer.TrustedProxies = c.TrustedProxies
 	if c.ShutdownDelay, err = durationVar(getenv, "SHUTDOWN_DELAY", 0, maxShutdownDelay); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Bearer, c.Profile, err = authConfig(c.Bearer, getenv); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)

@@ -81,10 +81,7 @@ func runDecode(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(w, "\nVerification: not done, the configuration is incomplete. Nothing above is verified.\n%v\n", err)
 		return nil
 	}
-	bcfg, profile, err := authConfig(cfg.Bearer, env.getenv)
-	if err != nil {
-		return err
-	}
+	bcfg, profile := cfg.Bearer, cfg.Profile
 	v, err := bearer.New(bcfg)
 	if err != nil {
 		return fmt.Errorf("token verification: %w", err)
@@ -250,9 +247,9 @@ func listOrNone(list []string) string {
 	return strings.Join(list, " ")
 }
 
-// authConfig applies the provider profile (AUDIENCE_CLAIM, SCOPE_CLAIMS,
-// ALLOWED_CLIENT_IDS) to the verifier's configuration; serve, dev and
-// decode share it.
+// authConfig reads the provider profile (AUDIENCE_CLAIM, SCOPE_CLAIMS,
+// ALLOWED_CLIENT_IDS) and applies it to the verifier's configuration b;
+// loadConfig calls it, so serve and decode verify alike.
 func authConfig(b bearer.Config, getenv func(string) string) (bearer.Config, bearer.Profile, error) {
 	p, err := bearer.ProfileFromEnv(getenv)
 	if err != nil {

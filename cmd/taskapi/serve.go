@@ -34,6 +34,9 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
   AUDIENCE           the API identifier, e.g. task-manager-api; required
   ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
                      optional overrides of the verification
+  AUDIENCE_CLAIM     the claim holding the audience (aud; client_id for Cognito)
+  SCOPE_CLAIMS       claims holding scopes, e.g. scope,scp (scope)
+  ALLOWED_CLIENT_IDS accept tokens of these clients only (any)
   PORT               listening port (5000)
   DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working directory)
   LOG_LEVEL          debug, info, warn or error (info)
@@ -123,7 +126,7 @@ func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logge
 	return httpapi.NewServer(httpapi.Config{
 		Ready:            ready,
 		Store:            store,
-		Authenticate:     v.Middleware,
+		Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
 		RequireScopes:    cfg.RequireScopes,
 		DefaultPageSize:  cfg.DefaultPageSize,
 		MaxPageSize:      cfg.MaxPageSize,
