@@ -10,7 +10,8 @@
 // Scenarios (-scenario, comma-separated, or all):
 //
 //	bare        GET of the bytes of a real GET /tasks answer from a bare
-//	            handler in loadgen's own process: the floor
+//	            net/http handler in a process of its own (loadgen's
+//	            executable again): the floor
 //	get-tasks   GET /tasks of a user with 20 tasks
 //	post-tasks  POST /tasks, each worker as a user of its own
 //	mixed       8 in 10 GET /tasks, 1 POST /tasks, 1 PATCH /tasks/{id}
@@ -19,7 +20,9 @@
 // Each worker holds one keep-alive connection (-connections). For each
 // scenario loadgen reports the requests, requests per second, the p50,
 // p99 and p99.9 latency, the non-2xx answers and errors, the service's peak
-// resident memory (VmHWM) and the CPU used by the service and by loadgen.
+// resident memory (VmHWM), the CPU used by the service (cores, and
+// microseconds per request) and by loadgen. The bare handler's process is
+// measured as the service's is.
 // With -rounds N the scenarios take turns in N slices each, so that the
 // other load of a shared machine weighs on all of them alike. The exit
 // status is 1 when any request failed or was answered outside
@@ -70,6 +73,9 @@ type options struct {
 }
 
 func main() {
+	if file := os.Getenv(bareEnv); file != "" {
+		os.Exit(serveBare(file))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -26,16 +26,16 @@ func measure(ctx context.Context, o *options, log io.Writer) (*report, error) {
 		GoVersion:   runtime.Version(),
 		LogLevel:    o.logLevel,
 	}
+	dir, err := os.MkdirTemp("", "loadgen-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	var targets []func() (*target, error)
 	if o.url != "" {
 		rep.LogLevel = ""
 		targets = append(targets, func() (*target, error) { return externalTarget(o), nil })
 	} else {
-		dir, err := os.MkdirTemp("", "loadgen-*")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(dir)
 		binary, err := buildBinary(ctx, o, dir, log)
 		if err != nil {
 			return nil, err
@@ -66,7 +66,7 @@ func measure(ctx context.Context, o *options, log io.Writer) (*report, error) {
 		if err != nil {
 			return rep, err
 		}
-		err = measureTarget(ctx, o, t, &bareDone, rep, log)
+		err = measureTarget(ctx, o, t, dir, &bareDone, rep, log)
 		t.close()
 		if err != nil {
 			return rep, err
@@ -84,7 +84,7 @@ func measure(ctx context.Context, o *options, log io.Writer) (*report, error) {
 // it unless *bareDone. With o.rounds > 1 the scenarios take turns in
 // slices of o.duration/o.rounds, so that a machine whose other load
 // changes during the run weighs on every scenario alike.
-func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, rep *report, log io.Writer) error {
+func measureTarget(ctx context.Context, o *options, t *target, dir string, bareDone *bool, rep *report, log io.Writer) error {
 	reader, err := t.api.seedReader(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: seed the reader's %d tasks: %w", t.db, listSize, err)
@@ -92,11 +92,18 @@ func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, r
 	type run struct {
 		scenario string
 		workers  []worker
+		proc     *proc // the serving process
 		slices   []slice
+	}
+	var svcProc *proc
+	if t.svc != nil {
+		svcProc = &proc{pid: t.svc.PID(), svc: t.svc}
 	}
 	var runs []*run
 	for _, sc := range o.scenarios {
 		var ws []worker
+		var bareURL string
+		var bareProc *proc
 		if sc == scenarioBare {
 			if *bareDone {
 				continue
@@ -106,11 +113,12 @@ func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, r
 			if err != nil {
 				return fmt.Errorf("%s: capture GET /tasks for the bare handler: %w", t.db, err)
 			}
-			bareURL, stop, err := startBare(c)
+			bare, err := startBareProcess(c, dir)
 			if err != nil {
 				return err
 			}
-			defer stop()
+			defer bare.stop()
+			bareURL, bareProc = bare.url, &proc{pid: bare.pid()}
 			rep.BareBytes = len(c.body)
 			if ws, err = t.api.workers(ctx, sc, o.connections, reader, bareURL); err != nil {
 				return err
@@ -118,7 +126,11 @@ func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, r
 		} else if ws, err = t.api.workers(ctx, sc, o.connections, reader, ""); err != nil {
 			return fmt.Errorf("%s: %s: set up the workers: %w", t.db, sc, err)
 		}
-		runs = append(runs, &run{scenario: sc, workers: ws})
+		p := svcProc
+		if sc == scenarioBare {
+			p = bareProc
+		}
+		runs = append(runs, &run{scenario: sc, workers: ws, proc: p})
 	}
 	spec := loadSpec{warmup: o.warmup, duration: o.duration / time.Duration(o.rounds), maxRequests: o.maxRequests}
 	for round := range o.rounds {
@@ -133,7 +145,7 @@ func measureTarget(ctx context.Context, o *options, t *target, bareDone *bool, r
 				}
 				fmt.Fprintln(log, "…")
 			}
-			r.slices = append(r.slices, runSlice(ctx, spec, t, r.scenario, r.workers))
+			r.slices = append(r.slices, runSlice(ctx, spec, r.proc, r.workers))
 		}
 		// Later slices find a warm service: a shorter warm-up (new
 		// connections) will do.
@@ -154,16 +166,18 @@ type slice struct {
 	exited  string        // the end of the service's log if it exited
 }
 
-// runSlice measures one scenario on t, with the service's memory and CPU
-// around it.
-func runSlice(ctx context.Context, spec loadSpec, t *target, sc string, ws []worker) slice {
-	svc := t.svc
-	if sc == scenarioBare {
-		svc = nil // the bare handler runs in this process
-	}
+// proc is a serving process whose CPU and memory loadgen reads.
+type proc struct {
+	pid int
+	svc *harness.Service // nil for the bare handler
+}
+
+// runSlice measures one slice of load by ws, with the CPU and peak memory
+// of p (unknown when p is nil) around it.
+func runSlice(ctx context.Context, spec loadSpec, p *proc, ws []worker) slice {
 	var svcCPU0 time.Duration
-	if svc != nil {
-		svc.ResetPeakRSS()
+	if p != nil {
+		harness.ResetPeakRSS(p.pid)
 	}
 	// CPU is counted over the measured window only: read it when the
 	// warm-up ends.
@@ -173,23 +187,23 @@ func runSlice(ctx context.Context, spec loadSpec, t *target, sc string, ws []wor
 		case <-time.After(spec.warmup):
 		case <-ctx.Done():
 		}
-		if svc != nil {
-			svcCPU0, _ = svc.CPUTime()
+		if p != nil {
+			svcCPU0, _ = harness.ProcCPUTime(p.pid)
 		}
 		cpuStart <- cpuSelf()
 	}()
 	out := runLoad(ctx, ws, spec)
 	selfCPU0 := <-cpuStart
 	sl := slice{out: out, selfCPU: cpuSelf() - selfCPU0}
-	if svc != nil {
-		if c, err := svc.CPUTime(); err == nil {
+	if p != nil {
+		if c, err := harness.ProcCPUTime(p.pid); err == nil {
 			sl.svcCPU = c - svcCPU0
 		}
-		if rss, err := svc.PeakRSS(); err == nil {
+		if rss, err := harness.PeakRSS(p.pid); err == nil {
 			sl.rss = rss
 		}
-		if svc.Exited() {
-			sl.exited = svc.LogTail(2000)
+		if p.svc != nil && p.svc.Exited() {
+			sl.exited = p.svc.LogTail(2000)
 		}
 	}
 	return sl

@@ -43,13 +43,16 @@ type result struct {
 	Statuses     map[string]int64 `json:"non_2xx_by_status,omitempty"`
 	Errors       int64            `json:"errors"`
 	ErrorSamples []string         `json:"error_samples,omitempty"`
-	// PeakRSSBytes is the service's VmHWM over the scenario; 0 when
-	// unknown (the bare handler, a -url service).
+	// PeakRSSBytes is the serving process's VmHWM over the scenario (the
+	// service's, or the bare handler's); 0 when unknown (a -url service).
 	PeakRSSBytes int64 `json:"service_peak_rss_bytes,omitempty"`
-	// ServiceCPU and ClientCPU are the CPU cores the service and loadgen
-	// used on average over the measured window.
+	// ServiceCPU and ClientCPU are the CPU cores the serving process and
+	// loadgen used on average over the measured window.
 	ServiceCPU float64 `json:"service_cpu_cores,omitempty"`
 	ClientCPU  float64 `json:"loadgen_cpu_cores"`
+	// ServiceCPUPerRequest is the serving process's CPU time per request,
+	// in microseconds: steadier than requests/s on a shared machine.
+	ServiceCPUPerRequest float64 `json:"service_cpu_us_per_request,omitempty"`
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -103,6 +106,9 @@ func newResult(db, scenario string, conns int, slices []slice) result {
 		r.ClientCPU = selfCPU.Seconds() / o.elapsed.Seconds()
 		r.ServiceCPU = svcCPU.Seconds() / o.elapsed.Seconds()
 	}
+	if o.requests > 0 {
+		r.ServiceCPUPerRequest = float64(svcCPU.Microseconds()) / float64(o.requests)
+	}
 	if len(o.statuses) > 0 {
 		r.Statuses = map[string]int64{}
 		for s, c := range o.statuses {
@@ -126,10 +132,10 @@ func (rep *report) writeTable(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "db\tscenario\trequests\treq/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tnon-2xx\terrors\tsvc peak RSS\tsvc CPU\tloadgen CPU\t")
+	fmt.Fprintln(tw, "db\tscenario\trequests\treq/s\tp50 ms\tp99 ms\tp99.9 ms\tmax ms\tnon-2xx\terrors\tsvc peak RSS\tsvc CPU\tsvc µs/req\tloadgen CPU\t")
 	var bare float64
 	for _, r := range rep.Results {
-		db, rss, svcCPU := r.DB, "-", "-"
+		db, rss, svcCPU, perReq := r.DB, "-", "-", "-"
 		if db == "" {
 			db = "-"
 			bare = r.RPS
@@ -139,9 +145,10 @@ func (rep *report) writeTable(w io.Writer) {
 		}
 		if r.ServiceCPU > 0 {
 			svcCPU = fmt.Sprintf("%.2f", r.ServiceCPU)
+			perReq = fmt.Sprintf("%.0f", r.ServiceCPUPerRequest)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t%.2f\t\n",
-			db, r.Scenario, r.Requests, r.RPS, r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs, r.Non2xx, r.Errors, rss, svcCPU, r.ClientCPU)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\t%s\t%s\t%.2f\t\n",
+			db, r.Scenario, r.Requests, r.RPS, r.P50Ms, r.P99Ms, r.P999Ms, r.MaxMs, r.Non2xx, r.Errors, rss, svcCPU, perReq, r.ClientCPU)
 	}
 	tw.Flush()
 	for _, r := range rep.Results {

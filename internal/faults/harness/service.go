@@ -285,18 +285,25 @@ func (s *Service) LogTail(n int) string {
 
 // PeakRSS returns the peak resident set size of the process in bytes
 // (VmHWM of /proc/PID/status) since it started or since ResetPeakRSS.
-func (s *Service) PeakRSS() (int64, error) { return procStatusKB(s.PID(), "VmHWM:") }
+func (s *Service) PeakRSS() (int64, error) { return PeakRSS(s.PID()) }
 
 // ResetPeakRSS resets the peak resident set size of the process to its
-// current size (Linux: "5" written to /proc/PID/clear_refs), so the next
-// PeakRSS covers one phase only.
-func (s *Service) ResetPeakRSS() error {
-	return os.WriteFile("/proc/"+strconv.Itoa(s.PID())+"/clear_refs", []byte("5"), 0)
-}
+// current size, so the next PeakRSS covers one phase only.
+func (s *Service) ResetPeakRSS() error { return ResetPeakRSS(s.PID()) }
 
 // CPUTime returns the user plus system CPU time the process has used so
 // far (/proc/PID/stat).
 func (s *Service) CPUTime() (time.Duration, error) { return ProcCPUTime(s.PID()) }
+
+// PeakRSS returns the peak resident set size of process pid in bytes
+// (VmHWM of /proc/PID/status).
+func PeakRSS(pid int) (int64, error) { return procStatusKB(pid, "VmHWM:") }
+
+// ResetPeakRSS resets the peak resident set size of process pid to its
+// current size (Linux: "5" written to /proc/PID/clear_refs).
+func ResetPeakRSS(pid int) error {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0)
+}
 
 func procStatusKB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
