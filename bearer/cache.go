@@ -3,6 +3,7 @@ package bearer
 import (
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 )
 
 // cacheShards is the number of independently locked parts of the cache.
@@ -28,6 +29,9 @@ type tokenCache struct {
 type cacheShard struct {
 	mu sync.RWMutex
 	m  map[[sha256.Size]byte]*cacheEntry
+	// Counters for Stats, per shard so that lookups of different shards
+	// do not contend on one cache line.
+	hits, misses, evictions atomic.Uint64
 }
 
 func newTokenCache(size int) *tokenCache {
@@ -49,9 +53,11 @@ func (c *tokenCache) get(sum *[sha256.Size]byte, v *Verifier, now float64) *Clai
 	e := s.m[*sum]
 	s.mu.RUnlock()
 	if e == nil {
+		s.misses.Add(1)
 		return nil
 	}
 	if !v.stillValid(e, now) {
+		s.misses.Add(1)
 		s.mu.Lock()
 		if s.m[*sum] == e {
 			delete(s.m, *sum)
@@ -59,6 +65,7 @@ func (c *tokenCache) get(sum *[sha256.Size]byte, v *Verifier, now float64) *Clai
 		s.mu.Unlock()
 		return nil
 	}
+	s.hits.Add(1)
 	return e.claims
 }
 
@@ -69,6 +76,7 @@ func (c *tokenCache) put(sum *[sha256.Size]byte, e *cacheEntry) {
 	if _, ok := s.m[*sum]; !ok && len(s.m) >= c.perShard {
 		for k := range s.m {
 			delete(s.m, k)
+			s.evictions.Add(1)
 			break
 		}
 	}

@@ -393,7 +393,7 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 				kc.IssuerBaseURL = "https://" + ic.Issuer
 			}
 		}
-		src, err := newRemoteKeys(kc)
+		src, err := newRemoteKeys(kc, p.keyCounters)
 		if err != nil {
 			return nil, err
 		}

@@ -13,14 +13,16 @@ import (
 // remoteKeys is the keySource of the discovery and jwksUri modes.
 type remoteKeys struct {
 	set       *keyset.Set
+	source    string // the discovery base or key set URL, for Ready's errors
 	discovery bool
 	// retryAfter is the Retry-After of a 503: the cooldown, after which
 	// the key set may be fetched again.
 	retryAfter time.Duration
 }
 
-// newRemoteKeys builds the key set of cfg.
-func newRemoteKeys(cfg Config) (*remoteKeys, error) {
+// newRemoteKeys builds the key set of cfg, counting its fetches in
+// counters.
+func newRemoteKeys(cfg Config, counters *keyset.Counters) (*remoteKeys, error) {
 	maxBytes := cfg.MaxJWKSBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxJWKSBytes
@@ -37,11 +39,16 @@ func newRemoteKeys(cfg Config) (*remoteKeys, error) {
 		RefreshAhead:  cfg.RefreshAhead,
 		MaxBytes:      maxBytes,
 		Now:           cfg.Now,
+		Counters:      counters,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &remoteKeys{set: set, discovery: cfg.IssuerBaseURL != "", retryAfter: orDefault(cfg.Cooldown, DefaultCooldown)}, nil
+	source := cfg.IssuerBaseURL
+	if source == "" {
+		source = cfg.JWKSURI
+	}
+	return &remoteKeys{set: set, source: source, discovery: cfg.IssuerBaseURL != "", retryAfter: orDefault(cfg.Cooldown, DefaultCooldown)}, nil
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/taskapi/taskapi/bearer/internal/keyset"
 )
 
 // Verification messages (the anchor's discovery-path strings).
@@ -65,6 +67,10 @@ type Verifier struct {
 	// dpop is nil when DPoP is disabled.
 	dpop           *dpopState
 	trustedProxies []netip.Prefix
+	// counts and keyCounters feed Stats; every issuer's key set counts in
+	// the parent's keyCounters.
+	counts      verifyCounts
+	keyCounters *keyset.Counters
 }
 
 // ErrorHandler answers a failed request; err is usually an *Error.
@@ -87,6 +93,7 @@ func New(cfg Config) (*Verifier, error) {
 		maxTokenBytes: cfg.MaxTokenBytes,
 		maxBodyBytes:  cfg.MaxBodyBytes,
 		maxAge:        cfg.MaxTokenAge.Seconds(),
+		keyCounters:   new(keyset.Counters),
 	}
 	switch {
 	case cfg.ClockTolerance == 0:
@@ -132,7 +139,7 @@ func New(cfg Config) (*Verifier, error) {
 		if cfg.IssuerBaseURL != "" {
 			// As in the anchor, discovery still gives the issuer and the
 			// algorithm list; the key set is not used.
-			src, err := newRemoteKeys(cfg)
+			src, err := newRemoteKeys(cfg, v.keyCounters)
 			if err != nil {
 				return nil, err
 			}
@@ -145,7 +152,7 @@ func New(cfg Config) (*Verifier, error) {
 		}
 		v.keys = keys
 	default:
-		src, err := newRemoteKeys(cfg)
+		src, err := newRemoteKeys(cfg, v.keyCounters)
 		if err != nil {
 			return nil, err
 		}
@@ -187,6 +194,13 @@ func (v *Verifier) Close() error {
 // plain error, which WriteError answers 500. Verify does not check a
 // certificate binding (it has no request): see CheckCertificate.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, err := v.verifyToken(ctx, token)
+	v.counts.count(err)
+	return c, err
+}
+
+// verifyToken is Verify, uncounted.
+func (v *Verifier) verifyToken(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.maxTokenBytes {
 		return nil, InvalidToken(msgTooLarge)
 	}
