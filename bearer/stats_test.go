@@ -58,7 +58,9 @@ func TestStats(t *testing.T) {
 	expect("unknown kid after Cooldown: one refetch")
 
 	// The provider goes down and the keys expire beyond StaleIfError.
-	idp.set(func(f *fakeIdP) { f.discoveryStatus, f.jwksStatus = http.StatusServiceUnavailable, http.StatusServiceUnavailable })
+	idp.set(func(f *fakeIdP) {
+		f.discoveryStatus, f.jwksStatus = http.StatusServiceUnavailable, http.StatusServiceUnavailable
+	})
 	clk.Add(DefaultCacheMaxAge + DefaultStaleIfError)
 	// (A new token: the cached one is still served, its key being in the
 	// last set.)
