@@ -20,7 +20,7 @@ import (
 //	Okta        scp array, cid:                                       ScopeClaims scope,scp
 //	Entra ID    scp string (delegated), roles array (application):    ScopeClaims scope,scp,roles
 //	Keycloak    scope string, realm_access.roles, azp:                ScopeClaims scope,realm_access.roles
-//	Cognito     no aud; client_id, scope string:                      AudienceClaim client_id
+//	Cognito     no aud; client_id, scope "<api>/<scope>":             AudienceClaim client_id, ScopePrefix <api>/
 type Profile struct {
 	// AudienceClaim names the claim checked against Config.Audience instead
 	// of "aud" (a string or an array of strings), e.g. "client_id" for
@@ -30,6 +30,10 @@ type Profile struct {
 	// (split on spaces) or arrays of strings. A dotted name reaches into
 	// nested objects ("realm_access.roles"). Empty means "scope" alone.
 	ScopeClaims []string
+	// ScopePrefix is removed from the front of every scope that has it:
+	// Amazon Cognito names a resource server's scopes
+	// "<identifier>/<scope>", e.g. "task-manager-api/read:tasks".
+	ScopePrefix string
 	// ClientIDs, when not empty, lists the client applications whose tokens
 	// are accepted: the token's "client_id", else "azp", else "appid"
 	// (Entra ID v1), else "cid" (Okta) must be one of them; otherwise 401
@@ -41,20 +45,22 @@ type Profile struct {
 const (
 	EnvAudienceClaim    = "AUDIENCE_CLAIM"
 	EnvScopeClaims      = "SCOPE_CLAIMS"
+	EnvScopePrefix      = "SCOPE_PREFIX"
 	EnvAllowedClientIDs = "ALLOWED_CLIENT_IDS"
 )
 
 // maxClaimName bounds a configured claim name.
 const maxClaimName = 128
 
-// ProfileFromEnv reads a Profile from AUDIENCE_CLAIM, SCOPE_CLAIMS and
-// ALLOWED_CLIENT_IDS (lists separated by commas or spaces). Unset
+// ProfileFromEnv reads a Profile from AUDIENCE_CLAIM, SCOPE_CLAIMS,
+// SCOPE_PREFIX and ALLOWED_CLIENT_IDS (lists separated by commas or spaces). Unset
 // variables keep the defaults; an invalid value is an error naming its
 // variable.
 func ProfileFromEnv(getenv func(string) string) (Profile, error) {
 	p := Profile{
 		AudienceClaim: strings.TrimSpace(getenv(EnvAudienceClaim)),
 		ScopeClaims:   splitList(getenv(EnvScopeClaims)),
+		ScopePrefix:   strings.TrimSpace(getenv(EnvScopePrefix)),
 		ClientIDs:     splitList(getenv(EnvAllowedClientIDs)),
 	}
 	var errs []error
@@ -66,6 +72,9 @@ func ProfileFromEnv(getenv func(string) string) (Profile, error) {
 			errs = append(errs, fmt.Errorf("%s: %q is not a claim name (want e.g. scope,scp or realm_access.roles)", EnvScopeClaims, clip(c)))
 			break
 		}
+	}
+	if strings.ContainsAny(p.ScopePrefix, " \t,\"") || len(p.ScopePrefix) > maxClaimName {
+		errs = append(errs, fmt.Errorf("%s=%q: want a prefix without spaces, commas or quotes, e.g. task-manager-api/", EnvScopePrefix, clip(p.ScopePrefix)))
 	}
 	if err := p.check(); err != nil && len(errs) == 0 {
 		errs = append(errs, err)
@@ -121,15 +130,20 @@ func (p Profile) Apply(cfg *Config) error {
 }
 
 // Scopes returns the scopes of c: the union of the ScopeClaims (or of
-// "scope" alone), in order, without duplicates.
+// "scope" alone), in order, without duplicates, ScopePrefix removed.
 func (p Profile) Scopes(c *Claims) []string {
 	if p.defaultScopes() {
 		return c.Scopes()
 	}
+	names := p.ScopeClaims
+	if len(names) == 0 {
+		names = []string{"scope"}
+	}
 	var out []string
-	for _, name := range p.ScopeClaims {
+	for _, name := range names {
 		for _, s := range stringList(lookupClaim(c.Payload, name), true) {
-			if !slices.Contains(out, s) {
+			s = strings.TrimPrefix(s, p.ScopePrefix)
+			if s != "" && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
@@ -138,7 +152,7 @@ func (p Profile) Scopes(c *Claims) []string {
 }
 
 // Middleware, placed after Verifier.Middleware, makes the scopes found in
-// ScopeClaims visible as the "scope" claim of the request's Claims (a
+// ScopeClaims (ScopePrefix removed) visible as the "scope" claim of the request's Claims (a
 // copy: the verified Claims are shared), so that RequiredScopes and every
 // reader of Claims.Scopes sees them. A token with none of the claims gets
 // no "scope" claim. With the default ScopeClaims it returns next itself.
@@ -172,7 +186,7 @@ func (p Profile) Normalize(c *Claims) *Claims {
 }
 
 func (p Profile) defaultScopes() bool {
-	return len(p.ScopeClaims) == 0 || (len(p.ScopeClaims) == 1 && p.ScopeClaims[0] == "scope")
+	return p.ScopePrefix == "" && (len(p.ScopeClaims) == 0 || (len(p.ScopeClaims) == 1 && p.ScopeClaims[0] == "scope"))
 }
 
 // clientOf returns the client a token was issued to, from the claim each

@@ -23,7 +23,7 @@ const decodeTimeout = 15 * time.Second
 
 const decodeVariables = `  ISSUER_BASE_URL, AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
                      the verification, as for taskapi serve
-  AUDIENCE_CLAIM, SCOPE_CLAIMS, ALLOWED_CLIENT_IDS
+  AUDIENCE_CLAIM, SCOPE_CLAIMS, SCOPE_PREFIX, ALLOWED_CLIENT_IDS
                      provider profile (see README, "Identity providers")
   REQUIRE_SCOPES     also report the scope check of each route group
 `

@@ -36,6 +36,7 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
                      optional overrides of the verification
   AUDIENCE_CLAIM     the claim holding the audience (aud; client_id for Cognito)
   SCOPE_CLAIMS       claims holding scopes, e.g. scope,scp (scope)
+  SCOPE_PREFIX       removed from scopes, e.g. task-manager-api/ (Cognito)
   ALLOWED_CLIENT_IDS accept tokens of these clients only (any)
   PORT               listening port (5000)
   DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working directory)
