@@ -107,7 +107,7 @@ func runDecode(ctx context.Context, env *environment, args []string) error {
 		if code == "" {
 			code = "ERR_AUTH"
 		}
-		fmt.Fprintf(w, "  REJECTED: the service would answer %d %s: %q\n", e.Status, code, e.Message)
+		fmt.Fprintf(w, "  REJECTED: the service would answer %d %s: %s\n", e.Status, code, printableText(e.Message, 300))
 		if hint := rejectionHint(e.Message, claims, bcfg, profile); hint != "" {
 			fmt.Fprintf(w, "  why: %s\n", hint)
 		}
