@@ -49,6 +49,9 @@ const loginVariables = `  ISSUER_BASE_URL       the provider (discovery at /.wel
   LOGIN_SCOPES          scopes to request (default for a user:
                         "` + defaultUserScopes + `";
                         for -client-credentials: none, the provider's default)
+  LOGIN_REDIRECT_URI    a fixed loopback redirect, e.g. http://localhost:8765/callback,
+                        for providers that want it registered exactly
+                        (default: http://127.0.0.1:<random port>/callback)
   TOKEN_FILE            where the token is saved (default: taskapi/token.json
                         in the user's configuration directory)
 `
@@ -117,6 +120,9 @@ type loginConfig struct {
 	ClientSecret  string
 	Scopes        []string
 	TokenFile     string
+	// RedirectURI is a fixed loopback redirect (LOGIN_REDIRECT_URI); empty
+	// for 127.0.0.1 on a random port.
+	RedirectURI string
 }
 
 func loadLoginConfig(getenv func(string) string, machine bool) (loginConfig, error) {
@@ -126,8 +132,14 @@ func loadLoginConfig(getenv func(string) string, machine bool) (loginConfig, err
 		ClientID:      strings.TrimSpace(getenv("CLIENT_ID")),
 		ClientSecret:  getenv("CLIENT_SECRET"),
 		TokenFile:     strings.TrimSpace(getenv("TOKEN_FILE")),
+		RedirectURI:   strings.TrimSpace(getenv("LOGIN_REDIRECT_URI")),
 	}
 	var errs []error
+	if c.RedirectURI != "" {
+		if _, _, err := loopbackRedirect(c.RedirectURI); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.IssuerBaseURL == "" {
 		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your provider's URL, e.g. https://YOUR_TENANT.us.auth0.com"))
 	} else if u, err := url.Parse(c.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -397,12 +409,20 @@ func (l *login) authorizationCode(ctx context.Context, md *providerMetadata) (*o
 	if md.AuthorizationEndpoint == "" {
 		return nil, errors.New("the provider lists no authorization_endpoint: use -device or -client-credentials")
 	}
-	// RFC 8252 §7.3: a loopback IP literal and a port chosen now.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// RFC 8252 §7.3: a loopback IP literal and a port chosen now, unless
+	// a fixed redirect is configured.
+	addr, path, redirect := "127.0.0.1:0", callbackPath, ""
+	if l.cfg.RedirectURI != "" {
+		addr, path, _ = loopbackRedirect(l.cfg.RedirectURI)
+		redirect = l.cfg.RedirectURI
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("loopback redirect: %w", err)
 	}
-	redirect := "http://" + ln.Addr().String() + callbackPath
+	if redirect == "" {
+		redirect = "http://" + ln.Addr().String() + callbackPath
+	}
 	cfg := l.oauthConfig(md, redirect)
 	state := randomString()
 	verifier := oauth2.GenerateVerifier()
@@ -411,7 +431,7 @@ func (l *login) authorizationCode(ctx context.Context, md *providerMetadata) (*o
 
 	results := make(chan callbackResult, 1)
 	srv := &http.Server{
-		Handler:           l.callbackHandler(md, state, results),
+		Handler:           l.callbackHandler(md, state, path, results),
 		ReadHeaderTimeout: callbackReadHeader,
 	}
 	go srv.Serve(ln)
@@ -442,9 +462,9 @@ func (l *login) authorizationCode(ctx context.Context, md *providerMetadata) (*o
 
 // callbackHandler answers the one redirect of the authorization code
 // grant: it checks state (and iss, RFC 9207) and hands the code over.
-func (l *login) callbackHandler(md *providerMetadata, state string, results chan<- callbackResult) http.Handler {
+func (l *login) callbackHandler(md *providerMetadata, state, path string, results chan<- callbackResult) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != callbackPath {
+		if r.URL.Path != path {
 			http.NotFound(w, r)
 			return
 		}
@@ -474,6 +494,30 @@ func (l *login) callbackHandler(md *providerMetadata, state string, results chan
 		default: // a second redirect: the first one counts
 		}
 	})
+}
+
+// loopbackRedirect checks a configured redirect URI: http, a loopback
+// host (localhost, 127.0.0.1 or [::1]) and an explicit port. It returns
+// the address to listen on and the path to answer.
+func loopbackRedirect(raw string) (addr, path string, err error) {
+	u, err := url.Parse(raw)
+	bad := fmt.Errorf("LOGIN_REDIRECT_URI=%q: want http://localhost:PORT/PATH, http://127.0.0.1:PORT/PATH or http://[::1]:PORT/PATH", truncate(raw, 80))
+	if err != nil || u.Scheme != "http" || u.Port() == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", "", bad
+	}
+	host := u.Hostname()
+	switch host {
+	case "localhost", "127.0.0.1":
+		host = "127.0.0.1"
+	case "::1":
+	default:
+		return "", "", bad
+	}
+	path = u.Path
+	if path == "" {
+		path = "/"
+	}
+	return net.JoinHostPort(host, u.Port()), path, nil
 }
 
 func writeCallbackPage(w http.ResponseWriter, status int, msg string) {

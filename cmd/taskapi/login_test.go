@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -425,5 +426,42 @@ func TestLoginRefresh(t *testing.T) {
 	r = runCmd(t, env, "login", "-client-credentials", "-print")
 	if r.err != nil || r.stdout == "other\n" {
 		t.Errorf("token of another audience reused: %v %q", r.err, r.stdout)
+	}
+}
+
+func TestLoginFixedRedirect(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	as := newFakeAS(t, okToken("fixed-1"))
+	env := loginTestEnv(as, dir)
+	env["LOGIN_REDIRECT_URI"] = fmt.Sprintf("http://localhost:%d/oauth/cb", port)
+	playBrowser(t, func(u *url.URL) error {
+		if got := u.Query().Get("redirect_uri"); got != env["LOGIN_REDIRECT_URI"] {
+			return fmt.Errorf("redirect_uri %q, want %q", got, env["LOGIN_REDIRECT_URI"])
+		}
+		as.mu.Lock()
+		as.challenge = u.Query().Get("code_challenge")
+		as.mu.Unlock()
+		_, _, err := redirect(u, url.Values{"code": {"c"}, "state": {u.Query().Get("state")}})
+		return err
+	})
+	if r := runCmd(t, env, "login", "-print"); r.err != nil || r.stdout != "fixed-1\n" {
+		t.Fatalf("login: %v %q\n%s", r.err, r.stdout, r.stderr)
+	}
+	if forms, _ := as.tokenRequests(); len(forms) != 1 || forms[0].Get("redirect_uri") != env["LOGIN_REDIRECT_URI"] {
+		t.Errorf("exchange %v", forms)
+	}
+
+	for _, bad := range []string{"https://localhost:1/cb", "http://example.com:80/cb", "http://localhost/cb", "http://127.0.0.1:1/cb?x=1"} {
+		env["LOGIN_REDIRECT_URI"] = bad
+		if r := runCmd(t, env, "login"); r.err == nil || !strings.Contains(r.err.Error(), "LOGIN_REDIRECT_URI") {
+			t.Errorf("%s: err = %v", bad, r.err)
+		}
 	}
 }
