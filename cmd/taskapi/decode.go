@@ -166,7 +166,7 @@ func decodeJWT(token string) (header, payload string, err error) {
 		if len(parts) == 1 {
 			return "", "", errors.New("this is not a JWT (no dots): probably an opaque access token, which the service cannot verify. Ask for the token with the API's audience (LOGIN_AUDIENCE_PARAM, see README)")
 		}
-		return "", "", fmt.Errorf("this is not a JWT: %d dot-separated parts, want 3", len(parts))
+		return "", "", fmt.Errorf("this is not a JWT (%d dot-separated parts, want 3): probably an opaque access token, which the service cannot verify", len(parts))
 	}
 	for i, name := range []string{"header", "claims"} {
 		b, err := base64.RawURLEncoding.DecodeString(parts[i])
