@@ -240,7 +240,7 @@ func TestLoginClientCredentials(t *testing.T) {
 
 // tokenFile is the part of taskapi login's token file the tests read.
 type tokenFile struct {
-	Issuer       string    `json:"issuer"`
+	Issuer       string    `json:"issuer_base_url"`
 	Audience     string    `json:"audience"`
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token"`

@@ -98,12 +98,14 @@ func runLogin(ctx context.Context, env *environment, args []string) error {
 		_, err := fmt.Fprintln(env.stdout, tok.AccessToken)
 		return err
 	}
-	if !l.saved {
+	if l.saved {
+		fmt.Fprintf(env.stderr, "The access token in %s is still valid", lc.TokenFile)
+	} else {
 		if err := l.save(tok); err != nil {
 			return err
 		}
+		fmt.Fprintf(env.stderr, "Access token saved to %s", lc.TokenFile)
 	}
-	fmt.Fprintf(env.stderr, "Access token saved to %s", lc.TokenFile)
 	if !tok.Expiry.IsZero() {
 		fmt.Fprintf(env.stderr, " (expires %s)", tok.Expiry.UTC().Format(time.RFC3339))
 	}
@@ -628,7 +630,7 @@ func defaultOpenBrowser(u string) error {
 
 // savedToken is the token file: the token and what it was obtained for.
 type savedToken struct {
-	Issuer       string    `json:"issuer"`
+	Issuer       string    `json:"issuer_base_url"`
 	Audience     string    `json:"audience"`
 	ClientID     string    `json:"client_id"`
 	AccessToken  string    `json:"access_token"`
