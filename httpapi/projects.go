@@ -10,7 +10,10 @@ import (
 // writeProject answers one project with its ETag.
 func (s *server) writeProject(w http.ResponseWriter, r *http.Request, status int, p *taskapi.Project) {
 	w.Header().Set("ETag", etag(p.ID, p.Version))
-	s.writeJSON(w, r, status, projectEnvelope{newProjectJSON(p)})
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendProjectEnvelope(*buf, p)
+	writeJSONBytes(w, status, *buf)
 }
 
 // listProjects answers GET /projects.
@@ -26,12 +29,11 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	env := projectListEnvelope{Projects: make([]projectJSON, 0, len(page.Projects))}
-	for _, p := range page.Projects {
-		env.Projects = append(env.Projects, newProjectJSON(p))
-	}
-	env.NextPageToken = nextPage(w, r, projectQueryHash(uid), page.Next)
-	s.writeJSON(w, r, http.StatusOK, env)
+	next := nextPage(w, r, projectQueryHash(uid), page.Next)
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = appendProjectList(*buf, page.Projects, next)
+	writeJSONBytes(w, http.StatusOK, *buf)
 }
 
 // createProject answers POST /projects.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/taskapi/taskapi"
 )
@@ -55,19 +57,53 @@ func statusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
+// Response buffers are pooled: a list of 20 tasks is some 7 KiB, and
+// growing a fresh buffer for each answer was a tenth of the allocations
+// of a GET /tasks. A buffer that grew past maxPooledBuffer (a page of
+// long descriptions) goes to the garbage collector instead, so the pool
+// never pins much memory.
+const maxPooledBuffer = 64 << 10
+
+var bufferPool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 8<<10)
+	return &b
+}}
+
+func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) > maxPooledBuffer {
+		return
+	}
+	*b = (*b)[:0]
+	bufferPool.Put(b)
+}
+
+// writeJSONBytes answers body, complete JSON, with status: one write with
+// a Content-Length, so the answer is neither chunked nor split.
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
 // writeJSON answers v as JSON with status. v is encoded before anything is
-// written, so an encoding failure (a bug) still gets a clean 500.
+// written, so an encoding failure (a bug) still gets a clean 500. The
+// task and project routes use their appenders instead (appendjson.go).
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	p := getBuffer()
+	defer putBuffer(p)
+	buf := bytes.NewBuffer(*p)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	*p = buf.Bytes()
+	writeJSONBytes(w, status, *p)
 }
 
 // writeError answers err in the API's error shape. A *taskapi.Error gets
@@ -97,10 +133,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("error", err.Error()))
 	}
 	b, _ := json.Marshal(body) // a struct of strings: cannot fail
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	writeJSONBytes(w, status, append(b, '\n'))
 }
 
 // badRequest returns a 400 ERR_BAD_REQUEST error.

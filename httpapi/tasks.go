@@ -31,7 +31,10 @@ func orNotFound(err, nf error) error {
 // writeTask answers one task with its ETag.
 func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t *taskapi.Task) {
 	w.Header().Set("ETag", etag(t.ID, t.Version))
-	s.writeJSON(w, r, status, taskEnvelope{newTaskJSON(t)})
+	p := getBuffer()
+	defer putBuffer(p)
+	*p = appendTaskEnvelope(*p, t)
+	writeJSONBytes(w, status, *p)
 }
 
 // writeTaskPage answers one page of a task list.
@@ -41,12 +44,11 @@ func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind list
 		s.writeError(w, r, err)
 		return
 	}
-	env := taskListEnvelope{Tasks: make([]taskJSON, 0, len(page.Tasks))}
-	for _, t := range page.Tasks {
-		env.Tasks = append(env.Tasks, newTaskJSON(t))
-	}
-	env.NextPageToken = nextPage(w, r, taskQueryHash(kind, f), page.Next)
-	s.writeJSON(w, r, http.StatusOK, env)
+	next := nextPage(w, r, taskQueryHash(kind, f), page.Next)
+	p := getBuffer()
+	defer putBuffer(p)
+	*p = appendTaskList(*p, page.Tasks, next)
+	writeJSONBytes(w, http.StatusOK, *p)
 }
 
 // listTasks answers GET /tasks.
