@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -83,19 +84,61 @@ type provider struct {
 func startProvider(t *testing.T, port int) *provider {
 	t.Helper()
 	node := requireProvider(t)
+	p, err := launchProvider(node, port)
+	if p != nil {
+		t.Cleanup(p.stop)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// shared is the provider the tests that need no restart share, started
+// once per process (node takes a second or more to start) and stopped by
+// TestMain.
+var shared struct {
+	once sync.Once
+	p    *provider
+	err  error
+}
+
+func sharedProvider(t *testing.T) *provider {
+	t.Helper()
+	node := requireProvider(t)
+	shared.once.Do(func() { shared.p, shared.err = launchProvider(node, 0) })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.p
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.p != nil {
+		shared.p.stop()
+	}
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
+// launchProvider starts server.js with node on port. On an error after
+// the start it returns the provider too, for the caller to stop.
+func launchProvider(node string, port int) (*provider, error) {
 	cmd := exec.Command(node, "server.js", "--port", strconv.Itoa(port))
 	cmd.Dir = providerDir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	p := &provider{cmd: cmd, done: make(chan struct{}), stderr: &lockedBuffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start provider: %v", err)
+		return nil, fmt.Errorf("start provider: %w", err)
 	}
 	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -109,15 +152,15 @@ func startProvider(t *testing.T, port int) *provider {
 	case line, ok := <-lines:
 		var hello struct{ Issuer string }
 		if !ok || json.Unmarshal([]byte(line), &hello) != nil || hello.Issuer == "" {
-			t.Fatalf("provider did not start: %q\n%s", line, p.stderr.String())
+			return p, fmt.Errorf("provider did not start: %q\n%s", line, p.stderr.String())
 		}
 		p.Issuer = hello.Issuer
 	case <-time.After(startBound):
-		t.Fatalf("provider did not start within %v:\n%s", startBound, p.stderr.String())
+		return p, fmt.Errorf("provider did not start within %v:\n%s", startBound, p.stderr.String())
 	}
 	u, _ := url.Parse(p.Issuer)
 	p.Port, _ = strconv.Atoi(u.Port())
-	return p
+	return p, nil
 }
 
 // stop ends the provider (our own child process) and waits for it.

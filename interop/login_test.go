@@ -111,7 +111,7 @@ var (
 // accepted by the service. A later run with the access token expired uses
 // the refresh token without the user.
 func TestLoginDeviceFlow(t *testing.T) {
-	p := startProvider(t, 0)
+	p := sharedProvider(t)
 	svc := startService(t, p.Issuer, bearer.Config{}, bearer.Profile{}, true)
 	tokenFile := filepath.Join(t.TempDir(), "cfg", "token.json")
 
@@ -168,7 +168,7 @@ func TestLoginDeviceFlow(t *testing.T) {
 // loopback listener; the token goes to stdout and is accepted. A user who
 // declines gets access_denied explained.
 func TestLoginCodeFlow(t *testing.T) {
-	p := startProvider(t, 0)
+	p := sharedProvider(t)
 	svc := startService(t, p.Issuer, bearer.Config{}, bearer.Profile{}, true)
 
 	t.Run("signed in", func(t *testing.T) {
@@ -215,7 +215,7 @@ func TestLoginCodeFlow(t *testing.T) {
 // TestLoginClientCredentials: taskapi login -client-credentials with the
 // secret from the environment; a wrong secret is explained.
 func TestLoginClientCredentials(t *testing.T) {
-	p := startProvider(t, 0)
+	p := sharedProvider(t)
 	svc := startService(t, p.Issuer, bearer.Config{}, bearer.Profile{}, false)
 	env := loginEnv(p, filepath.Join(t.TempDir(), "token.json"))
 	env["CLIENT_ID"], env["CLIENT_SECRET"] = m2mClient, m2mSecret

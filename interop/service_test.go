@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/taskapi/taskapi/bearer"
+	"github.com/taskapi/taskapi/devissuer"
 )
 
 // TestClientCredentialsAccepted gets tokens from the provider's token
 // endpoint and uses them on the service, scopes enforced.
 func TestClientCredentialsAccepted(t *testing.T) {
-	p := startProvider(t, 0)
+	p := sharedProvider(t)
 	svc := startService(t, p.Issuer, bearer.Config{}, bearer.Profile{}, true)
 
 	// Without a resource parameter the provider's default resource is the
@@ -61,8 +62,9 @@ func taskID(t *testing.T, r response) string {
 // an accepted client, and tokens of another provider, are refused with the
 // anchor's messages.
 func TestRefused(t *testing.T) {
-	p := startProvider(t, 0)
-	other := startProvider(t, 0) // another provider: other issuer, other key
+	p := sharedProvider(t)
+	// Another provider: other issuer, other key.
+	other := devissuer.NewTestServer(t)
 	svc := startService(t, p.Issuer, bearer.Config{}, bearer.Profile{}, false)
 	// A service that accepts only taskapi-m2m among the provider's clients.
 	onlyM2M := startService(t, p.Issuer, bearer.Config{}, bearer.Profile{ClientIDs: []string{m2mClient}}, false)
@@ -70,7 +72,10 @@ func TestRefused(t *testing.T) {
 	good := p.clientCredentials(t, m2mClient, m2mSecret, nil)
 	otherAudience := p.clientCredentials(t, m2mClient, m2mSecret, url.Values{"resource": {otherResource}})
 	otherClientTok := p.clientCredentials(t, otherClient, otherSecret, nil)
-	otherProvider := other.clientCredentials(t, m2mClient, m2mSecret, nil)
+	otherProvider, err := other.Token(devissuer.TokenRequest{Subject: m2mClient, Scope: "read:tasks"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sig := strings.LastIndexByte(good, '.') + 1
 	tampered := good[:sig] + flip(good[sig:sig+8]) + good[sig+8:]
 
