@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -463,5 +464,27 @@ func TestLoginFixedRedirect(t *testing.T) {
 		if r := runCmd(t, env, "login"); r.err == nil || !strings.Contains(r.err.Error(), "LOGIN_REDIRECT_URI") {
 			t.Errorf("%s: err = %v", bad, r.err)
 		}
+	}
+}
+
+func TestLoginDecodeHelp(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for cmd, want := range map[string][]string{
+		"login":  {"Usage: taskapi login", "-device", "-client-credentials", "-print", "CLIENT_SECRET", "LOGIN_AUDIENCE_PARAM", "LOGIN_REDIRECT_URI", "TOKEN_FILE"},
+		"decode": {"Usage: taskapi decode", "-unverified", "AUDIENCE_CLAIM", "SCOPE_CLAIMS"},
+	} {
+		r := runCmd(t, nil, cmd, "-h")
+		if !errors.Is(r.err, flag.ErrHelp) {
+			t.Errorf("%s -h: err = %v", cmd, r.err)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.stderr, w) {
+				t.Errorf("%s -h lacks %q:\n%s", cmd, w, r.stderr)
+			}
+		}
+	}
+	r := runCmd(t, nil, "-h")
+	if !strings.Contains(r.stdout, "login") || !strings.Contains(r.stdout, "decode") {
+		t.Errorf("taskapi -h does not list login and decode:\n%s", r.stdout)
 	}
 }
