@@ -49,7 +49,7 @@ func TestBearerCollector(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	var clock atomic.Int64
 	clock.Store(now.Unix())
-	v, err := bearer.New(bearer.Config{IssuerBaseURL: srv.URL, Audience: []string{"api"}, TokenCacheSize: 16,
+	v, err := bearer.New(bearer.Config{IssuerBaseURL: srv.URL, Audience: []string{"api"},
 		Now: func() time.Time { return time.Unix(clock.Load(), 0) }})
 	if err != nil {
 		t.Fatal(err)
