@@ -37,16 +37,58 @@ func (q *query) add(term string, args ...any) {
 // and id of the last row seen, never an offset), so rows inserted or
 // deleted between two pages neither repeat nor skip rows that stayed.
 func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
-	if f.Limit < 1 {
-		return nil, badRequest("limit must be at least 1")
+	text, args, field, err := tasksQuery(f)
+	if err != nil {
+		return nil, err
 	}
-	field := f.Sort.Field
+	rows, err := s.query(ctx, text, args...)
+	if err != nil {
+		return nil, mapError(ctx, "list tasks", err)
+	}
+	defer rows.Close()
+	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit+1, 101))}
+	// The rows are scanned into chunks of taskRows, one allocation for a
+	// page rather than several per row; a chunk never grows, as the tasks
+	// point into it.
+	var (
+		chunk []taskRow
+		dest  taskDest
+	)
+	for rows.Next() {
+		if len(chunk) == cap(chunk) {
+			chunk = make([]taskRow, 0, min(f.Limit+1-len(page.Tasks), 64))
+		}
+		chunk = chunk[:len(chunk)+1]
+		t, err := chunk[len(chunk)-1].scan(rows, &dest)
+		if err != nil {
+			return nil, mapError(ctx, "list tasks", err)
+		}
+		page.Tasks = append(page.Tasks, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, mapError(ctx, "list tasks", err)
+	}
+	if len(page.Tasks) > f.Limit {
+		page.Tasks = page.Tasks[:f.Limit]
+		last := page.Tasks[f.Limit-1]
+		page.Next = &taskapi.Cursor{Value: taskSortValue(last, field), ID: last.ID}
+	}
+	return page, nil
+}
+
+// tasksQuery returns the SQL text and arguments of the list f asks for,
+// and the field the list is sorted by.
+func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.SortField, err error) {
+	if f.Limit < 1 {
+		return "", nil, "", badRequest("limit must be at least 1")
+	}
+	field = f.Sort.Field
 	if field == "" {
 		field = taskapi.SortCreatedAt
 	}
 	col, ok := sortColumns[field]
 	if !ok {
-		return nil, badRequest("cannot sort by %q", field)
+		return "", nil, "", badRequest("cannot sort by %q", field)
 	}
 
 	var q query
@@ -79,7 +121,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if f.After != nil {
 		v, err := cursorValue(field, f.After)
 		if err != nil {
-			return nil, err
+			return "", nil, "", err
 		}
 		keyset(&q, col.column, col.nullable, f.Sort.Desc, v, f.After.ID)
 	}
@@ -89,29 +131,8 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 		order = col.column + " DESC NULLS FIRST, id DESC"
 	}
 	q.args = append(q.args, f.Limit+1)
-	rows, err := s.query(ctx, `SELECT `+taskColumns+` FROM tasks WHERE `+
-		strings.Join(q.where, " AND ")+` ORDER BY `+order+` LIMIT ?`, q.args...)
-	if err != nil {
-		return nil, mapError(ctx, "list tasks", err)
-	}
-	defer rows.Close()
-	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit, 100))}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, mapError(ctx, "list tasks", err)
-		}
-		page.Tasks = append(page.Tasks, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, mapError(ctx, "list tasks", err)
-	}
-	if len(page.Tasks) > f.Limit {
-		page.Tasks = page.Tasks[:f.Limit]
-		last := page.Tasks[f.Limit-1]
-		page.Next = &taskapi.Cursor{Value: taskSortValue(last, field), ID: last.ID}
-	}
-	return page, nil
+	return `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
+		` ORDER BY ` + order + ` LIMIT ?`, q.args, field, nil
 }
 
 // keyset adds the term that selects the rows after (value, id) in the

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/taskapi/taskapi"
+)
+
+// TestTaskListUsesIndex checks with EXPLAIN QUERY PLAN that a task list,
+// first page or later, in either direction, walks the (user_id, column,
+// id) index of its sort field and never sorts in a temporary b-tree.
+func TestTaskListUsesIndex(t *testing.T) {
+	s, _ := open(t)
+	index := map[taskapi.SortField]string{
+		taskapi.SortCreatedAt: "tasks_user_created", taskapi.SortUpdatedAt: "tasks_user_updated",
+		taskapi.SortDueDate: "tasks_user_due", taskapi.SortName: "tasks_user_name",
+		taskapi.SortCompletedOn: "tasks_user_completed",
+	}
+	stamp := "2026-11-26T17:04:05.5Z"
+	cursors := map[taskapi.SortField]*string{
+		taskapi.SortCreatedAt: &stamp, taskapi.SortUpdatedAt: &stamp, taskapi.SortDueDate: ptr("2030-01-01"),
+		taskapi.SortName: ptr("milk"), taskapi.SortCompletedOn: nil,
+	}
+	for field, want := range index {
+		for _, desc := range []bool{false, true} {
+			for _, after := range []*taskapi.Cursor{nil, {Value: cursors[field], ID: "t1"}} {
+				f := taskapi.TaskFilter{UserID: "auth0|u", Limit: 20, Sort: taskapi.Sort{Field: field, Desc: desc}, After: after}
+				text, args, _, err := tasksQuery(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+text, args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var plan []string
+				for rows.Next() {
+					var id, parent, unused int
+					var detail string
+					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+						t.Fatal(err)
+					}
+					plan = append(plan, detail)
+				}
+				if err := rows.Close(); err != nil {
+					t.Fatal(err)
+				}
+				got := strings.Join(plan, "; ")
+				if !strings.Contains(got, "USING INDEX "+want+" (user_id=?") || strings.Contains(got, "TEMP B-TREE") {
+					t.Errorf("sort %s desc=%v after=%v: plan %q, want a search of %s without a temporary b-tree", field, desc, after != nil, got, want)
+				}
+			}
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, s := range []string{
+		"2026-11-26T17:04:05.123456789Z", "2026-11-26T17:04:05.000000000Z", "0001-01-01T00:00:00.000000000Z",
+		"2024-02-29T23:59:59.999999999Z", // leap day
+		"2025-02-29T00:00:00.000000000Z", "2026-13-01T00:00:00.000000000Z", "2026-11-31T00:00:00.000000000Z",
+		"2026-11-26T24:00:00.000000000Z", "2026-11-26T23:60:00.000000000Z", "2026-11-26T23:59:60.000000000Z",
+		"2026-11-26T17:04:05.12345678+Z", "2026-11-26T17:04:05.123456789+01:00", "2026-11-26T17:04:05Z",
+		"2026-11-26T17:04:05.5+02:00", "2026-11-26 17:04:05.123456789Z", "", "garbage",
+	} {
+		want, wantErr := time.Parse(time.RFC3339Nano, s)
+		got, err := parseTime(s)
+		if (err != nil) != (wantErr != nil) || (err == nil && got != want.UTC()) {
+			t.Errorf("parseTime(%q) = %v, %v; time.Parse gives %v, %v", s, got, err, want.UTC(), wantErr)
+		}
+	}
+}
+
+// FuzzParseTime holds parseTime, fast path included, to time.Parse.
+func FuzzParseTime(f *testing.F) {
+	f.Add("2026-11-26T17:04:05.123456789Z")
+	f.Add("2024-02-29T23:59:59.999999999Z")
+	f.Add("2026-11-26T17:04:05.5+02:00")
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := time.Parse(time.RFC3339Nano, s)
+		got, err := parseTime(s)
+		if (err != nil) != (wantErr != nil) || (err == nil && got != want.UTC()) {
+			t.Fatalf("parseTime(%q) = %v, %v; time.Parse gives %v, %v", s, got, err, want.UTC(), wantErr)
+		}
+	})
+}
+
+// FuzzParseDate holds parseDate, fast path included, to taskapi.ParseDate.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2030-07-01", "2024-02-29", "2025-02-29", "2030-13-01", "2030-7-01", "2030-07-01T00:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantErr := taskapi.ParseDate(s)
+		got, err := parseDate(s)
+		if (err != nil) != (wantErr != nil) || got != want {
+			t.Fatalf("parseDate(%q) = %v, %v; taskapi.ParseDate gives %v, %v", s, got, err, want, wantErr)
+		}
+	})
+}
