@@ -57,6 +57,7 @@ type Store struct {
 	write      *sql.DB
 	readStmts  *statements
 	writeStmts *statements
+	ckpt       *checkpointer
 	now        func() time.Time
 }
 
@@ -66,9 +67,12 @@ var _ taskapi.Store = (*Store)(nil)
 type Option func(*options)
 
 type options struct {
-	now         func() time.Time
-	busyTimeout time.Duration
-	readConns   int
+	now                func() time.Time
+	busyTimeout        time.Duration
+	readConns          int
+	checkpointInterval time.Duration
+	walLimit           int64
+	tick               <-chan time.Time // the checkpoints' clock, for tests
 }
 
 // WithNow sets the clock the store reads for created_at, updated_at and
@@ -92,14 +96,16 @@ func WithReadConns(n int) Option {
 // Open opens the database file at path, creating it when missing, and
 // applies every pending migration. The caller must Close the store.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	o := options{now: time.Now, busyTimeout: DefaultBusyTimeout, readConns: max(4, runtime.GOMAXPROCS(0))}
+	o := options{now: time.Now, busyTimeout: DefaultBusyTimeout, readConns: max(4, runtime.GOMAXPROCS(0)),
+		checkpointInterval: DefaultCheckpointInterval, walLimit: DefaultWALLimit}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.now == nil || o.busyTimeout < 0 || o.readConns < 1 {
-		return nil, errors.New("sqlite: invalid option: the clock must be set, the busy timeout not negative, the read pool at least 1")
+	if o.now == nil || o.busyTimeout < 0 || o.readConns < 1 || o.checkpointInterval <= 0 || o.walLimit < 0 {
+		return nil, errors.New("sqlite: invalid option: the clock must be set, the busy timeout and WAL limit not negative, the read pool at least 1, the checkpoint interval positive")
 	}
-	write, err := openDB(path, o.busyTimeout, false)
+	// No automatic checkpoint in a COMMIT: the checkpointer does them.
+	write, err := openDB(path, o.busyTimeout, false, "_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +124,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	read.SetMaxOpenConns(o.readConns)
 	read.SetMaxIdleConns(o.readConns)
-	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, now: o.now}
+	ckpt, err := newCheckpointer(ctx, path, o.walLimit)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, mapError(ctx, "open", err)
+	}
+	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now}
+	go ckpt.run(o.checkpointInterval, o.tick)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, mapError(ctx, "open", err)
@@ -148,7 +161,7 @@ func Migrate(ctx context.Context, path string) error {
 // timeout and foreign keys; a writer also sets WAL mode (persistent in the
 // file) and synchronous=NORMAL (durable in WAL mode except for the last
 // transactions before a power loss, never corrupt); a reader is query-only.
-func openDB(path string, busy time.Duration, readOnly bool) (*sql.DB, error) {
+func openDB(path string, busy time.Duration, readOnly bool, pragmas ...string) (*sql.DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
 	}
@@ -161,6 +174,7 @@ func openDB(path string, busy time.Duration, readOnly bool) (*sql.DB, error) {
 	} else {
 		q = append(q, "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)", "_txlock=immediate")
 	}
+	q = append(q, pragmas...)
 	// A file: URI, so that a path holding '?' or '#' stays a path.
 	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 	db, err := sql.Open("sqlite", "file:"+r.Replace(path)+"?"+strings.Join(q, "&"))
@@ -209,10 +223,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools and their statements. It waits for queries in
-// progress.
+// Close stops the checkpoints and closes both pools and their statements.
+// It waits for queries in progress.
 func (s *Store) Close() error {
-	return errors.Join(s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inTx runs fn in an IMMEDIATE transaction on the write connection and

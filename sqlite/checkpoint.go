@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Checkpoints. SQLite's own automatic checkpoint runs inside the COMMIT
+// that takes the WAL past 1000 pages, so every few hundred writes one
+// request paid for copying the WAL into the database and its fsync (a
+// seventh of the CPU of a POST /tasks). The store turns it off on its
+// write connection (wal_autocheckpoint=0) and checkpoints from a goroutine
+// of its own, on a connection of its own:
+//
+//   - every checkpoint interval, a PASSIVE checkpoint: it copies what no
+//     reader still needs without taking any lock a writer or reader waits
+//     for;
+//   - when the WAL is still over the WAL limit afterwards (readers kept it
+//     from being reused), a TRUNCATE checkpoint, which waits a short while
+//     for readers and writers, copies everything and empties the file. It
+//     fails harmlessly when that wait runs out, and is tried again at the
+//     next interval.
+//
+// A failed checkpoint is tried again at the next interval; CheckpointErr
+// tells the last one's error.
+
+// Defaults of the checkpointer.
+const (
+	DefaultCheckpointInterval = 250 * time.Millisecond
+	DefaultWALLimit           = 64 << 20 // bytes
+	// checkpointBusyTimeout bounds how long a TRUNCATE checkpoint makes
+	// writers wait while it waits for readers.
+	checkpointBusyTimeout = 200 * time.Millisecond
+)
+
+// WithCheckpointInterval sets how often the store checkpoints the WAL
+// (default DefaultCheckpointInterval).
+func WithCheckpointInterval(d time.Duration) Option {
+	return func(o *options) { o.checkpointInterval = d }
+}
+
+// WithWALLimit sets the WAL size in bytes above which a checkpoint
+// truncates the WAL (default DefaultWALLimit).
+func WithWALLimit(bytes int64) Option {
+	return func(o *options) { o.walLimit = bytes }
+}
+
+// checkpointer runs the store's checkpoints on its own connection.
+type checkpointer struct {
+	db       *sql.DB
+	pageSize int64
+	walLimit int64
+	ctx      context.Context // cancelled by close
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when run returns
+
+	mu      sync.Mutex
+	lastErr error
+}
+
+// newCheckpointer opens the checkpoint connection on path.
+func newCheckpointer(ctx context.Context, path string, walLimit int64) (*checkpointer, error) {
+	db, err := openDB(path, checkpointBusyTimeout, false)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	var pageSize int64
+	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: page size: %w", err)
+	}
+	c := &checkpointer{db: db, pageSize: pageSize, walLimit: walLimit, done: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// run checkpoints at every tick, or every interval when tick is nil,
+// until close.
+func (c *checkpointer) run(interval time.Duration, tick <-chan time.Time) {
+	defer close(c.done)
+	if tick == nil {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-tick:
+			err := c.checkpoint(c.ctx)
+			c.mu.Lock()
+			c.lastErr = err
+			c.mu.Unlock()
+		}
+	}
+}
+
+// checkpoint runs a PASSIVE checkpoint, and a TRUNCATE one when the WAL is
+// still over the limit.
+func (c *checkpointer) checkpoint(ctx context.Context) error {
+	frames, err := c.walCheckpoint(ctx, "PASSIVE")
+	if err != nil {
+		return err
+	}
+	if frames*(c.pageSize+walFrameHeader) <= c.walLimit {
+		return nil
+	}
+	_, err = c.walCheckpoint(ctx, "TRUNCATE")
+	return err
+}
+
+// walFrameHeader is the size of a frame's header in the WAL.
+const walFrameHeader = 24
+
+// walCheckpoint runs PRAGMA wal_checkpoint(mode), a constant mode, and
+// returns the frames in the WAL. A TRUNCATE that could not get its locks
+// in time is an error (SQLITE_BUSY); a PASSIVE checkpoint never is.
+func (c *checkpointer) walCheckpoint(ctx context.Context, mode string) (frames int64, err error) {
+	var busy, checkpointed int64
+	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &checkpointed); err != nil {
+		return 0, fmt.Errorf("sqlite: %s checkpoint: %w", mode, err)
+	}
+	if busy != 0 && mode != "PASSIVE" {
+		return frames, fmt.Errorf("sqlite: %s checkpoint: database busy", mode)
+	}
+	return frames, nil
+}
+
+// close stops the goroutine (interrupting a checkpoint in progress, which
+// loses nothing) and closes the connection.
+func (c *checkpointer) close() error {
+	c.cancel()
+	<-c.done
+	return c.db.Close()
+}
+
+// CheckpointErr returns the error of the store's last background
+// checkpoint: nil when it succeeded or none ran yet.
+func (s *Store) CheckpointErr() error {
+	s.ckpt.mu.Lock()
+	defer s.ckpt.mu.Unlock()
+	return s.ckpt.lastErr
+}
