@@ -350,3 +350,21 @@ func TestCallerHTTPClient(t *testing.T) {
 		t.Errorf("the caller's client made %d requests, want 2 (discovery, JWKS)", n)
 	}
 }
+
+// A token in the verified-token cache gets no longer than any other token
+// while the provider is down: once the key set is past CacheMaxAge +
+// StaleIfError, the cached token is answered 503 like an uncached one.
+func TestFaultCachedTokenOutlivesNoKeySet(t *testing.T) {
+	clk := newClock()
+	idp, v := idpVerifier(t, clk, nil) // token cache on (the default)
+	tok := rs256(t, baseClaims(idp.issuer()))
+	checkResponse(t, serve(v, bearerReq(tok)), 200, okBody, "-")
+	idp.set(func(f *fakeIdP) { f.discoveryStatus, f.jwksStatus = 500, 500 })
+	clk.Add(DefaultCacheMaxAge + DefaultStaleIfError - time.Minute)
+	checkResponse(t, serve(v, bearerReq(tok)), 200, okBody, "-")
+	clk.Add(2 * time.Minute)
+	rec := serve(v, bearerReq(tok))
+	if rec.Code != 503 {
+		t.Fatalf("cached token past StaleIfError: status %d, want 503: %s", rec.Code, rec.Body)
+	}
+}

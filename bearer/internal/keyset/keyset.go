@@ -317,15 +317,26 @@ func (s *Set) Key(ctx context.Context, kid, alg string) (*Key, error) {
 	return k, err
 }
 
-// Contains reports whether k is in the current key set. A key unchanged by
+// Contains reports whether k is in the current key set and that set may
+// still be served (younger than MaxAge + StaleIfError). A key unchanged by
 // a refetch keeps its pointer, so Contains stays true for it; a key
 // removed from the set makes it false. It takes no lock.
 func (s *Set) Contains(k *Key) bool {
 	if k == nil {
 		return false
 	}
-	_, ok := s.state.Load().member[k]
-	return ok
+	snap := s.state.Load()
+	if _, ok := snap.member[k]; !ok {
+		return false
+	}
+	// A key is in the set only while the set may still be served (fresh,
+	// or within StaleIfError): a token cached under it must not outlive the
+	// bound that holds for every other token.
+	limit := s.cfg.MaxAge
+	if s.cfg.StaleIfError > 0 {
+		limit += s.cfg.StaleIfError
+	}
+	return s.cfg.Now().Sub(snap.keysAt) < limit
 }
 
 // Warm fetches metadata and keys now unless they are fresh, and reports

@@ -879,3 +879,42 @@ func TestNoFetchWhenAnAttemptFinishedMeanwhile(t *testing.T) {
 		t.Fatalf("fetched again: %d fetches", p.hitsOf("/jwks"))
 	}
 }
+
+// TestContainsExpires: a key stops counting as in the set once the set is
+// past MaxAge + StaleIfError, so a token cached under it cannot outlive the
+// stale-while-error bound while the provider is down.
+func TestContainsExpires(t *testing.T) {
+	testKeys(t)
+	tests := []struct {
+		name  string
+		stale time.Duration
+		alive time.Duration // the last instant Contains is still true
+	}{
+		{"stale while error", 30 * time.Minute, DefaultMaxAge + 30*time.Minute - time.Second},
+		{"stale while error off", -1, DefaultMaxAge - time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProvider(t)
+			p.serve("/jwks", 200, jwks(t, jwk(t, &rsaA.PublicKey, "a", "", nil)))
+			clock := newClock()
+			s := newSet(t, Config{JWKSURI: p.URL("/jwks"), Now: clock.Now, StaleIfError: tt.stale})
+			k, err := s.Key(bg, "a", "RS256")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.srv.Close()
+			clock.Advance(tt.alive)
+			if !s.Contains(k) {
+				t.Fatal("Contains = false while the set may still be served")
+			}
+			clock.Advance(time.Second)
+			if s.Contains(k) {
+				t.Fatal("Contains = true past the bound")
+			}
+			if p.hitsOf("/jwks") != 1 {
+				t.Fatalf("Contains fetched: %d fetches", p.hitsOf("/jwks"))
+			}
+		})
+	}
+}
