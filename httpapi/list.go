@@ -45,6 +45,9 @@ type query struct {
 }
 
 func newQuery(r *http.Request, allowed []string) (query, error) {
+	if r.URL.RawQuery == "" { // the usual GET /tasks: nothing to parse
+		return query{}, nil
+	}
 	values, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return query{}, badRequest("Malformed query string")
@@ -310,12 +313,13 @@ func validCursorValue(field taskapi.SortField, v string) bool {
 }
 
 // nextPage returns the token of the page after next (nil when there is
-// none), and sets the Link header to the URL of that page.
-func nextPage(w http.ResponseWriter, r *http.Request, queryHash string, next *taskapi.Cursor) *string {
+// none), and sets the Link header to the URL of that page. queryHash
+// digests the query, called only when there is a next page.
+func nextPage(w http.ResponseWriter, r *http.Request, queryHash func() string, next *taskapi.Cursor) *string {
 	if next == nil {
 		return nil
 	}
-	token := encodePageToken(queryHash, next)
+	token := encodePageToken(queryHash(), next)
 	q := r.URL.Query()
 	q.Set("page_token", token)
 	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}

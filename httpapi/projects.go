@@ -29,7 +29,7 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	next := nextPage(w, r, projectQueryHash(uid), page.Next)
+	next := nextPage(w, r, func() string { return projectQueryHash(uid) }, page.Next)
 	buf := getBuffer()
 	defer putBuffer(buf)
 	*buf = appendProjectList(*buf, page.Projects, next)

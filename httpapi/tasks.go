@@ -44,7 +44,7 @@ func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind list
 		s.writeError(w, r, err)
 		return
 	}
-	next := nextPage(w, r, taskQueryHash(kind, f), page.Next)
+	next := nextPage(w, r, func() string { return taskQueryHash(kind, f) }, page.Next)
 	p := getBuffer()
 	defer putBuffer(p)
 	*p = appendTaskList(*p, page.Tasks, next)
