@@ -39,6 +39,9 @@ func errBusy() *taskapi.Error {
 func errUnavailable() *taskapi.Error {
 	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is unavailable, retry later")
 }
+func errTimedOut() *taskapi.Error {
+	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database did not answer in time, retry later")
+}
 
 // errNoSuchProject is the answer to a project_id that names no project of
 // the user (missing, or another user's: the same answer, so nothing leaks).
@@ -66,8 +69,16 @@ const (
 
 // mapError turns an error of pgx into the error the store answers with: a
 // *taskapi.Error the service can show (wrapping the cause), the context's
-// error when ctx is done, or a wrapped internal error. op names the
+// error when ctx was cancelled, or a wrapped internal error. op names the
 // operation for the log.
+//
+// Running out of time is the database's doing, and is EUNAVAILABLE
+// (wrapping context.DeadlineExceeded, for callers that look): ctx's
+// deadline passing while the statement or the connection waited (the
+// service bounds every request, so a stalled database is answered 503, not
+// waited on), and pgx's own connect_timeout. A cancelled ctx is not: the
+// caller (a client that went away, a server shutting down) gave up, and
+// gets context.Canceled (or ctx's cause) back.
 func mapError(ctx context.Context, op string, err error) error {
 	var apiErr *taskapi.Error
 	switch {
@@ -75,11 +86,16 @@ func mapError(ctx context.Context, op string, err error) error {
 		return nil
 	case errors.As(err, &apiErr):
 		return err
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("postgres: %s: %w: %w", op, errTimedOut(), context.Cause(ctx))
 	case ctx.Err() != nil:
 		// pgx reports a cancelled statement in several ways (the server's
 		// 57014, a closed connection); the caller wants to know why.
 		return fmt.Errorf("postgres: %s: %w: %w", op, context.Cause(ctx), err)
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
+		// ctx is live: a timeout of pgx's own, connect_timeout.
+		return fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable(), err)
+	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	var pgErr *pgconn.PgError

@@ -317,6 +317,14 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 		if !errors.Is(err, reason) {
 			t.Fatalf("UpdateTask behind a lock: %v, want %v", err, reason)
 		}
+		// A deadline that passes while the database keeps the statement
+		// waiting is the database's doing: 503. A caller that gave up
+		// (cancelled) is not.
+		var apiErr *taskapi.Error
+		unavailable := errors.As(err, &apiErr) && apiErr.Code == taskapi.EUNAVAILABLE
+		if want := reason == context.DeadlineExceeded; unavailable != want {
+			t.Fatalf("UpdateTask behind a lock, %v: %v; EUNAVAILABLE %v, want %v", reason, err, unavailable, want)
+		}
 	}
 	tx.Rollback(ctx)
 	// The store still works, and the task is as it was.
