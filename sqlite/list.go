@@ -59,7 +59,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 			chunk = make([]taskRow, 0, min(f.Limit+1-len(page.Tasks), 64))
 		}
 		chunk = chunk[:len(chunk)+1]
-		t, err := chunk[len(chunk)-1].scan(rows, &dest)
+		t, err := chunk[len(chunk)-1].scan(rows, &dest, f.UserID)
 		if err != nil {
 			return nil, mapError(ctx, "list tasks", err)
 		}
@@ -131,7 +131,7 @@ func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.So
 		order = col.column + " DESC NULLS FIRST, id DESC"
 	}
 	q.args = append(q.args, f.Limit+1)
-	return `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
+	return `SELECT ` + listColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ?`, q.args, field, nil
 }
 

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +100,41 @@ func FuzzParseDate(f *testing.F) {
 			t.Fatalf("parseDate(%q) = %v, %v; taskapi.ParseDate gives %v, %v", s, got, err, want, wantErr)
 		}
 	})
+}
+
+// TestListedTaskEqualsRead checks that a list, which scans fewer columns
+// than a read by id (no user_id) into shared rows, gives every task with
+// every field exactly as Task does.
+func TestListedTaskEqualsRead(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	project := &taskapi.Project{UserID: "auth0|list", Name: "home"}
+	if err := s.CreateProject(ctx, project); err != nil {
+		t.Fatal(err)
+	}
+	done := time.Date(2026, 11, 26, 17, 4, 5, 123456789, time.UTC)
+	for i, task := range []*taskapi.Task{
+		{UserID: "auth0|list", Name: "bare"},
+		{UserID: "auth0|list", Name: "full", Description: ptr("d <&>"), ProjectID: &project.ID,
+			DueDate: ptr(taskapi.NewDate(2030, 2, 28)), CompletedOn: &done},
+		{UserID: "auth0|other", Name: "someone else's"},
+	} {
+		task.ID = "t" + string(rune('a'+i))
+		if err := s.CreateTask(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := s.Tasks(ctx, taskapi.TaskFilter{UserID: "auth0|list", Limit: 10})
+	if err != nil || len(page.Tasks) != 2 {
+		t.Fatalf("list: %v, %v", page, err)
+	}
+	for _, listed := range page.Tasks {
+		read, err := s.Task(ctx, "auth0|list", listed.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(listed, read) {
+			t.Errorf("listed %+v\nread   %+v", *listed, *read)
+		}
+	}
 }

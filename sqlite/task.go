@@ -25,17 +25,32 @@ type taskRow struct {
 	completed                         time.Time
 }
 
+// listColumns are the columns of a list: taskColumns but user_id, which
+// the list's filter gives (the driver allocates twice for every string
+// column of every row).
+const listColumns = `id, project_id, name, description, due_date, completed_on, created_at, updated_at, version`
+
 // taskDest is the list of Scan destinations of a taskRow; a list reuses
 // one for all its rows.
 type taskDest [10]any
 
 // scan reads the current row of r into row and returns its task, which
-// points into row. dest holds the Scan destinations (overwritten).
-func (row *taskRow) scan(r rowScanner, dest *taskDest) (*taskapi.Task, error) {
+// points into row. dest holds the Scan destinations (overwritten). The
+// row has taskColumns when userID is "", listColumns otherwise (userID is
+// then the task's user).
+func (row *taskRow) scan(r rowScanner, dest *taskDest, userID string) (*taskapi.Task, error) {
 	t := &row.task
-	*dest = taskDest{&t.ID, &t.UserID, &row.projectID, &t.Name, &row.desc, &row.due, &row.completedOn,
-		&row.createdAt, &row.updatedAt, &t.Version}
-	if err := r.Scan(dest[:]...); err != nil {
+	n := len(dest)
+	if userID == "" {
+		*dest = taskDest{&t.ID, &t.UserID, &row.projectID, &t.Name, &row.desc, &row.due, &row.completedOn,
+			&row.createdAt, &row.updatedAt, &t.Version}
+	} else {
+		t.UserID = userID
+		*dest = taskDest{&t.ID, &row.projectID, &t.Name, &row.desc, &row.due, &row.completedOn,
+			&row.createdAt, &row.updatedAt, &t.Version}
+		n--
+	}
+	if err := r.Scan(dest[:n]...); err != nil {
 		return nil, err
 	}
 	if row.projectID.Valid {
@@ -69,7 +84,7 @@ func (row *taskRow) scan(r rowScanner, dest *taskDest) (*taskapi.Task, error) {
 // scanTask reads the one task of r.
 func scanTask(r rowScanner) (*taskapi.Task, error) {
 	var dest taskDest
-	return new(taskRow).scan(r, &dest)
+	return new(taskRow).scan(r, &dest, "")
 }
 
 // CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
