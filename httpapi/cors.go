@@ -11,9 +11,10 @@ import (
 // CORS answers of the API.
 const (
 	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE"
-	corsAllowHeaders = "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id"
+	// DPoP carries a proof of possession (RFC 9449) beside a DPoP token.
+	corsAllowHeaders = "Authorization, Content-Type, DPoP, If-Match, If-None-Match, X-Request-Id"
 	// corsExposeHeaders are the response headers a browser script may read.
-	corsExposeHeaders = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate"
+	corsExposeHeaders = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate, DPoP-Nonce"
 	// corsMaxAge is how long a browser may cache a preflight answer, in
 	// seconds (browsers cap it: Chromium at 2 hours).
 	corsMaxAge = 7200

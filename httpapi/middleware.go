@@ -265,7 +265,7 @@ func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 		infoFrom(r.Context()).sub = claims.Subject()
 		next.ServeHTTP(w, r)
 	})
-	authenticated := s.authenticate(subject)
+	authenticated := s.withTimeout(s.authenticate(subject))
 	if s.metrics == nil && s.failures == nil {
 		return authenticated
 	}
@@ -292,6 +292,20 @@ func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 		if s.failures != nil && (aw.status == http.StatusUnauthorized || aw.status == http.StatusBadRequest) {
 			s.failures.spend(addr)
 		}
+	})
+}
+
+// withTimeout bounds next's request context by Config.RequestTimeout:
+// whatever waits on it (a key fetch, the store) gives up then, and the
+// store answers EUNAVAILABLE. The client is answered by next as usual.
+func (s *server) withTimeout(next http.Handler) http.Handler {
+	if s.timeout <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

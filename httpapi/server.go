@@ -108,6 +108,14 @@ type Config struct {
 	// X-Forwarded-Proto) are believed when finding the client's address.
 	// Empty: the address is the connection's.
 	TrustedProxies []netip.Prefix
+
+	// RequestTimeout bounds the handling of each request of an API route
+	// (authentication included): its context ends then, so that a store
+	// that stopped answering is answered 503 (the store reports the
+	// deadline as EUNAVAILABLE) instead of holding the client. Zero means
+	// no bound; GET /health, /ready (which has its own), /metrics and
+	// /openapi.json are not bounded by it.
+	RequestTimeout time.Duration
 }
 
 // RateLimit is a token bucket: Burst requests at once, refilled at Rate per
@@ -146,6 +154,7 @@ type server struct {
 	subjects      *limiter // per-subject requests; nil when off
 	failures      *limiter // per-address authentication failures; nil when off
 	proxies       []netip.Prefix
+	timeout       time.Duration // per API request; 0: none
 }
 
 // NewServer returns the API's handler: every route of routes.go behind the
@@ -169,6 +178,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 		maxBody:       cfg.MaxBodyBytes,
 		readyCheck:    cfg.Ready,
 		proxies:       cfg.TrustedProxies,
+		timeout:       cfg.RequestTimeout,
 	}
 	if s.maxLimit == 0 {
 		s.maxLimit = DefaultMaxPageSize
@@ -183,6 +193,8 @@ func NewServer(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: DefaultPageSize must be between 1 and MaxPageSize")
 	case s.maxBody < 0:
 		return nil, errors.New("httpapi: MaxBodyBytes must not be negative")
+	case s.timeout < 0:
+		return nil, errors.New("httpapi: RequestTimeout must not be negative")
 	}
 	if err := cfg.RateLimit.check("RateLimit"); err != nil {
 		return nil, err
