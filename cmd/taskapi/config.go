@@ -25,13 +25,21 @@ const (
 	defaultMaxPageSize  = 100
 	maxPageSizeLimit    = 1000
 	maxShutdownDelay    = time.Minute
-	devAudience         = "task-manager-api"
-	devKeyFile          = "taskapi-dev-key.pem"
-	devIssuerAddr       = "127.0.0.1:5001"
-	devDemoUser         = "dev|demo-user"
-	devScopes           = "read:tasks write:tasks delete:tasks"
-	dotenvFile          = ".env"
-	databaseEnv         = "DATABASE_URL"
+	// defaultRequestTimeout bounds the handling of one API request
+	// (REQUEST_TIMEOUT): a stalled database is answered 503, not waited on.
+	defaultRequestTimeout = 10 * time.Second
+	maxRequestTimeout     = 5 * time.Minute
+	// minNonceKeyBytes is the least length of DPOP_NONCE_KEY.
+	minNonceKeyBytes = 32
+	// nonceLifetime is how long a DPoP nonce of DPOP_NONCE_KEY is accepted.
+	nonceLifetime = 5 * time.Minute
+	devAudience   = "task-manager-api"
+	devKeyFile    = "taskapi-dev-key.pem"
+	devIssuerAddr = "127.0.0.1:5001"
+	devDemoUser   = "dev|demo-user"
+	devScopes     = "read:tasks write:tasks delete:tasks"
+	dotenvFile    = ".env"
+	databaseEnv   = "DATABASE_URL"
 )
 
 // config is the service's configuration, from the environment.
@@ -58,8 +66,13 @@ type config struct {
 	// ShutdownDelay is how long GET /ready answers 503 before the server
 	// stops accepting connections (SHUTDOWN_DELAY).
 	ShutdownDelay time.Duration
+	// RequestTimeout bounds the handling of each API request
+	// (REQUEST_TIMEOUT; 0 turns it off).
+	RequestTimeout time.Duration
 	// Bearer is the token verification of serve (ISSUER_BASE_URL,
-	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG).
+	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG; ISSUERS and
+	// ISSUERS_ALLOW_HTTP; DPOP_DISABLED, DPOP_REQUIRED, DPOP_NONCE_KEY;
+	// MTLS_CERT_HEADER, MTLS_REQUIRED).
 	Bearer bearer.Config
 	// Profile is where the provider puts audience, scopes and client
 	// (AUDIENCE_CLAIM, SCOPE_CLAIMS, ALLOWED_CLIENT_IDS); its checks are
@@ -130,19 +143,131 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.ShutdownDelay, err = durationVar(getenv, "SHUTDOWN_DELAY", 0, maxShutdownDelay); err != nil {
 		errs = append(errs, err)
 	}
+	if c.RequestTimeout, err = durationVar(getenv, "REQUEST_TIMEOUT", defaultRequestTimeout, maxRequestTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if err := bearerModes(&c.Bearer, getenv); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Bearer.MTLS.CertificateHeader != "" && len(c.TrustedProxies) == 0 {
+		// The header is believed only from a trusted proxy: without one,
+		// no request would ever have a certificate.
+		errs = append(errs, errors.New("MTLS_CERT_HEADER needs TRUSTED_PROXIES: the certificate header is read only from the proxies listed there"))
+	}
 	if c.Bearer, c.Profile, err = authConfig(c.Bearer, getenv); err != nil {
 		errs = append(errs, err)
 	}
 	return c, errors.Join(errs...)
 }
 
+// bearerModes reads the variables of the bearer package's further modes
+// into b, each invalid value reported with its variable:
+//
+//   - ISSUERS: several issuer URLs (commas or spaces), each one's keys
+//     found by discovery, instead of ISSUER_BASE_URL; ISSUERS_ALLOW_HTTP
+//     accepts http:// ones (development only).
+//   - DPOP_DISABLED, DPOP_REQUIRED: DPoP (RFC 9449) is on by default, as
+//     in express-oauth2-jwt-bearer; DPOP_NONCE_KEY (at least 32 bytes)
+//     makes proofs carry server-provided nonces (RFC 9449 §9), the same
+//     on every instance that shares the key.
+//   - MTLS_CERT_HEADER: the header in which a TLS-terminating proxy of
+//     TRUSTED_PROXIES forwards the client certificate (turns certificate
+//     binding, RFC 8705, on); MTLS_REQUIRED refuses tokens that are not
+//     certificate-bound.
+func bearerModes(b *bearer.Config, getenv func(string) string) error {
+	var errs []error
+	if issuers := splitList(getenv("ISSUERS")); len(issuers) > 0 {
+		for _, name := range []string{"ISSUER_BASE_URL", "ISSUER", "JWKS_URI", "SECRET", "TOKEN_SIGNING_ALG"} {
+			if strings.TrimSpace(getenv(name)) != "" {
+				errs = append(errs, fmt.Errorf("ISSUERS and %s are mutually exclusive: list every issuer in ISSUERS (each one's keys are found by discovery), or use %s alone", name, name))
+			}
+		}
+		allowHTTP, err := boolVar(getenv, "ISSUERS_ALLOW_HTTP")
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, s := range issuers {
+			u, err := url.Parse(s)
+			switch {
+			case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+				errs = append(errs, fmt.Errorf("ISSUERS: %q is not an issuer URL such as https://YOUR_TENANT.us.auth0.com/", truncate(s, 60)))
+			case u.Scheme == "http" && !allowHTTP:
+				errs = append(errs, fmt.Errorf("ISSUERS: %q is plain http: its keys would be fetched unauthenticated; use https, or set ISSUERS_ALLOW_HTTP=true for development", truncate(s, 60)))
+			}
+		}
+		b.Issuers = bearer.IssuersOptions{URLs: issuers, AllowInsecureHTTP: allowHTTP}
+	} else if strings.TrimSpace(getenv("ISSUERS_ALLOW_HTTP")) != "" {
+		errs = append(errs, errors.New("ISSUERS_ALLOW_HTTP is set but ISSUERS is not"))
+	}
+
+	disabled, err := boolVar(getenv, "DPOP_DISABLED")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	required, err := boolVar(getenv, "DPOP_REQUIRED")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if disabled && required {
+		errs = append(errs, errors.New("DPOP_DISABLED and DPOP_REQUIRED cannot both be true"))
+	}
+	b.DPoP.Disabled, b.DPoP.Required = disabled, required
+	if key := getenv("DPOP_NONCE_KEY"); key != "" {
+		switch {
+		case disabled:
+			errs = append(errs, errors.New("DPOP_NONCE_KEY is set but DPOP_DISABLED is true"))
+		case len(key) < minNonceKeyBytes:
+			// The key itself is never echoed.
+			errs = append(errs, fmt.Errorf("DPOP_NONCE_KEY is %d bytes: want at least %d random bytes, e.g. the output of openssl rand -base64 32", len(key), minNonceKeyBytes))
+		default:
+			nonces, err := bearer.NewHMACNonces([]byte(key), nonceLifetime)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("DPOP_NONCE_KEY: %w", err))
+			} else {
+				b.DPoP.Nonce = nonces
+			}
+		}
+	}
+
+	header := strings.TrimSpace(getenv("MTLS_CERT_HEADER"))
+	if header != "" {
+		if !validHeaderName(header) {
+			errs = append(errs, fmt.Errorf("MTLS_CERT_HEADER=%q is not a header name", truncate(header, 60)))
+		}
+		b.MTLS.CertificateHeader = header
+	}
+	mtlsRequired, err := boolVar(getenv, "MTLS_REQUIRED")
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if mtlsRequired && header == "" {
+		errs = append(errs, errors.New("MTLS_REQUIRED is true but MTLS_CERT_HEADER is not set: name the header in which your TLS-terminating proxy forwards the client certificate"))
+	}
+	b.MTLS.Required = mtlsRequired
+	return errors.Join(errs...)
+}
+
+// validHeaderName reports whether s is an HTTP field name (an RFC 9110
+// token).
+func validHeaderName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // checkAuth reports what serve needs to verify tokens: ISSUER_BASE_URL (or
-// ISSUER with JWKS_URI or SECRET) and AUDIENCE, naming what is missing.
+// ISSUER with JWKS_URI or SECRET, or ISSUERS) and AUDIENCE, naming what is
+// missing.
 func (c *config) checkAuth() error {
 	var errs []error
 	b := c.Bearer
-	if b.IssuerBaseURL == "" && (b.Issuer == "" || (b.JWKSURI == "" && b.Secret == "")) {
-		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your Auth0 domain as a URL, e.g. ISSUER_BASE_URL=https://YOUR_TENANT.us.auth0.com"))
+	// ISSUERS stands in for ISSUER_BASE_URL; loadConfig checked it.
+	if len(b.Issuers.URLs) == 0 && b.IssuerBaseURL == "" && (b.Issuer == "" || (b.JWKSURI == "" && b.Secret == "")) {
+		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your Auth0 domain as a URL, e.g. ISSUER_BASE_URL=https://YOUR_TENANT.us.auth0.com (or ISSUERS to several issuers)"))
 	} else if b.IssuerBaseURL != "" {
 		if u, err := url.Parse(b.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("ISSUER_BASE_URL must be a URL such as https://YOUR_TENANT.us.auth0.com, got %q", b.IssuerBaseURL))

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 )
 
@@ -167,6 +169,64 @@ func TestCheckAuth(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), w) {
 				t.Errorf("env %v: err = %v mentions %q", tt.env, err, w)
 			}
+		}
+	}
+}
+
+func TestBearerModesConfig(t *testing.T) {
+	key := strings.Repeat("k", 32)
+	c, err := loadConfig(mapEnv(map[string]string{
+		"ISSUERS": "https://a.example/, https://b.example/tenant", "AUDIENCE": "api",
+		"DPOP_REQUIRED": "true", "DPOP_NONCE_KEY": key,
+		"MTLS_CERT_HEADER": "X-Client-Cert", "MTLS_REQUIRED": "yes", "TRUSTED_PROXIES": "10.0.0.1",
+		"REQUEST_TIMEOUT": "3s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Bearer
+	if !slices.Equal(b.Issuers.URLs, []string{"https://a.example/", "https://b.example/tenant"}) || b.Issuers.AllowInsecureHTTP ||
+		!b.DPoP.Required || b.DPoP.Disabled || b.DPoP.Nonce == nil ||
+		b.MTLS.CertificateHeader != "X-Client-Cert" || !b.MTLS.Required || c.RequestTimeout != 3*time.Second {
+		t.Errorf("config = %+v", c)
+	}
+	if err := c.checkAuth(); err != nil {
+		t.Errorf("checkAuth with ISSUERS in place of ISSUER_BASE_URL: %v", err)
+	}
+	if c, err := loadConfig(mapEnv(nil)); err != nil || c.RequestTimeout != 10*time.Second || c.Bearer.DPoP != (bearer.DPoPOptions{}) {
+		t.Errorf("defaults: REQUEST_TIMEOUT %v, DPoP %+v (want the anchor's: enabled, not required), %v", c.RequestTimeout, c.Bearer.DPoP, err)
+	}
+	if c, err := loadConfig(mapEnv(map[string]string{"ISSUERS": "http://127.0.0.1:5001/", "ISSUERS_ALLOW_HTTP": "true"})); err != nil || !c.Bearer.Issuers.AllowInsecureHTTP {
+		t.Errorf("ISSUERS_ALLOW_HTTP=true: %+v, %v", c.Bearer.Issuers, err)
+	}
+
+	bad := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"ISSUERS": "https://a.example/", "ISSUER_BASE_URL": "https://b.example"}, "ISSUERS and ISSUER_BASE_URL are mutually exclusive"},
+		{map[string]string{"ISSUERS": "https://a.example/", "SECRET": "s"}, "ISSUERS and SECRET are mutually exclusive"},
+		{map[string]string{"ISSUERS": "a.example"}, `ISSUERS: "a.example" is not an issuer URL`},
+		{map[string]string{"ISSUERS": "http://a.example/"}, "set ISSUERS_ALLOW_HTTP=true for development"},
+		{map[string]string{"ISSUERS_ALLOW_HTTP": "true"}, "ISSUERS_ALLOW_HTTP is set but ISSUERS is not"},
+		{map[string]string{"ISSUERS": "https://a.example/", "ISSUERS_ALLOW_HTTP": "maybe"}, `ISSUERS_ALLOW_HTTP="maybe": want true or false`},
+		{map[string]string{"DPOP_DISABLED": "true", "DPOP_REQUIRED": "true"}, "DPOP_DISABLED and DPOP_REQUIRED cannot both be true"},
+		{map[string]string{"DPOP_REQUIRED": "2"}, `DPOP_REQUIRED="2": want true or false`},
+		{map[string]string{"DPOP_NONCE_KEY": "short"}, "DPOP_NONCE_KEY is 5 bytes: want at least 32"},
+		{map[string]string{"DPOP_NONCE_KEY": key, "DPOP_DISABLED": "1"}, "DPOP_NONCE_KEY is set but DPOP_DISABLED is true"},
+		{map[string]string{"MTLS_REQUIRED": "true"}, "MTLS_REQUIRED is true but MTLS_CERT_HEADER is not set"},
+		{map[string]string{"MTLS_CERT_HEADER": "X-Client-Cert"}, "MTLS_CERT_HEADER needs TRUSTED_PROXIES"},
+		{map[string]string{"MTLS_CERT_HEADER": "X Cert", "TRUSTED_PROXIES": "10.0.0.1"}, `MTLS_CERT_HEADER="X Cert" is not a header name`},
+		{map[string]string{"REQUEST_TIMEOUT": "10"}, `REQUEST_TIMEOUT="10": want a duration`},
+		{map[string]string{"REQUEST_TIMEOUT": "1h"}, `REQUEST_TIMEOUT="1h": want a duration from 0s to 5m0s`},
+	}
+	for _, tt := range bad {
+		_, err := loadConfig(mapEnv(tt.env))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("env %v: err = %v, want %q", tt.env, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), key) {
+			t.Errorf("env %v: the error shows DPOP_NONCE_KEY", tt.env)
 		}
 	}
 }

@@ -16,9 +16,11 @@ const devVariables = `  PORT               API port (5000)
   DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working
                      directory); the development signing key is ` + devKeyFile + `
                      beside the SQLite file (in the working directory for PostgreSQL)
-  LOG_LEVEL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REQUIRE_SCOPES as for serve.
-  ISSUER_BASE_URL and AUDIENCE are ignored: dev uses its own issuer and the
-  audience ` + devAudience + `.
+  LOG_LEVEL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REQUIRE_SCOPES, METRICS,
+  CORS_ORIGINS, RATE_LIMIT, TRUSTED_PROXIES, REQUEST_TIMEOUT, DPOP_DISABLED,
+  DPOP_REQUIRED, DPOP_NONCE_KEY, MTLS_CERT_HEADER, MTLS_REQUIRED as for serve.
+  ISSUER_BASE_URL, ISSUERS and AUDIENCE are ignored: dev uses its own issuer
+  and the audience ` + devAudience + `.
 `
 
 func runDev(ctx context.Context, env *environment, args []string) error {
@@ -46,8 +48,8 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	if cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Audience) > 0 {
-		log.Warn("dev ignores ISSUER_BASE_URL and AUDIENCE: it verifies tokens of its own development issuer; use taskapi serve for a real provider")
+	if cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Issuers.URLs) > 0 || len(cfg.Bearer.Audience) > 0 {
+		log.Warn("dev ignores ISSUER_BASE_URL, ISSUERS and AUDIENCE: it verifies tokens of its own development issuer; use taskapi serve for a real provider")
 	}
 
 	key, err := devissuer.LoadOrCreateKey(devKeyPath(cfg.Database))
@@ -69,15 +71,20 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("seed %s: %w", *user, err)
 	}
 
-	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}, TrustedProxies: cfg.TrustedProxies}
+	// The development issuer replaces the configured ones; the DPoP and
+	// mTLS modes are kept, to try them locally.
+	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}, TrustedProxies: cfg.TrustedProxies,
+		DPoP: cfg.Bearer.DPoP, MTLS: cfg.Bearer.MTLS}
 	verifier, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		return fmt.Errorf("token verification: %w", err)
 	}
 	defer verifier.Close()
-	warm(ctx, log, verifier)
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	defer stopWarm()
+	warm(warmCtx, log, verifier)
 
-	var drain drainState
+	drain := &drainState{verifier: verifier}
 	api, err := newAPI(cfg, store, verifier, log, drain.ready)
 	if err != nil {
 		return err
@@ -93,7 +100,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
-	return serveHTTP(ctx, log, l, api, &drain, 0)
+	return serveHTTP(ctx, log, l, api, drain, 0)
 }
 
 // apiURL is the base URL of the API listening on a, with "localhost" for

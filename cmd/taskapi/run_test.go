@@ -27,7 +27,8 @@ func TestRunUsage(t *testing.T) {
 func TestSubcommandHelp(t *testing.T) {
 	t.Chdir(t.TempDir())
 	tests := map[string][]string{
-		"serve":   {"Usage: taskapi serve", "-addr", "ISSUER_BASE_URL", "AUDIENCE", "REQUIRE_SCOPES"},
+		"serve": {"Usage: taskapi serve", "-addr", "ISSUER_BASE_URL", "AUDIENCE", "REQUIRE_SCOPES", "ISSUERS", "ISSUERS_ALLOW_HTTP",
+			"DPOP_DISABLED", "DPOP_REQUIRED", "DPOP_NONCE_KEY", "MTLS_CERT_HEADER", "MTLS_REQUIRED", "REQUEST_TIMEOUT"},
 		"dev":     {"Usage: taskapi dev", "-issuer-addr", "-user", "taskapi-dev-key.pem"},
 		"token":   {"Usage: taskapi token", "-sub", "-scope", "-ttl", "-aud"},
 		"seed":    {"Usage: taskapi seed", "-user", "SEED_USERS"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -12,9 +13,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
+	"github.com/taskapi/taskapi/metrics"
 )
 
 // Limits of the HTTP server.
@@ -26,14 +30,34 @@ const (
 	maxHeaderBytes    = 64 << 10
 	// shutdownTimeout bounds the drain of open requests on SIGINT/SIGTERM.
 	shutdownTimeout = 10 * time.Second
-	// warmTimeout bounds the first fetch of the provider's keys at start.
+	// warmTimeout bounds each fetch of the provider's keys at start.
 	warmTimeout = 10 * time.Second
+	// warmRetryMax is the longest wait between two attempts to fetch the
+	// keys while the provider could not be reached since start.
+	warmRetryMax = time.Minute
 )
+
+// warmRetryFirst is the first wait before the keys are fetched again when
+// the fetch at start failed (doubling up to warmRetryMax); tests shorten it.
+var warmRetryFirst = 2 * time.Second
 
 const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a URL); required
   AUDIENCE           the API identifier, e.g. task-manager-api; required
   ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
                      optional overrides of the verification
+  ISSUERS            several issuer URLs, commas or spaces, each one's keys
+                     found by discovery; instead of ISSUER_BASE_URL
+  ISSUERS_ALLOW_HTTP accept http:// issuers in ISSUERS, development only (false)
+  DPOP_DISABLED      accept only Bearer tokens, ignore DPoP proofs (false:
+                     DPoP tokens with proofs accepted beside Bearer tokens)
+  DPOP_REQUIRED      accept only DPoP-bound tokens with a proof (false)
+  DPOP_NONCE_KEY     secret of at least 32 bytes: proofs must carry a nonce
+                     from the DPoP-Nonce header (RFC 9449 §9); the same on
+                     every instance (none)
+  MTLS_CERT_HEADER   header in which a TLS-terminating proxy of
+                     TRUSTED_PROXIES forwards the client certificate; checks
+                     certificate-bound tokens (RFC 8705) (none)
+  MTLS_REQUIRED      refuse tokens that are not certificate-bound (false)
   AUDIENCE_CLAIM     the claim holding the audience (aud; client_id for Cognito)
   SCOPE_CLAIMS       claims holding scopes, e.g. scope,scp (scope)
   SCOPE_PREFIX       removed from scopes, e.g. task-manager-api/ (Cognito)
@@ -50,7 +74,10 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
                      bucket size (0: off)
   AUTH_FAILURE_LIMIT failed authentications per second per client address,
                      AUTH_FAILURE_LIMIT_BURST the bucket size (0: off)
-  TRUSTED_PROXIES    proxies (IPs or CIDRs) whose X-Forwarded-For is believed
+  TRUSTED_PROXIES    proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and
+                     -Proto (and MTLS_CERT_HEADER) are believed
+  REQUEST_TIMEOUT    bound of each API request: past it a stalled database is
+                     answered 503 (10s; 0s: none)
   SHUTDOWN_DELAY     on SIGTERM, how long GET /ready answers 503 before the
                      server stops accepting connections (0s)
 `
@@ -87,9 +114,11 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.Close()
-	warm(ctx, log, verifier)
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	defer stopWarm()
+	warm(warmCtx, log, verifier)
 
-	var drain drainState
+	drain := &drainState{verifier: verifier}
 	api, err := newAPI(cfg, store, verifier, log, drain.ready)
 	if err != nil {
 		return err
@@ -99,9 +128,23 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.String(),
-		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "audience", cfg.Bearer.Audience, "require_scopes", cfg.RequireScopes,
+		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "issuers", cfg.Bearer.Issuers.URLs, "audience", cfg.Bearer.Audience,
+		"dpop", dpopMode(cfg.Bearer.DPoP), "dpop_nonces", cfg.Bearer.DPoP.Nonce != nil,
+		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
+		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
-	return serveHTTP(ctx, log, l, api, &drain, cfg.ShutdownDelay)
+	return serveHTTP(ctx, log, l, api, drain, cfg.ShutdownDelay)
+}
+
+// dpopMode names the DPoP mode for the log.
+func dpopMode(o bearer.DPoPOptions) string {
+	switch {
+	case o.Disabled:
+		return "disabled"
+	case o.Required:
+		return "required"
+	}
+	return "allowed"
 }
 
 // newLogger returns the JSON logger of the service.
@@ -110,20 +153,69 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 }
 
 // warm fetches the provider's discovery document and keys once, so that a
-// misconfiguration shows at start. A failure is logged, not fatal: the
-// verifier retries on the first request, and the provider may be back by
-// then.
+// misconfiguration shows at start and the first requests do not wait. A
+// failure is logged, not fatal: a goroutine tries again until ctx ends,
+// waiting warmRetryFirst and then twice as long each time up to
+// warmRetryMax, and stops once the keys are there (a request may have
+// fetched them first). Meanwhile GET /ready answers 503.
 func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
+	if err := warmOnce(ctx, v); err != nil {
+		log.Warn("could not fetch the token issuer's keys; retrying in the background (GET /ready answers 503 meanwhile)", "err", err)
+		go rewarm(ctx, log, v)
+	}
+}
+
+// warmOnce makes one bounded attempt of warm.
+func warmOnce(ctx context.Context, v *bearer.Verifier) error {
 	ctx, cancel := context.WithTimeout(ctx, warmTimeout)
 	defer cancel()
-	if err := v.Warm(ctx); err != nil {
-		log.Warn("could not fetch the token issuer's keys; requests will retry", "err", err)
+	if err := v.Warm(ctx); err != nil && v.Ready() != nil {
+		return err
+	}
+	return nil
+}
+
+// rewarm is warm's retry loop.
+func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
+	wait := warmRetryFirst
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		err := warmOnce(ctx, v)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			log.Info("fetched the token issuer's keys")
+			return
+		}
+		wait = min(2*wait, warmRetryMax)
+		log.Warn("could not fetch the token issuer's keys; retrying", "err", err, "retry_in", wait.String())
 	}
 }
 
 // newAPI builds the API handler on store, protected by v; ready is the
-// readiness check of GET /ready beside the store's.
+// readiness check of GET /ready beside the store's. With METRICS, the
+// registry of /metrics also holds the verifier's counters and the store's
+// connection pools.
 func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger, ready func(context.Context) error) (http.Handler, error) {
+	var reg *prometheus.Registry
+	if cfg.Metrics {
+		reg = prometheus.NewRegistry()
+		if err := reg.Register(metrics.NewBearerCollector(v.Stats)); err != nil {
+			return nil, err
+		}
+		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok {
+			if err := reg.Register(metrics.NewDBPoolsCollector(p.Stats)); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return httpapi.NewServer(httpapi.Config{
 		Ready:            ready,
 		Store:            store,
@@ -133,21 +225,34 @@ func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logge
 		MaxPageSize:      cfg.MaxPageSize,
 		Logger:           log,
 		Metrics:          cfg.Metrics,
+		MetricsRegistry:  reg,
 		CORSOrigins:      cfg.CORSOrigins,
 		RateLimit:        cfg.RateLimit,
 		AuthFailureLimit: cfg.AuthFailureLimit,
 		TrustedProxies:   cfg.TrustedProxies,
+		RequestTimeout:   cfg.RequestTimeout,
 	})
 }
 
-// drainState tells GET /ready that the instance is shutting down, so that
-// a load balancer stops sending it new requests.
-type drainState struct{ draining atomic.Bool }
+// drainState is the readiness of the instance beside its store: not ready
+// while the verifier has no usable signing keys, nor once shutting down, so
+// that a load balancer stops sending it new requests.
+type drainState struct {
+	draining atomic.Bool
+	verifier *bearer.Verifier // nil: no keys to check
+}
 
-// ready is the httpapi readiness check: 503 "Shutting down" once draining.
+// ready is the httpapi readiness check: 503 "Shutting down" once
+// draining, 503 "Not ready: token signing keys unavailable" while the
+// verifier cannot verify from what it has cached (bearer's Ready, which
+// makes no network request: an identity provider that is down while the
+// keys are cached does not take the instance out).
 func (d *drainState) ready(context.Context) error {
 	if d.draining.Load() {
 		return taskapi.Errorf(taskapi.EUNAVAILABLE, "Shutting down")
+	}
+	if d.verifier != nil {
+		return d.verifier.Ready()
 	}
 	return nil
 }
