@@ -91,51 +91,12 @@ func appendNullableString(dst []byte, s *string) []byte {
 	return appendJSONString(dst, *s)
 }
 
-// appendTime appends t as a JSON string in the wire's form: RFC 3339 in
-// UTC with the fraction of time.RFC3339Nano (trailing zeros dropped, none
-// when zero). Its characters need no escaping. Years 0 to 9999 are
-// formatted digit by digit, at a fraction of AppendFormat's cost (a list
-// formats two or three per task); others go through AppendFormat.
+// appendTime appends t as a JSON string in the wire's form, RFC 3339 in
+// UTC (see utc). Its characters need no escaping.
 func appendTime(dst []byte, t time.Time) []byte {
-	t = t.UTC()
 	dst = append(dst, '"')
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		dst = t.AppendFormat(dst, time.RFC3339Nano)
-		return append(dst, '"')
-	}
-	hour, minute, sec := t.Clock()
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	if ns := t.Nanosecond(); ns != 0 {
-		width := 9
-		for ns%10 == 0 {
-			ns /= 10
-			width--
-		}
-		dst = append(dst, '.')
-		dst = appendDigits(dst, ns, width)
-	}
-	return append(dst, 'Z', '"')
-}
-
-// appendDigits appends n, 0 <= n < 10^width, as width decimal digits.
-func appendDigits(dst []byte, n, width int) []byte {
-	dst = append(dst, make([]byte, width)...) // no allocation: the compiler extends dst
-	for i := len(dst) - 1; i >= len(dst)-width; i-- {
-		dst[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return dst
+	dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"')
 }
 
 // appendTaskObject appends t as the JSON object taskJSON encodes to.

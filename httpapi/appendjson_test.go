@@ -203,21 +203,3 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
-
-// FuzzAppendTime compares appendTime with time.Time.AppendFormat in
-// RFC 3339 with nanoseconds, for any instant and offset.
-func FuzzAppendTime(f *testing.F) {
-	f.Add(int64(0), int64(0), 0)
-	f.Add(time.Date(2026, 11, 26, 17, 4, 5, 123456789, time.UTC).Unix(), int64(120000000), 3600)
-	f.Add(time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix(), int64(999999999), -7200)
-	f.Add(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(1), 0)
-	f.Add(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), int64(100), 0)
-	f.Fuzz(func(t *testing.T, sec, nsec int64, offset int) {
-		tm := time.Unix(sec, nsec).In(time.FixedZone("", offset%(24*3600)))
-		got := appendTime(nil, tm)
-		want := append(tm.UTC().AppendFormat([]byte{'"'}, time.RFC3339Nano), '"')
-		if !bytes.Equal(got, want) {
-			t.Fatalf("appendTime(%v) = %s, AppendFormat %s", tm, got, want)
-		}
-	})
-}
