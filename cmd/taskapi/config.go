@@ -69,6 +69,9 @@ type config struct {
 	// RequestTimeout bounds the handling of each API request
 	// (REQUEST_TIMEOUT; 0 turns it off).
 	RequestTimeout time.Duration
+	// PprofAddr is the loopback address of the profiling server
+	// (PPROF_ADDR; "" for none).
+	PprofAddr string
 	// Bearer is the token verification of serve (ISSUER_BASE_URL,
 	// AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG; ISSUERS and
 	// ISSUERS_ALLOW_HTTP; DPOP_DISABLED, DPOP_REQUIRED, DPOP_NONCE_KEY;
@@ -144,6 +147,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, err)
 	}
 	if c.RequestTimeout, err = durationVar(getenv, "REQUEST_TIMEOUT", defaultRequestTimeout, maxRequestTimeout); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PprofAddr, err = pprofAddr(getenv("PPROF_ADDR")); err != nil {
 		errs = append(errs, err)
 	}
 	if err := bearerModes(&c.Bearer, getenv); err != nil {

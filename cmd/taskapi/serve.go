@@ -78,6 +78,8 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
                      -Proto (and MTLS_CERT_HEADER) are believed
   REQUEST_TIMEOUT    bound of each API request: past it a stalled database is
                      answered 503 (10s; 0s: none)
+  PPROF_ADDR         loopback HOST:PORT serving net/http/pprof at /debug/pprof/
+                     (none; other addresses are refused)
   SHUTDOWN_DELAY     on SIGTERM, how long GET /ready answers 503 before the
                      server stops accepting connections (0s)
 `
@@ -122,6 +124,13 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	api, err := newAPI(cfg, store, verifier, log, drain.ready)
 	if err != nil {
 		return err
+	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := startPprof(log, cfg.PprofAddr)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
