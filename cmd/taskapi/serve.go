@@ -170,7 +170,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 	if err := warmOnce(ctx, v); err != nil {
 		log.Warn("could not fetch the token issuer's keys; retrying in the background (GET /ready answers 503 meanwhile)", "err", err)
-		go rewarm(ctx, log, v)
+		go rewarm(ctx, log, v, warmRetryFirst)
 	}
 }
 
@@ -184,9 +184,8 @@ func warmOnce(ctx context.Context, v *bearer.Verifier) error {
 	return nil
 }
 
-// rewarm is warm's retry loop.
-func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
-	wait := warmRetryFirst
+// rewarm is warm's retry loop; wait is the first wait.
+func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier, wait time.Duration) {
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -194,6 +193,9 @@ func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 			t.Stop()
 			return
 		case <-t.C:
+		}
+		if v.Ready() == nil {
+			return // a request fetched the keys meanwhile
 		}
 		err := warmOnce(ctx, v)
 		switch {
