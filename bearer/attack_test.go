@@ -107,6 +107,10 @@ func TestAttacks(t *testing.T) {
 		rowInvalid("standard base64 alphabet", req(func(t *testing.T, iss string) string {
 			p := strings.Split(rs256(t, baseClaims(iss)), ".")
 			return p[0] + "." + p[1] + "." + strings.NewReplacer("-", "+", "_", "/").Replace(p[2]) + "+/"
+		}), msgSignature), // a signature segment that does not decode is a signature that does not verify
+		rowInvalid("standard base64 alphabet in the payload", req(func(t *testing.T, iss string) string {
+			p := strings.Split(rs256(t, baseClaims(iss)), ".")
+			return p[0] + "." + p[1] + "+/." + p[2]
 		}), msgFormatting),
 		rowInvalid("padded segment", req(func(t *testing.T, iss string) string {
 			p := strings.Split(rs256(t, baseClaims(iss)), ".")

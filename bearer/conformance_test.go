@@ -249,6 +249,16 @@ func TestConformanceToken(t *testing.T) {
 			return bearerReq(strings.Join(parts, "."))
 		}
 	}
+	lastLetter := func(c byte) func(t *testing.T, iss string) *http.Request {
+		return func(t *testing.T, iss string) *http.Request {
+			tok := []byte(rs256(t, baseClaims(iss)))
+			if tok[len(tok)-1] == c {
+				c = 'A' + (c+1)%26
+			}
+			tok[len(tok)-1] = c
+			return bearerReq(string(tok))
+		}
+	}
 	signed := func(method jwt.SigningMethod, key any, header map[string]any) func(t *testing.T, iss string) *http.Request {
 		return func(t *testing.T, iss string) *http.Request {
 			return bearerReq(sign(t, method, key, header, baseClaims(iss)))
@@ -268,6 +278,22 @@ func TestConformanceToken(t *testing.T) {
 		}, msgFormatting),
 		rowInvalid("tampered payload", tampered(1), msgSignature),
 		rowInvalid("tampered signature", tampered(2), msgSignature),
+		// The tutorial's test: "change a letter at the end". A 256-byte
+		// RS256 signature's last character carries 2 bits and 4 zero bits,
+		// so most replacements are non-canonical base64url; every one of
+		// them is a signature that does not verify.
+		rowInvalid("last letter changed to B", lastLetter('B'), msgSignature),
+		rowInvalid("last letter changed to Q", lastLetter('Q'), msgSignature),
+		rowInvalid("last letter changed to z", lastLetter('z'), msgSignature),
+		rowInvalid("last letter changed to _", lastLetter('_'), msgSignature),
+		rowInvalid("signature not base64url", func(t *testing.T, iss string) *http.Request {
+			parts := strings.Split(rs256(t, baseClaims(iss)), ".")
+			return bearerReq(parts[0] + "." + parts[1] + ".*" + parts[2][1:])
+		}, msgSignature),
+		rowInvalid("alg none with a non-base64url signature", func(t *testing.T, iss string) *http.Request {
+			parts := strings.Split(sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, baseClaims(iss)), ".")
+			return bearerReq(parts[0] + "." + parts[1] + ".*")
+		}, unsupported("none")),
 		rowInvalid("other key with the same kid", signed(jwt.SigningMethodRS256, rsaOther, nil), msgSignature),
 		rowInvalid("alg none", none, unsupported("none")),
 		rowInvalid("alg HS256", signed(jwt.SigningMethodHS256, []byte("secret"), nil), unsupported("HS256")),

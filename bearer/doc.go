@@ -64,6 +64,11 @@
 //     is decoded before the signature is checked, so an undecodable or
 //     non-object payload reads "Invalid Token or Protected Header
 //     formatting".
+//   - Segments are decoded strictly (canonical base64url). A signature
+//     segment that does not decode, such as the tutorial's "change a letter
+//     at the end" usually gives, reads "signature verification failed"; the
+//     anchor's lenient decoder ignores the spare low bits of the last
+//     character, so some such edits are accepted there.
 //   - A "crit" header is rejected (no JWS extension is understood).
 //     Duplicate JSON members: the last one wins, like JSON.parse, and the
 //     signature check and the claim checks read the same decoded value.

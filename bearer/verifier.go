@@ -272,6 +272,14 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 		switch {
 		case p.err != nil:
 			return nil, nil, p.err
+		case badSignatureSegment(tok, err):
+			// Header and payload decoded, but the signature segment is not
+			// canonical base64url: what "change a letter at the end" of a
+			// token usually gives. It is a signature that does not verify.
+			if alg, _ := tok.Header["alg"].(string); v.staticAlgError(alg) != nil {
+				return nil, nil, v.algError(tok.Header["alg"])
+			}
+			return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: msgSignature, Err: err}
 		case tok == nil || tok.Header == nil || errors.Is(err, jwt.ErrTokenMalformed):
 			return nil, nil, InvalidToken(msgFormatting)
 		case !p.ran:
@@ -309,6 +317,15 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 	ent.nbf, ent.hasNbf = payload["nbf"].(float64)
 	ent.iat, _ = payload["iat"].(float64)
 	return claims, ent, nil
+}
+
+// badSignatureSegment reports whether the library refused the token only
+// because its signature segment does not decode. golang-jwt decodes the
+// header, then the payload, then looks the signing method up, then decodes
+// the signature: a malformed-token error with the method already set can
+// only come from that last step.
+func badSignatureSegment(tok *jwt.Token, err error) bool {
+	return tok != nil && tok.Header != nil && tok.Method != nil && errors.Is(err, jwt.ErrTokenMalformed)
 }
 
 // keyFunc is called by the JOSE library once the header is decoded and its
