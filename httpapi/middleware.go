@@ -3,13 +3,18 @@ package httpapi
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -20,12 +25,41 @@ import (
 // maxRequestIDLen bounds an X-Request-Id accepted from the client.
 const maxRequestIDLen = 128
 
-type requestIDKey struct{}
-
-// requestID returns the id the request-id middleware gave the request.
+// requestID returns the id the request-id middleware gave the request
+// ("" outside common).
 func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		return st.id[0]
+	}
+	return ""
+}
+
+// idEncoding spells a generated request id as taskapi.NewID spells ids: 26
+// lower-case characters for 128 bits.
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// idSources are ChaCha8 generators (math/rand/v2: cryptographically strong),
+// each seeded with 32 bytes from crypto/rand when the pool makes it, so that
+// a generated request id is as unguessable as 128 bits from crypto/rand
+// without reading the kernel's generator on every request (a getrandom
+// system call on kernels without its vDSO). A ChaCha8 is not safe for
+// concurrent use: each is held by one request at a time.
+var idSources = sync.Pool{New: func() any {
+	var seed [32]byte
+	rand.Read(seed[:]) // never fails (crypto/rand documents it)
+	return mrand.NewChaCha8(seed)
+}}
+
+// newRequestID returns 128 random bits as 26 lower-case characters.
+func newRequestID() string {
+	var b [16]byte
+	src := idSources.Get().(*mrand.ChaCha8)
+	binary.LittleEndian.PutUint64(b[:8], src.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], src.Uint64())
+	idSources.Put(src)
+	var out [26]byte
+	idEncoding.Encode(out[:], b[:])
+	return string(out[:])
 }
 
 // saneRequestID reports whether a client's X-Request-Id may be reused: 1 to
@@ -79,13 +113,36 @@ type requestInfo struct {
 	authPassed bool
 }
 
-type requestInfoKey struct{}
+// requestState is the one allocation common makes per request: it is the
+// request's context (the server's, answering requestStateKey with itself:
+// one layer instead of one context.WithValue per value), the status writer
+// of the access log and the metrics, the request id (id[:] is the value of
+// the X-Request-Id response header, so that setting it allocates nothing),
+// and the requestInfo the inner layers fill in. Its Done, Err and Deadline
+// are the parent's, so a context.WithTimeout under it is canceled by the
+// server's context as directly as before.
+type requestState struct {
+	context.Context
+	sw   statusWriter
+	id   [1]string
+	info requestInfo
+}
+
+type requestStateKey struct{}
+
+// Value answers requestStateKey with st, any other key from the parent.
+func (st *requestState) Value(key any) any {
+	if key == (requestStateKey{}) {
+		return st
+	}
+	return st.Context.Value(key)
+}
 
 // infoFrom returns the requestInfo common put in ctx (a blank one outside
 // common, so callers need not check).
 func infoFrom(ctx context.Context) *requestInfo {
-	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
-		return info
+	if st, ok := ctx.Value(requestStateKey{}).(*requestState); ok {
+		return &st.info
 	}
 	return &requestInfo{}
 }
@@ -96,19 +153,36 @@ const (
 	strictTransportSecurity = "max-age=63072000; includeSubDomains"
 )
 
+// Values of the security headers, built once and shared by every response:
+// setSecurityHeaders assigns them to the header map as they are, allocating
+// nothing. Sharing is safe because nothing writes into a value slice of a
+// response header: net/http only reads them (to write the response, or to
+// clone the map), Header.Set replaces the slice (GET /openapi.json sets its
+// own Cache-Control that way) and Header.Add appends, which copies since
+// each slice is full (len == cap == 1).
+var (
+	hdrNoSniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrDeny       = []string{"DENY"}
+	hdrCSP        = []string{contentSecurityPolicy}
+	hdrNoStore    = []string{"no-store"}
+	hdrHSTS       = []string{strictTransportSecurity}
+)
+
 // setSecurityHeaders sets the headers every response carries: no sniffing,
 // no referrer, no framing, no active content, no caching (GET /openapi.json
 // overrides Cache-Control: it is the one public document), and HSTS when the
 // request came over TLS (directly, or to a trusted proxy that says so in
-// X-Forwarded-Proto).
+// X-Forwarded-Proto). The names are in canonical form, as Header.Set would
+// make them.
 func (s *server) setSecurityHeaders(h http.Header, r *http.Request) {
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("Cache-Control", "no-store")
+	h["X-Content-Type-Options"] = hdrNoSniff
+	h["Referrer-Policy"] = hdrNoReferrer
+	h["X-Frame-Options"] = hdrDeny
+	h["Content-Security-Policy"] = hdrCSP
+	h["Cache-Control"] = hdrNoStore
 	if r.TLS != nil || (r.Header.Get("X-Forwarded-Proto") == "https" && s.trusted(parseAddr(r.RemoteAddr))) {
-		h.Set("Strict-Transport-Security", strictTransportSecurity)
+		h["Strict-Transport-Security"] = hdrHSTS
 	}
 }
 
@@ -120,17 +194,17 @@ func (s *server) setSecurityHeaders(h http.Header, r *http.Request) {
 func (s *server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		st := &requestState{Context: r.Context(), sw: statusWriter{ResponseWriter: w}}
 		id := r.Header.Get("X-Request-Id")
 		if !saneRequestID(id) {
-			id = taskapi.NewID()
+			id = newRequestID()
 		}
+		st.id[0] = id
 		h := w.Header()
-		h.Set("X-Request-Id", id)
+		h["X-Request-Id"] = st.id[:]
 		s.setSecurityHeaders(h, r)
-		info := &requestInfo{}
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		r = r.WithContext(context.WithValue(ctx, requestInfoKey{}, info))
-		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(st)
+		sw := &st.sw
 		var preflight bool
 		if s.metrics != nil {
 			s.metrics.inFlight.Inc()
@@ -149,7 +223,8 @@ func (s *server) common(next http.Handler) http.Handler {
 					s.writeError(sw, r, fmt.Errorf("panic: %v", v))
 				}
 			}
-			elapsed := time.Since(start)
+			end := time.Now()
+			elapsed := end.Sub(start)
 			status := cmp.Or(sw.status, http.StatusOK)
 			route := r.Pattern // set by the mux on this very request
 			switch {
@@ -161,19 +236,7 @@ func (s *server) common(next http.Handler) http.Handler {
 			if s.metrics != nil {
 				s.metrics.observe(route, status, elapsed)
 			}
-			attrs := []slog.Attr{
-				slog.String("request_id", id),
-				slog.String("method", r.Method),
-				slog.String("route", route),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", status),
-				slog.Int64("bytes", sw.bytes),
-				slog.Duration("duration", elapsed),
-			}
-			if info.sub != "" {
-				attrs = append(attrs, slog.String("sub", info.sub))
-			}
-			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			s.logRequest(st, r, end, route, status, elapsed)
 		}()
 		if s.cors != nil && s.cors.apply(h, r) {
 			preflight = true
@@ -182,6 +245,33 @@ func (s *server) common(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logRequest writes the access log line of r, at Info, when the logger
+// wants it. It hands the record to the logger's handler directly, as
+// Logger.LogAttrs would, but without the record's caller (runtime.Callers
+// on every request): only a handler with AddSource would show it, and it
+// would name this function anyway.
+func (s *server) logRequest(st *requestState, r *http.Request, end time.Time, route string, status int, elapsed time.Duration) {
+	ctx := r.Context()
+	lh := s.log.Handler()
+	if !lh.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
+		slog.String("request_id", st.id[0]),
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Int64("bytes", st.sw.bytes),
+		slog.Duration("duration", elapsed),
+	)
+	if st.info.sub != "" {
+		rec.AddAttrs(slog.String("sub", st.info.sub))
+	}
+	_ = lh.Handle(ctx, rec)
 }
 
 // muxErrorWriter turns the plain-text 404 and 405 answers of
@@ -248,9 +338,11 @@ func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 	if s.subjects != nil {
 		next = s.limitSubject(next)
 	}
-	next = markAuthPassed(next)
-	if scope != "" && s.requireScopes {
-		next = bearer.RequiredScopesOrPermissions(scope)(next)
+	// Without a scope to check, the subject's check is the last of
+	// authentication: it marks the pass itself, one layer fewer.
+	scoped := scope != "" && s.requireScopes
+	if scoped {
+		next = bearer.RequiredScopesOrPermissions(scope)(markAuthPassed(next))
 	}
 	subject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := bearer.FromContext(r.Context())
@@ -262,7 +354,9 @@ func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 			bearer.WriteError(w, r, err)
 			return
 		}
-		infoFrom(r.Context()).sub = claims.Subject()
+		info := infoFrom(r.Context())
+		info.sub = claims.Subject()
+		info.authPassed = !scoped
 		next.ServeHTTP(w, r)
 	})
 	authenticated := s.withTimeout(s.authenticate(subject))
