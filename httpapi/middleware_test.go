@@ -79,6 +79,32 @@ func TestSharedSecurityHeaderValues(t *testing.T) {
 	}
 }
 
+// TestSharedCORSHeaderValues checks that a preflight, whose Vary gets more
+// values, leaves the shared CORS values intact for the next answer.
+func TestSharedCORSHeaderValues(t *testing.T) {
+	for name, v := range map[string][]string{"Vary": hdrVaryOrigin, "Allow-Origin *": hdrAnyOrigin, "Expose": hdrExposeHeader} {
+		if len(v) != 1 || cap(v) != 1 {
+			t.Fatalf("%s: len %d cap %d, want a full slice of one value", name, len(v), cap(v))
+		}
+	}
+	const app = "https://app.example.com"
+	s := newTestServer(t, func(c *Config) { c.CORSOrigins = []string{app} })
+	pre := s.do(req{method: "OPTIONS", path: "/tasks", header: map[string]string{"Origin": app, "Access-Control-Request-Method": "GET"}})
+	if got, want := pre.header.Values("Vary"), []string{"Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"}; !slices.Equal(got, want) {
+		t.Errorf("preflight Vary %q, want %q", got, want)
+	}
+	res := s.do(req{method: "GET", path: "/health", header: map[string]string{"Origin": app}})
+	if got := res.header.Values("Vary"); !slices.Equal(got, []string{"Origin"}) {
+		t.Errorf("Vary after a preflight %q, want [Origin]", got)
+	}
+	if got := res.header.Get("Access-Control-Allow-Origin"); got != app {
+		t.Errorf("Access-Control-Allow-Origin %q", got)
+	}
+	if hdrVaryOrigin[0] != "Origin" {
+		t.Errorf("shared Vary changed to %q", hdrVaryOrigin[0])
+	}
+}
+
 type parentKey struct{}
 
 // TestRequestStateContext checks the context common gives a request: the
