@@ -26,6 +26,14 @@ func (f SortField) Valid() bool {
 	return false
 }
 
+// Nullable reports whether tasks may have no value in the field
+// (due_date, completed_on).
+func (f SortField) Nullable() bool { return f == SortDueDate || f == SortCompletedOn }
+
+// Column returns the storage column of a valid field: the field's own
+// name, one of the constants above, so it is safe to put into SQL text.
+func (f SortField) Column() string { return string(f) }
+
 // Sort is the order of a list: a field, ascending unless Desc, ties broken
 // by id in the same direction. Tasks without a value in a nullable field
 // (due_date, completed_on) come last in ascending order and first in

@@ -182,3 +182,26 @@ func TestNewID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+func TestSortField(t *testing.T) {
+	tests := []struct {
+		f               taskapi.SortField
+		valid, nullable bool
+	}{
+		{taskapi.SortCreatedAt, true, false},
+		{taskapi.SortUpdatedAt, true, false},
+		{taskapi.SortDueDate, true, true},
+		{taskapi.SortName, true, false},
+		{taskapi.SortCompletedOn, true, true},
+		{"user_id", false, false},
+		{"name; DROP TABLE tasks", false, false},
+	}
+	for _, tt := range tests {
+		if tt.f.Valid() != tt.valid || tt.f.Nullable() != tt.nullable {
+			t.Errorf("%q: Valid %v Nullable %v, want %v %v", tt.f, tt.f.Valid(), tt.f.Nullable(), tt.valid, tt.nullable)
+		}
+		if tt.valid && tt.f.Column() != string(tt.f) {
+			t.Errorf("%q: Column %q", tt.f, tt.f.Column())
+		}
+	}
+}

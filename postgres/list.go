@@ -11,19 +11,6 @@ import (
 	"github.com/taskapi/taskapi"
 )
 
-// sortColumns maps each sort field to its column and whether it may be
-// NULL. Only these constant names are ever put into SQL text.
-var sortColumns = map[taskapi.SortField]struct {
-	column   string
-	nullable bool
-}{
-	taskapi.SortCreatedAt:   {"created_at", false},
-	taskapi.SortUpdatedAt:   {"updated_at", false},
-	taskapi.SortDueDate:     {"due_date", true},
-	taskapi.SortName:        {"name", false},
-	taskapi.SortCompletedOn: {"completed_on", true},
-}
-
 // query collects the WHERE terms of a list and their arguments. A term
 // names its arguments with "?", numbered $1, $2, … by add.
 type query struct {
@@ -66,8 +53,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if field == "" {
 		field = taskapi.SortCreatedAt
 	}
-	col, ok := sortColumns[field]
-	if !ok {
+	if !field.Valid() {
 		return nil, badRequest("cannot sort by %q", field)
 	}
 	var after any
@@ -115,12 +101,12 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 		q.add("due_date > ?", dateArg(f.DueAfter))
 	}
 	if f.After != nil {
-		keyset(&q, col.column, col.nullable, f.Sort.Desc, after, f.After.ID)
+		keyset(&q, field.Column(), field.Nullable(), f.Sort.Desc, after, f.After.ID)
 	}
 
-	order := col.column + " ASC NULLS LAST, id ASC"
+	order := field.Column() + " ASC NULLS LAST, id ASC"
 	if f.Sort.Desc {
-		order = col.column + " DESC NULLS FIRST, id DESC"
+		order = field.Column() + " DESC NULLS FIRST, id DESC"
 	}
 	stmt := `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ` + q.next(f.Limit+1)
@@ -175,7 +161,7 @@ func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (any, error) {
 		return nil, badRequest("invalid page token")
 	}
 	if c.Value == nil {
-		if !sortColumns[field].nullable {
+		if !field.Nullable() {
 			return nil, badRequest("invalid page token")
 		}
 		return nil, nil

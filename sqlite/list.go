@@ -8,19 +8,6 @@ import (
 	"github.com/taskapi/taskapi"
 )
 
-// sortColumns maps each sort field to its column and whether it may be
-// NULL. Only these constant names are ever put into SQL text.
-var sortColumns = map[taskapi.SortField]struct {
-	column   string
-	nullable bool
-}{
-	taskapi.SortCreatedAt:   {"created_at", false},
-	taskapi.SortUpdatedAt:   {"updated_at", false},
-	taskapi.SortDueDate:     {"due_date", true},
-	taskapi.SortName:        {"name", false},
-	taskapi.SortCompletedOn: {"completed_on", true},
-}
-
 // query collects the WHERE terms of a list and their arguments.
 type query struct {
 	where []string
@@ -86,8 +73,7 @@ func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.So
 	if field == "" {
 		field = taskapi.SortCreatedAt
 	}
-	col, ok := sortColumns[field]
-	if !ok {
+	if !field.Valid() {
 		return "", nil, "", badRequest("cannot sort by %q", field)
 	}
 
@@ -123,12 +109,12 @@ func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.So
 		if err != nil {
 			return "", nil, "", err
 		}
-		keyset(&q, col.column, col.nullable, f.Sort.Desc, v, f.After.ID)
+		keyset(&q, field.Column(), field.Nullable(), f.Sort.Desc, v, f.After.ID)
 	}
 
-	order := col.column + " ASC NULLS LAST, id ASC"
+	order := field.Column() + " ASC NULLS LAST, id ASC"
 	if f.Sort.Desc {
-		order = col.column + " DESC NULLS FIRST, id DESC"
+		order = field.Column() + " DESC NULLS FIRST, id DESC"
 	}
 	q.args = append(q.args, f.Limit+1)
 	return `SELECT ` + listColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
@@ -162,7 +148,7 @@ func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (*string, error) {
 		return nil, badRequest("invalid page token")
 	}
 	if c.Value == nil {
-		if !sortColumns[field].nullable {
+		if !field.Nullable() {
 			return nil, badRequest("invalid page token")
 		}
 		return nil, nil
