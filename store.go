@@ -52,6 +52,33 @@ type Cursor struct {
 	ID    string
 }
 
+// SortValue returns t's value of field in the Cursor's encoding, or nil
+// when t has none (or field is not a sort field).
+func (t *Task) SortValue(field SortField) *string {
+	var v string
+	switch field {
+	case SortCreatedAt:
+		v = t.CreatedAt.UTC().Format(time.RFC3339Nano)
+	case SortUpdatedAt:
+		v = t.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	case SortDueDate:
+		if t.DueDate == nil {
+			return nil
+		}
+		v = t.DueDate.String()
+	case SortName:
+		v = t.Name
+	case SortCompletedOn:
+		if t.CompletedOn == nil {
+			return nil
+		}
+		v = t.CompletedOn.UTC().Format(time.RFC3339Nano)
+	default:
+		return nil
+	}
+	return &v
+}
+
 // ProjectFilter selects tasks by project.
 type ProjectFilter struct {
 	None bool   // only tasks without a project

@@ -205,3 +205,33 @@ func TestSortField(t *testing.T) {
 		}
 	}
 }
+
+func TestTaskSortValue(t *testing.T) {
+	at := time.Date(2026, 3, 10, 12, 0, 0, 123456789, time.FixedZone("x", 3600))
+	due := taskapi.NewDate(2026, 4, 1)
+	full := &taskapi.Task{Name: "n", CreatedAt: at, UpdatedAt: at.Add(time.Second), DueDate: &due, CompletedOn: &at}
+	bare := &taskapi.Task{Name: "n", CreatedAt: at, UpdatedAt: at}
+	tests := []struct {
+		task  *taskapi.Task
+		field taskapi.SortField
+		want  string // "<nil>" for none
+	}{
+		{full, taskapi.SortCreatedAt, "2026-03-10T11:00:00.123456789Z"},
+		{full, taskapi.SortUpdatedAt, "2026-03-10T11:00:01.123456789Z"},
+		{full, taskapi.SortDueDate, "2026-04-01"},
+		{full, taskapi.SortName, "n"},
+		{full, taskapi.SortCompletedOn, "2026-03-10T11:00:00.123456789Z"},
+		{bare, taskapi.SortDueDate, "<nil>"},
+		{bare, taskapi.SortCompletedOn, "<nil>"},
+		{full, "user_id", "<nil>"},
+	}
+	for _, tt := range tests {
+		got := "<nil>"
+		if v := tt.task.SortValue(tt.field); v != nil {
+			got = *v
+		}
+		if got != tt.want {
+			t.Errorf("SortValue(%q) = %s, want %s", tt.field, got, tt.want)
+		}
+	}
+}

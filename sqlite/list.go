@@ -58,7 +58,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if len(page.Tasks) > f.Limit {
 		page.Tasks = page.Tasks[:f.Limit]
 		last := page.Tasks[f.Limit-1]
-		page.Next = &taskapi.Cursor{Value: taskSortValue(last, field), ID: last.ID}
+		page.Next = &taskapi.Cursor{Value: last.SortValue(field), ID: last.ID}
 	}
 	return page, nil
 }
@@ -169,29 +169,4 @@ func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (*string, error) {
 		v = d.Format(taskapi.DateLayout)
 	}
 	return &v, nil
-}
-
-// taskSortValue returns t's value of field in the cursor's form, or nil
-// when t has none.
-func taskSortValue(t *taskapi.Task, field taskapi.SortField) *string {
-	var v string
-	switch field {
-	case taskapi.SortCreatedAt:
-		v = t.CreatedAt.UTC().Format(time.RFC3339Nano)
-	case taskapi.SortUpdatedAt:
-		v = t.UpdatedAt.UTC().Format(time.RFC3339Nano)
-	case taskapi.SortDueDate:
-		if t.DueDate == nil {
-			return nil
-		}
-		v = t.DueDate.String()
-	case taskapi.SortName:
-		v = t.Name
-	case taskapi.SortCompletedOn:
-		if t.CompletedOn == nil {
-			return nil
-		}
-		v = t.CompletedOn.UTC().Format(time.RFC3339Nano)
-	}
-	return &v
 }
