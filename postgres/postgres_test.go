@@ -48,6 +48,9 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// latestMigration is the version of the newest embedded migration.
+const latestMigration = 2
+
 // schemaVersion returns the newest migration applied in url's schema.
 func schemaVersion(t *testing.T, url string) int64 {
 	t.Helper()
@@ -91,8 +94,8 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v := schemaVersion(t, url); v != 1 {
-		t.Fatalf("schema version %d after Migrate, want 1", v)
+	if v := schemaVersion(t, url); v != latestMigration {
+		t.Fatalf("schema version %d after Migrate, want %d", v, latestMigration)
 	}
 	if got := columns(t, url); !slices.Equal(got, wantColumns) {
 		t.Fatalf("columns\n got %q\nwant %q", got, wantColumns)
@@ -115,8 +118,8 @@ func TestMigrations(t *testing.T) {
 	if _, err := s.Task(ctx, "u", task.ID); err != nil {
 		t.Fatalf("task after reopening: %v", err)
 	}
-	if v := schemaVersion(t, url); v != 1 {
-		t.Fatalf("schema version %d after reopening, want 1", v)
+	if v := schemaVersion(t, url); v != latestMigration {
+		t.Fatalf("schema version %d after reopening, want %d", v, latestMigration)
 	}
 }
 
@@ -140,15 +143,17 @@ func TestConcurrentMigrations(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if v := schemaVersion(t, url); v != 1 {
-		t.Fatalf("schema version %d, want 1", v)
+	if v := schemaVersion(t, url); v != latestMigration {
+		t.Fatalf("schema version %d, want %d", v, latestMigration)
 	}
-	var applied int
-	if err := admin(t, url).QueryRow(t.Context(), `SELECT count(*) FROM goose_db_version WHERE version_id = 1`).Scan(&applied); err != nil {
-		t.Fatal(err)
-	}
-	if applied != 1 {
-		t.Fatalf("migration 1 recorded %d times, want once", applied)
+	for m := 1; m <= latestMigration; m++ {
+		var applied int
+		if err := admin(t, url).QueryRow(t.Context(), `SELECT count(*) FROM goose_db_version WHERE version_id = $1`, m).Scan(&applied); err != nil {
+			t.Fatal(err)
+		}
+		if applied != 1 {
+			t.Fatalf("migration %d recorded %d times, want once", m, applied)
+		}
 	}
 	if got := columns(t, url); !slices.Equal(got, wantColumns) {
 		t.Fatalf("columns\n got %q\nwant %q", got, wantColumns)

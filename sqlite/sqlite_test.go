@@ -69,6 +69,9 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
+// latestMigration is the version of the newest embedded migration.
+const latestMigration = 2
+
 // schemaVersion returns the newest migration applied to the file.
 func schemaVersion(t *testing.T, path string) int64 {
 	t.Helper()
@@ -95,8 +98,8 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v := schemaVersion(t, path); v != 1 {
-		t.Fatalf("schema version %d after Migrate, want 1", v)
+	if v := schemaVersion(t, path); v != latestMigration {
+		t.Fatalf("schema version %d after Migrate, want %d", v, latestMigration)
 	}
 
 	// Open on a migrated file, twice, keeps the data and the version.
@@ -120,8 +123,8 @@ func TestMigrations(t *testing.T) {
 	if _, err := s.Task(ctx, "u", task.ID); err != nil {
 		t.Fatalf("task after reopening: %v", err)
 	}
-	if v := schemaVersion(t, path); v != 1 {
-		t.Fatalf("schema version %d after reopening, want 1", v)
+	if v := schemaVersion(t, path); v != latestMigration {
+		t.Fatalf("schema version %d after reopening, want %d", v, latestMigration)
 	}
 
 	// A path with URI characters stays a path.
@@ -129,8 +132,8 @@ func TestMigrations(t *testing.T) {
 	if err := Migrate(ctx, odd); err != nil {
 		t.Fatal(err)
 	}
-	if v := schemaVersion(t, "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(odd)); v != 1 {
-		t.Fatalf("schema version %d of %q, want 1", v, odd)
+	if v := schemaVersion(t, "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(odd)); v != latestMigration {
+		t.Fatalf("schema version %d of %q, want %d", v, odd, latestMigration)
 	}
 }
 
@@ -147,8 +150,8 @@ func TestConcurrentMigrations(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if v := schemaVersion(t, path); v != 1 {
-		t.Fatalf("schema version %d, want 1", v)
+	if v := schemaVersion(t, path); v != latestMigration {
+		t.Fatalf("schema version %d, want %d", v, latestMigration)
 	}
 }
 
