@@ -64,7 +64,9 @@ func start(t *testing.T, name, dbURL string, iss *devissuer.Issuer) *instance {
 		t.Fatalf("instance %s: %v", name, err)
 	}
 	t.Cleanup(func() { v.Close() })
-	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: v.Middleware})
+	// The list cache is on, as in taskapi serve: each instance keeps pages
+	// of its own, which writes through the other must invalidate at once.
+	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: v.Middleware, ListCacheBytes: 1 << 20})
 	if err != nil {
 		t.Fatalf("instance %s: %v", name, err)
 	}
@@ -177,6 +179,7 @@ func TestScaleOut(t *testing.T) {
 		}
 	})
 	t.Run("WritesVisibleAtOnce", func(t *testing.T) { testWritesVisible(t, c) })
+	t.Run("CachedListsAcrossInstances", func(t *testing.T) { testCachedLists(t, c) })
 	t.Run("ETagsAcrossInstances", func(t *testing.T) { testETags(t, c) })
 	t.Run("PageTokensAcrossInstances", func(t *testing.T) { testPageTokens(t, c) })
 	t.Run("IfMatchRace", func(t *testing.T) { testIfMatchRace(t, c) })
@@ -206,6 +209,35 @@ func testWritesVisible(t *testing.T, c *cluster) {
 	c.do(t, c.a, "DELETE", "/tasks/"+id, nil).want(t, http.StatusNoContent)
 	c.do(t, c.b, "GET", "/tasks/"+id, nil).want(t, http.StatusNotFound)
 	c.do(t, c.b, "DELETE", "/tasks/"+id, nil).want(t, http.StatusNotFound)
+}
+
+// testCachedLists: each instance keeps the lists it served; a write
+// through the other instance shows in the very next list read, which the
+// first read of the same list had put in the cache.
+func testCachedLists(t *testing.T, c *cluster) {
+	const path = "/tasks?sort=-created_at&limit=100"
+	for i := range 6 {
+		writer, reader := c.a, c.b
+		if i%2 == 1 {
+			writer, reader = c.b, c.a
+		}
+		before := taskIDs(t, c.do(t, reader, "GET", path, nil).want(t, http.StatusOK))
+		if again := taskIDs(t, c.do(t, reader, "GET", path, nil).want(t, http.StatusOK)); !slices.Equal(again, before) {
+			t.Fatalf("%s: the same list read twice with no write between: %v, then %v", reader.name, before, again)
+		}
+		var want []string
+		switch i % 3 {
+		case 0, 1:
+			id, _ := c.createTask(t, writer, fmt.Sprint("cached list ", i))
+			want = append([]string{id}, before...)
+		case 2:
+			c.do(t, writer, "DELETE", "/tasks/"+before[0], nil).want(t, http.StatusNoContent)
+			want = before[1:]
+		}
+		if got := taskIDs(t, c.do(t, reader, "GET", path, nil).want(t, http.StatusOK)); !slices.Equal(got, want) {
+			t.Fatalf("round %d: %s's list after a write through %s: %v, want %v", i, reader.name, writer.name, got, want)
+		}
+	}
 }
 
 // testETags: an ETag one instance gave is honoured by the other, for
