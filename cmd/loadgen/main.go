@@ -70,6 +70,21 @@ type options struct {
 	url         string
 	token       string
 	logLevel    string
+	serviceEnv  envList
+}
+
+// envList is a repeatable KEY=VALUE flag.
+type envList []string
+
+func (l *envList) String() string { return strings.Join(*l, " ") }
+
+func (l *envList) Set(s string) error {
+	k, _, ok := strings.Cut(s, "=")
+	if !ok || k == "" || strings.ContainsAny(k, " \t") {
+		return fmt.Errorf("want KEY=VALUE, not %q", s)
+	}
+	*l = append(*l, s)
+	return nil
 }
 
 func main() {
@@ -135,6 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.url, "url", "", "load this running service instead of starting one (loopback only; needs -token)")
 	fs.StringVar(&o.token, "token", "", "the bearer token for -url (e.g. from taskapi dev)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "LOG_LEVEL of the service loadgen starts")
+	fs.Var(&o.serviceEnv, "service-env", "KEY=VALUE in the environment of the service loadgen starts, e.g. LIST_CACHE_MB=0 (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loadgen [flags]\n\nMeasures taskapi under load beside a bare net/http handler (see go doc ./cmd/loadgen).\n\n")
 		fs.PrintDefaults()

@@ -25,6 +25,7 @@ func measure(ctx context.Context, o *options, log io.Writer) (*report, error) {
 		NumCPU:      runtime.NumCPU(),
 		GoVersion:   runtime.Version(),
 		LogLevel:    o.logLevel,
+		ServiceEnv:  o.serviceEnv,
 	}
 	dir, err := os.MkdirTemp("", "loadgen-*")
 	if err != nil {

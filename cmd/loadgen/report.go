@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -20,6 +21,7 @@ type report struct {
 	NumCPU      int       `json:"num_cpu"`
 	GoVersion   string    `json:"go_version"`
 	LogLevel    string    `json:"service_log_level,omitempty"`
+	ServiceEnv  []string  `json:"service_env,omitempty"`
 	BareBytes   int       `json:"bare_body_bytes,omitempty"`
 	Results     []result  `json:"results"`
 	Skipped     []string  `json:"skipped,omitempty"`
@@ -129,6 +131,9 @@ func (rep *report) writeTable(w io.Writer) {
 		rep.Connections, rep.Duration, rep.Warmup, rep.GOMAXPROCS, rep.NumCPU, rep.GoVersion)
 	if rep.LogLevel != "" {
 		fmt.Fprintf(w, "; service LOG_LEVEL=%s", rep.LogLevel)
+	}
+	if len(rep.ServiceEnv) > 0 {
+		fmt.Fprintf(w, " %s", strings.Join(rep.ServiceEnv, " "))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

@@ -96,6 +96,7 @@ func startTarget(ctx context.Context, o *options, db, binary, dir string, idp *h
 		DatabaseURL:   dbURL,
 		IssuerBaseURL: idp.URL(),
 		LogLevel:      o.logLevel,
+		Env:           o.serviceEnv,
 	})
 	if err != nil {
 		t.close()
