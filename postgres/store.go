@@ -36,6 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/versionbatch"
 )
 
 // DefaultConnectTimeout bounds the opening of one connection when the URL
@@ -56,6 +57,8 @@ type Store struct {
 	// fold is the collation lower() uses for search: an ICU one when the
 	// server has it, else the database's default (see foldCollation).
 	fold string
+	// versions batches the reads of ListVersion.
+	versions *versionbatch.Reader
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -103,6 +106,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, mapError(ctx, "open", err)
 	}
 	s := &Store{pool: pool, now: o.now}
+	s.versions = &versionbatch.Reader{Query: s.listVersions, Timeout: versionQueryTimeout}
 	if s.fold, err = foldCollation(ctx, pool); err != nil {
 		pool.Close()
 		return nil, mapError(ctx, "open", err)

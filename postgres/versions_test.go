@@ -229,3 +229,35 @@ func TestListVersionErrors(t *testing.T) {
 	_, err = s.ListVersion(t.Context(), "u")
 	wantUnavailable(t, err)
 }
+
+// TestListVersionsQuery checks the query batched reads share: several
+// users at once and users without a version.
+func TestListVersionsQuery(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	writes := map[string]int{"a": 1, "b": 3, `quote"d`: 2, "ünï": 1}
+	for user, n := range writes {
+		for range n {
+			if err := s.CreateTask(ctx, &taskapi.Task{UserID: user, Name: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, users := range [][]string{{"a"}, {"a", "b", `quote"d`, "ünï", "nobody"}} {
+		got, err := s.listVersions(ctx, users)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			if want := int64(writes[u]); got[u] != want {
+				t.Errorf("users %q: version of %q = %d, want %d", users, u, got[u], want)
+			}
+		}
+		if _, ok := got["nobody"]; ok {
+			t.Errorf("a version for a user without writes: %v", got)
+		}
+	}
+	if v, err := s.ListVersion(ctx, "a\x00b"); v != 0 || err != nil {
+		t.Errorf("an id with NUL: %d, %v", v, err)
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/versionbatch"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -59,6 +60,7 @@ type Store struct {
 	writeStmts *statements
 	ckpt       *checkpointer
 	now        func() time.Time
+	versions   *versionbatch.Reader // batches the reads of ListVersion
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -131,6 +133,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, mapError(ctx, "open", err)
 	}
 	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now}
+	s.versions = &versionbatch.Reader{Query: s.listVersions, Timeout: versionQueryTimeout}
 	go ckpt.run(o.checkpointInterval, o.tick)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()

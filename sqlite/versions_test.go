@@ -182,3 +182,35 @@ func TestListVersionErrors(t *testing.T) {
 		t.Fatal("ListVersion on a closed store: no error")
 	}
 }
+
+// TestListVersionsQuery checks the query batched reads share: several
+// users at once, users without a version, and ids with a NUL byte (looked
+// up alone, never through JSON, so "a\x00b" cannot pass for "a").
+func TestListVersionsQuery(t *testing.T) {
+	s, _ := open(t)
+	ctx := t.Context()
+	writes := map[string]int{"a": 1, "b": 3, "a\x00b": 2, `quote"d`: 1}
+	for user, n := range writes {
+		for range n {
+			if err := s.CreateTask(ctx, &taskapi.Task{UserID: user, Name: "x"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, users := range [][]string{
+		{"a"}, {"a\x00b"}, {"a", "b", "a\x00b", `quote"d`, "nobody", "a\x00"},
+	} {
+		got, err := s.listVersions(ctx, users)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range users {
+			if want := int64(writes[u]); got[u] != want {
+				t.Errorf("users %q: version of %q = %d, want %d", users, u, got[u], want)
+			}
+		}
+		if _, ok := got["nobody"]; ok {
+			t.Errorf("a version for a user without writes: %v", got)
+		}
+	}
+}
