@@ -77,7 +77,25 @@ CREATE TRIGGER projects_list_version_update AFTER UPDATE ON projects
 CREATE TRIGGER projects_list_version_delete AFTER DELETE ON projects
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION list_versions_bump();
 
+-- TRUNCATE fires no DELETE trigger: it moves every user's version.
+-- +goose StatementBegin
+CREATE FUNCTION list_versions_bump_all() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE list_versions SET version = version + 1;
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+
+CREATE TRIGGER tasks_list_version_truncate AFTER TRUNCATE ON tasks
+    FOR EACH STATEMENT EXECUTE FUNCTION list_versions_bump_all();
+CREATE TRIGGER projects_list_version_truncate AFTER TRUNCATE ON projects
+    FOR EACH STATEMENT EXECUTE FUNCTION list_versions_bump_all();
+
 -- +goose Down
+DROP TRIGGER projects_list_version_truncate ON projects;
+DROP TRIGGER tasks_list_version_truncate ON tasks;
+DROP FUNCTION list_versions_bump_all();
 DROP TRIGGER projects_list_version_delete ON projects;
 DROP TRIGGER projects_list_version_update ON projects;
 DROP TRIGGER projects_list_version_insert ON projects;
