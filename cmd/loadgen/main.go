@@ -28,6 +28,11 @@
 // status is 1 when any request failed or was answered outside
 // 2xx, 2 for a usage error.
 //
+// The service runs with serve's defaults, its list cache among them (a
+// get-tasks request then costs a batched list-version lookup, not the list
+// query); -service-env passes variables to it, e.g. -service-env
+// LIST_CACHE_MB=0 measures the list query on every request.
+//
 // Usage:
 //
 //	go run ./cmd/loadgen [-duration 10s] [-connections 64] [-rounds 1] [-scenario all] [-db sqlite|postgres|all] [-json FILE]
