@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -288,5 +289,30 @@ func TestNewServerConfig(t *testing.T) {
 		if _, err := NewServer(tt.cfg); (err == nil) != tt.ok {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
+	}
+}
+
+// TestClientGone: a client that disconnected before its answer was ready
+// is logged as 499, not as an internal error with a 500.
+func TestClientGone(t *testing.T) {
+	s := newTestServer(t)
+	s.createTask("auth0|gone", map[string]any{"name": "x"})
+	for _, path := range []string{"/tasks", "/tasks?search=x", "/projects"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		r := httptest.NewRequest("GET", path, nil).WithContext(ctx)
+		r.Header.Set(hdrSub, "auth0|gone")
+		w := httptest.NewRecorder()
+		s.handler.ServeHTTP(w, r)
+		if w.Code != 499 {
+			t.Errorf("GET %s with the client gone: %d %s, want 499", path, w.Code, w.Body)
+		}
+	}
+	logs := s.logs.String()
+	if strings.Contains(logs, "internal error") || strings.Contains(logs, `"status":500`) {
+		t.Errorf("a client gone is logged as a failure:\n%s", logs)
+	}
+	if !strings.Contains(logs, `"status":499`) {
+		t.Errorf("no access log line with status 499:\n%s", logs)
 	}
 }

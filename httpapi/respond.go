@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -111,6 +112,13 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v
 // logged with the request id, and the client gets 500 ERR_INTERNAL with
 // that id and no detail.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() == context.Canceled {
+		// The client went away before its answer was ready: nobody reads
+		// it, and nothing failed here. The access log and the metrics
+		// show 499 (as nginx does), not an internal error.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	var e *taskapi.Error
 	body := errorBody{Code: taskapi.EINTERNAL, Error: "Internal error"}
 	if errors.As(err, &e) {
@@ -136,6 +144,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSONBytes(w, status, append(b, '\n'))
 }
+
+// statusClientClosed is the status logged for a request whose client
+// disconnected before the answer was ready (nginx's 499).
+const statusClientClosed = 499
 
 // badRequest returns a 400 ERR_BAD_REQUEST error.
 func badRequest(format string, args ...any) *taskapi.Error {
