@@ -106,11 +106,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, mapError(ctx, "open", err)
 	}
 	s := &Store{pool: pool, now: o.now}
-	s.versions = &versionbatch.Reader{Query: s.listVersions, Timeout: versionQueryTimeout}
 	if s.fold, err = foldCollation(ctx, pool); err != nil {
 		pool.Close()
 		return nil, mapError(ctx, "open", err)
 	}
+	s.versions = versionbatch.NewReader(s.listVersions, versionQueryTimeout)
 	return s, nil
 }
 
@@ -186,6 +186,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the pool. It waits for the connections in use to be
 // returned.
 func (s *Store) Close() error {
+	s.versions.Close()
 	s.pool.Close()
 	return nil
 }

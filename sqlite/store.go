@@ -133,7 +133,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, mapError(ctx, "open", err)
 	}
 	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now}
-	s.versions = &versionbatch.Reader{Query: s.listVersions, Timeout: versionQueryTimeout}
+	s.versions = versionbatch.NewReader(s.listVersions, versionQueryTimeout)
 	go ckpt.run(o.checkpointInterval, o.tick)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
@@ -229,6 +229,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close stops the checkpoints and closes both pools and their statements.
 // It waits for queries in progress.
 func (s *Store) Close() error {
+	s.versions.Close()
 	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 

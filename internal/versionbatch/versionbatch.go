@@ -5,6 +5,7 @@ package versionbatch
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -24,15 +25,16 @@ import (
 // already in flight, which may have started before the change it must see
 // committed.
 type Reader struct {
-	// Query returns the versions of users (distinct, at most MaxUsers); a
-	// user missing from the map has version 0.
-	Query func(ctx context.Context, users []string) (map[string]int64, error)
-	// Timeout bounds one query, whose context is not any one reader's.
-	Timeout time.Duration
+	query   func(ctx context.Context, users []string) (map[string]int64, error)
+	timeout time.Duration
+	work    chan *versionBatch // to the worker: a batch to send; never more than one
+	quit    chan struct{}      // closed by Close
+	stopped chan struct{}      // closed when the worker has returned
 
 	mu      sync.Mutex
-	running bool          // a query is in flight
+	running bool          // the worker is sending a batch
 	next    *versionBatch // the reads waiting for the next query; nil when none
+	closed  bool
 }
 
 // versionBatch is the reads one query answers.
@@ -49,10 +51,56 @@ type versionBatch struct {
 // query after.
 const MaxUsers = 256
 
+// ErrClosed is the error of a read of a closed Reader.
+var ErrClosed = errors.New("versionbatch: reader closed")
+
+// NewReader returns a Reader sending its batches through query, which
+// returns the versions of users (distinct, at most MaxUsers; a user missing
+// from the map has version 0), each query bounded by timeout (its context
+// is not any one reader's). One goroutine sends the batches, one at a time,
+// until Close.
+func NewReader(query func(ctx context.Context, users []string) (map[string]int64, error), timeout time.Duration) *Reader {
+	r := &Reader{
+		query:   query,
+		timeout: timeout,
+		work:    make(chan *versionBatch, 1),
+		quit:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go r.worker()
+	return r
+}
+
+// Close stops the worker once the query in flight, if any, has ended;
+// reads still waiting, and later ones, get ErrClosed.
+func (r *Reader) Close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		<-r.stopped
+		return
+	}
+	r.closed = true
+	r.mu.Unlock()
+	close(r.quit)
+	<-r.stopped
+	r.mu.Lock()
+	if b := r.next; b != nil { // gathered while the last query was in flight
+		r.next = nil
+		b.err = ErrClosed
+		close(b.done)
+	}
+	r.mu.Unlock()
+}
+
 // Read returns the list version of user, or ctx's error if ctx ends first.
 func (r *Reader) Read(ctx context.Context, user string) (int64, error) {
 	for {
 		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return 0, ErrClosed
+		}
 		b := r.next
 		if b != nil && len(b.users) >= MaxUsers && !b.has(user) {
 			// The gathering batch is full (only while a query is in
@@ -71,9 +119,11 @@ func (r *Reader) Read(ctx context.Context, user string) (int64, error) {
 		}
 		b.add(user)
 		if !r.running {
+			// The worker is idle, so work is empty: this send does not
+			// block.
 			r.running = true
 			r.next = nil
-			go r.loop(b)
+			r.work <- b
 		}
 		r.mu.Unlock()
 		select {
@@ -85,17 +135,35 @@ func (r *Reader) Read(ctx context.Context, user string) (int64, error) {
 	}
 }
 
-// loop sends b, then each batch that gathered while the one before was in
-// flight, until none is waiting.
-func (r *Reader) loop(b *versionBatch) {
+// worker sends each batch it is given, and the batches that gather while
+// it is in flight, until Close. It lives as long as the Reader, so its
+// stack, grown deep by the database driver, is not grown anew per batch.
+func (r *Reader) worker() {
+	defer close(r.stopped)
+	for {
+		select {
+		case b := <-r.work:
+			r.send(b)
+		case <-r.quit:
+			return
+		}
+	}
+}
+
+// send sends b, then each batch that gathered while the one before was in
+// flight, until none is waiting or the Reader is closed.
+func (r *Reader) send(b *versionBatch) {
 	for b != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), r.Timeout)
-		b.versions, b.err = r.Query(ctx, b.users)
+		ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+		b.versions, b.err = r.query(ctx, b.users)
 		cancel()
 		close(b.done)
 		r.mu.Lock()
-		b = r.next
-		r.next = nil
+		b = nil
+		if !r.closed {
+			b = r.next
+			r.next = nil
+		}
 		if b == nil {
 			r.running = false
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,12 +60,19 @@ func (f *fakeVersions) query(ctx context.Context, users []string) (map[string]in
 	return snap, nil
 }
 
+// newReader returns a Reader of query, closed when t ends.
+func newReader(t *testing.T, query func(context.Context, []string) (map[string]int64, error)) *Reader {
+	r := NewReader(query, time.Second)
+	t.Cleanup(r.Close)
+	return r
+}
+
 // TestVersionReaderSeesEarlierWrites checks the property the list cache
 // rests on: a version read after a write committed is at least that
 // write's, however the reads are batched.
 func TestVersionReaderSeesEarlierWrites(t *testing.T) {
 	f := &fakeVersions{versions: map[string]int64{}, delay: 200 * time.Microsecond}
-	r := &Reader{Query: f.query, Timeout: time.Second}
+	r := newReader(t, f.query)
 	ctx := t.Context()
 	const workers, rounds = 32, 100
 	var wg sync.WaitGroup
@@ -102,7 +110,7 @@ func TestVersionReaderSeesEarlierWrites(t *testing.T) {
 
 func TestVersionReaderBatchBound(t *testing.T) {
 	f := &fakeVersions{versions: map[string]int64{}, delay: 2 * time.Millisecond}
-	r := &Reader{Query: f.query, Timeout: time.Second}
+	r := newReader(t, f.query)
 	var wg sync.WaitGroup
 	for i := range 3 * MaxUsers {
 		wg.Go(func() {
@@ -123,12 +131,12 @@ func TestVersionReaderErrorsAndCancel(t *testing.T) {
 	release := make(chan struct{})
 	boom := errors.New("boom")
 	var calls atomic.Int64
-	r := &Reader{Timeout: time.Second, Query: func(ctx context.Context, users []string) (map[string]int64, error) {
+	r := newReader(t, func(ctx context.Context, users []string) (map[string]int64, error) {
 		if calls.Add(1) == 1 {
 			<-release
 		}
 		return nil, boom
-	}}
+	})
 	// The first read holds the query in flight; a second, cancelled,
 	// returns at once with its context's error.
 	first := make(chan error, 1)
@@ -156,4 +164,32 @@ func TestVersionReaderErrorsAndCancel(t *testing.T) {
 	if _, err := r.Read(context.Background(), "c"); !errors.Is(err, boom) {
 		t.Errorf("read after an error: %v", err)
 	}
+}
+
+func TestVersionReaderClose(t *testing.T) {
+	release := make(chan struct{})
+	r := NewReader(func(ctx context.Context, users []string) (map[string]int64, error) {
+		<-release
+		return map[string]int64{users[0]: 7}, nil
+	}, time.Second)
+	results := make(chan error, 2)
+	go func() { _, err := r.Read(context.Background(), "in flight"); results <- err }()
+	time.Sleep(10 * time.Millisecond) // the first read's query is in flight
+	go func() { _, err := r.Read(context.Background(), "waiting"); results <- err }()
+	time.Sleep(10 * time.Millisecond) // the second waits for the next query
+	closed := make(chan struct{})
+	go func() { r.Close(); close(closed) }()
+	close(release)
+	<-closed
+	var errs []error
+	for range 2 {
+		errs = append(errs, <-results)
+	}
+	if !slices.ContainsFunc(errs, func(err error) bool { return err == nil }) || !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, ErrClosed) }) {
+		t.Errorf("reads across Close: %v; want the one in flight answered and the waiting one ErrClosed", errs)
+	}
+	if _, err := r.Read(context.Background(), "after"); !errors.Is(err, ErrClosed) {
+		t.Errorf("read after Close: %v", err)
+	}
+	r.Close() // a second Close returns
 }
