@@ -179,6 +179,15 @@ func TestVersionReaderClose(t *testing.T) {
 	time.Sleep(10 * time.Millisecond) // the second waits for the next query
 	closed := make(chan struct{})
 	go func() { r.Close(); close(closed) }()
+	for { // Close has begun: it waits for the query in flight
+		r.mu.Lock()
+		c := r.closed
+		r.mu.Unlock()
+		if c {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	close(release)
 	<-closed
 	var errs []error
