@@ -167,16 +167,25 @@ func TestVersionReaderErrorsAndCancel(t *testing.T) {
 }
 
 func TestVersionReaderClose(t *testing.T) {
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{}, 1)
 	r := NewReader(func(ctx context.Context, users []string) (map[string]int64, error) {
+		started <- struct{}{}
 		<-release
 		return map[string]int64{users[0]: 7}, nil
 	}, time.Second)
 	results := make(chan error, 2)
 	go func() { _, err := r.Read(context.Background(), "in flight"); results <- err }()
-	time.Sleep(10 * time.Millisecond) // the first read's query is in flight
+	<-started // the first read's query is in flight
 	go func() { _, err := r.Read(context.Background(), "waiting"); results <- err }()
-	time.Sleep(10 * time.Millisecond) // the second waits for the next query
+	for { // the second read waits for the next query
+		r.mu.Lock()
+		waiting := r.next != nil
+		r.mu.Unlock()
+		if waiting {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
 	closed := make(chan struct{})
 	go func() { r.Close(); close(closed) }()
 	for { // Close has begun: it waits for the query in flight
