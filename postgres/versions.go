@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/versionbatch"
 )
 
 var _ taskapi.ListVersioner = (*Store)(nil)
@@ -48,13 +49,8 @@ func (s *Store) listVersions(ctx context.Context, users []string) (map[string]in
 	}
 	defer rows.Close()
 	versions := make(map[string]int64, len(users))
-	var user string
-	var v int64
-	for rows.Next() {
-		if err := rows.Scan(&user, &v); err != nil {
-			return nil, err
-		}
-		versions[user] = v
+	if err := versionbatch.ScanRows(rows, versions); err != nil {
+		return nil, err
 	}
-	return versions, rows.Err()
+	return versions, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/versionbatch"
 )
 
 var _ taskapi.ListVersioner = (*Store)(nil)
@@ -78,13 +79,8 @@ func (s *Store) listVersions(ctx context.Context, users []string) (map[string]in
 		return nil, err
 	}
 	defer rows.Close()
-	var user string
-	var v int64
-	for rows.Next() {
-		if err := rows.Scan(&user, &v); err != nil {
-			return nil, err
-		}
-		versions[user] = v
+	if err := versionbatch.ScanRows(rows, versions); err != nil {
+		return nil, err
 	}
-	return versions, rows.Err()
+	return versions, nil
 }

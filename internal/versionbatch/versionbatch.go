@@ -182,3 +182,23 @@ func (b *versionBatch) add(user string) {
 		b.users = append(b.users, user)
 	}
 }
+
+// Rows is what ScanRows reads: *sql.Rows and pgx.Rows both are.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanRows adds the (user id, version) rows of a query to versions.
+func ScanRows(rows Rows, versions map[string]int64) error {
+	var user string
+	var v int64
+	for rows.Next() {
+		if err := rows.Scan(&user, &v); err != nil {
+			return err
+		}
+		versions[user] = v
+	}
+	return rows.Err()
+}
