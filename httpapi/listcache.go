@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"container/list"
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -52,9 +53,11 @@ func newListCache(max int64) *listCache {
 
 // listKey is the cache key of a list request of a user: the path (which
 // names the list, and the project of a project's tasks) and the raw query
-// (filters, sort, limit, page token) determine the page.
+// (filters, sort, limit, page token) determine the page. The user id and
+// the path are prefixed by their lengths, so no two requests share a key
+// whatever bytes a sub or a decoded path holds.
 func listKey(userID, path, rawQuery string) string {
-	return userID + "\x00" + path + "\x00" + rawQuery
+	return strconv.Itoa(len(userID)) + ":" + userID + strconv.Itoa(len(path)) + ":" + path + rawQuery
 }
 
 // get returns the page kept under key if it was read at version.

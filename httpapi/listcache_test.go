@@ -80,6 +80,34 @@ func TestListCacheUnit(t *testing.T) {
 	})
 }
 
+func TestListKey(t *testing.T) {
+	// Requests that must never share a page: the same bytes split
+	// differently between the sub, the path and the query.
+	reqs := [][3]string{
+		{"u", "/tasks", "limit=5"},
+		{"u\x00", "/tasks", "limit=5"},
+		{"u\x00/tasks\x00", "/x", ""},
+		{"u", "/tasks\x00limit=5", ""},
+		{"u1", "/tasks", ""},
+		{"u", "1/tasks", ""},
+		{"3:u", "/tasks", ""},
+		{"u", "/tasks", ""},
+		{"", "", ""},
+		{"a", "b\x00c", "d"},
+		{"a\x00b", "c", "d"},
+		{"a", "b", "c"},
+		{"a", "", "bc"},
+	}
+	seen := map[string][3]string{}
+	for _, r := range reqs {
+		k := listKey(r[0], r[1], r[2])
+		if prev, ok := seen[k]; ok {
+			t.Errorf("%q and %q share the key %q", prev, r, k)
+		}
+		seen[k] = r
+	}
+}
+
 func TestListCacheConfig(t *testing.T) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
