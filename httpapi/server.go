@@ -18,6 +18,11 @@
 // (Config.RateLimit) and a per-address limit on authentication failures
 // (Config.AuthFailureLimit), both off by default; NewHTTPServer sets the
 // server timeouts and header limit.
+//
+// Performance: with Config.ListCacheBytes, rendered task lists are kept
+// and served again while the store's list version of the user
+// (taskapi.ListVersioner) is unchanged; the version is read from the store
+// on every request, so the cache is coherent across instances.
 package httpapi
 
 import (
