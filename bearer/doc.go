@@ -111,11 +111,15 @@
 //   - Beyond the anchor: a proof is accepted once. Its key thumbprint and
 //     jti are remembered for IATOffset (the "iat" window), and a replay is
 //     400 invalid_dpop_proof `DPoP proof "jti" has already been used`. The
-//     cache is per Verifier (not shared between servers) and bounded
-//     (ReplayCacheSize, 100 000): past that many proofs in one window, the
-//     oldest are forgotten first. Optional server nonces (RFC 9449 §9,
-//     DPoPOptions.Nonce, NewHMACNonces): a proof without a valid "nonce" is
-//     401 use_dpop_nonce, and DPoP answers carry DPoP-Nonce.
+//     cache is per Verifier and bounded (ReplayCacheSize, 100 000): past
+//     that many proofs in one window, the oldest are forgotten first.
+//     Servers behind one load balancer share a DPoPOptions.ReplayStore,
+//     asked after the cache for proofs that passed every other check; its
+//     replay is the same 400, its failure a 503 temporarily_unavailable
+//     with Retry-After, as for an unavailable key set. Optional server
+//     nonces (RFC 9449 §9, DPoPOptions.Nonce, NewHMACNonces): a proof
+//     without a valid "nonce" is 401 use_dpop_nonce, and DPoP answers
+//     carry DPoP-Nonce.
 //   - The URL a proof names ("htu") is built from the Host header and the
 //     connection (https over TLS), or from the first X-Forwarded-Host and
 //     X-Forwarded-Proto values only when the peer address is inside

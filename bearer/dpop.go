@@ -60,6 +60,17 @@ type DPoPOptions struct {
 	// proofs than this arrive within IATOffset, the oldest are forgotten
 	// first.
 	ReplayCacheSize int
+	// ReplayStore, when set, is consulted after the in-process cache (a
+	// proof that this Verifier saw before is refused without it): it
+	// shares the accepted proofs between the servers behind one load
+	// balancer, so that a proof accepted by one is refused by the others
+	// within its window. It sees only proofs that passed every other
+	// check (signature, htm, htu, ath, key binding, nonce, iat), with the
+	// request's context. Its replay refusal is the in-process one; its
+	// error is answered 503 temporarily_unavailable with Retry-After (the
+	// Cooldown), as an unavailable key set is: a proof is never accepted
+	// unchecked.
+	ReplayStore ReplayStore
 	// Nonce, when set, makes every proof carry a server-provided "nonce"
 	// claim (RFC 9449 §9): a proof without a valid one is answered 401
 	// use_dpop_nonce, and every answer to a DPoP request carries a fresh
@@ -131,6 +142,7 @@ type dpopState struct {
 	required       bool
 	offset, leeway int64 // seconds
 	replay         *replayCache
+	store          ReplayStore // shared between servers; nil: none
 	nonce          NonceSource
 	maxProofBytes  int
 }
@@ -149,7 +161,7 @@ func newDPoP(o DPoPOptions, maxProofBytes int) (*dpopState, error) {
 	if o.IATLeeway < 0 {
 		return nil, errors.New(`Invalid DPoP option: "iatLeeway" must be a non-negative number`)
 	}
-	d := &dpopState{required: o.Required, nonce: o.Nonce, maxProofBytes: maxProofBytes}
+	d := &dpopState{required: o.Required, nonce: o.Nonce, store: o.ReplayStore, maxProofBytes: maxProofBytes}
 	d.offset, d.leeway = int64(DefaultDPoPIATOffset/time.Second), int64(DefaultDPoPIATLeeway/time.Second)
 	if o.IATOffset > 0 {
 		d.offset = int64(o.IATOffset / time.Second)
@@ -386,14 +398,24 @@ func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof,
 	if jkt == "" {
 		return nil, InvalidToken(msgJKTInvalid)
 	}
-	return d.verifyProof(q.proofs[0], q.token, r.Method, q.origin.htu(r), jkt, v.now())
+	now := v.now()
+	p, e := d.verifyProof(q.proofs[0], q.token, r.Method, q.origin.htu(r), jkt, now)
+	if e != nil {
+		return nil, e
+	}
+	// Last, once the proof is otherwise valid, so that no invalid proof
+	// takes room in the replay cache or the ReplayStore.
+	if e := d.checkReplay(r.Context(), p.Thumbprint, p.JTI, p.IssuedAt.Unix(), now.Unix(), v.retryAfter); e != nil {
+		return nil, e
+	}
+	return p, nil
 }
 
 // verifyProof checks a DPoP proof, in the anchor's order: the JWS (alg
 // from the allow-list, an embedded public jwk, the signature, typ
 // dpop+jwt, iat/exp/nbf types), then iat within the window, htm, htu, jti,
 // ath and the key thumbprint against the token's cnf.jkt; then, beyond the
-// anchor, the nonce and the replay cache.
+// anchor, the nonce. The replay checks (checkReplay) come after it.
 func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.Time) (*Proof, *Error) {
 	if len(proof) > d.maxProofBytes {
 		return nil, invalidProof(msgProofTooLarge)
@@ -483,9 +505,6 @@ func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.
 				return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUseDPoPNonce, Message: msgNonceInvalid}
 			}
 		}
-	}
-	if d.replay != nil && !d.replay.add(thumbprint, jti, int64(iat)+d.offset, sec) {
-		return nil, invalidProof(msgReplayed)
 	}
 	return &Proof{Thumbprint: thumbprint, JTI: jti, IssuedAt: time.Unix(int64(iat), 0), Algorithm: string(sig.Protected.Algorithm)}, nil
 }
@@ -625,12 +644,11 @@ func newReplayCache(size int) *replayCache {
 // add records the proof (thumbprint, jti) until expires and reports
 // whether it was new: false means a replay seen at or before now.
 func (c *replayCache) add(thumbprint, jti string, expires, now int64) bool {
-	h := sha256.New()
-	h.Write([]byte(thumbprint))
-	h.Write([]byte{0})
-	h.Write([]byte(jti))
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
+	return c.addKey(replayKey(thumbprint, jti), expires, now)
+}
+
+// addKey is add of a proof's replayKey.
+func (c *replayCache) addKey(key [sha256.Size]byte, expires, now int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.seen[key]; ok && e.expires >= now {
@@ -649,6 +667,15 @@ func (c *replayCache) add(thumbprint, jti string, expires, now int64) bool {
 	c.next = (pos + 1) % c.size
 	c.seen[key] = replayEntry{expires: expires, pos: pos}
 	return true
+}
+
+// forget removes key, recorded by a proof that was not accepted after all
+// (the ReplayStore failed), so that the proof may be sent again. Its slot
+// in the ring stays until reused; eviction checks the position first.
+func (c *replayCache) forget(key [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.seen, key)
 }
 
 // HMACNonces is the default NonceSource: a nonce is a time window number
