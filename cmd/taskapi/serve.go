@@ -19,6 +19,7 @@ import (
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/metrics"
+	"github.com/taskapi/taskapi/postgres"
 )
 
 // Limits of the HTTP server.
@@ -105,20 +106,26 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	log := newLogger(env.stderr, cfg.LogLevel)
 
-	// Refresh the key set in the background before it expires, so that no
-	// request waits for a fetch.
-	cfg.Bearer.RefreshAhead = true
-	verifier, err := bearer.New(cfg.Bearer)
-	if err != nil {
-		return fmt.Errorf("token verification: %w", err)
-	}
-	defer verifier.Close()
-
 	store, err := openStore(ctx, cfg.Database)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+
+	// Refresh the key set in the background before it expires, so that no
+	// request waits for a fetch.
+	cfg.Bearer.RefreshAhead = true
+	// On PostgreSQL, instances behind one load balancer share the DPoP
+	// proofs they accepted, so that a proof is not replayed to another
+	// instance; on SQLite (one instance) the in-process cache suffices.
+	if pg, ok := store.(*postgres.Store); ok && !cfg.Bearer.DPoP.Disabled {
+		cfg.Bearer.DPoP.ReplayStore = pg.DPoPReplays()
+	}
+	verifier, err := bearer.New(cfg.Bearer)
+	if err != nil {
+		return fmt.Errorf("token verification: %w", err)
+	}
+	defer verifier.Close()
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	defer stopWarm()
 	warm(warmCtx, log, verifier)

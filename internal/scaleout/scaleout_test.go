@@ -3,6 +3,12 @@ package scaleout
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,10 +16,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/devissuer"
@@ -34,13 +44,14 @@ type instance struct {
 type cluster struct {
 	a, b  *instance
 	token string
+	iss   *devissuer.Issuer
 }
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
 	schema := pgtest.Schema(t)
 	iss := devissuer.NewTestServer(t)
-	c := &cluster{a: start(t, "A", schema, iss), b: start(t, "B", schema, iss)}
+	c := &cluster{a: start(t, "A", schema, iss), b: start(t, "B", schema, iss), iss: iss}
 	tok, err := iss.Token(devissuer.TokenRequest{Subject: "auth0|scaleout", Scope: "openid email"})
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +62,8 @@ func newCluster(t *testing.T) *cluster {
 
 // start runs one instance of the service on the database at dbURL, as
 // `taskapi serve` assembles it: a store that migrates at open, the bearer
-// verifier of the issuer, the API.
+// verifier of the issuer, sharing accepted DPoP proofs through the
+// database, the API.
 func start(t *testing.T, name, dbURL string, iss *devissuer.Issuer) *instance {
 	t.Helper()
 	store, err := postgres.Open(t.Context(), dbURL)
@@ -59,7 +71,8 @@ func start(t *testing.T, name, dbURL string, iss *devissuer.Issuer) *instance {
 		t.Fatalf("instance %s: %v", name, err)
 	}
 	t.Cleanup(func() { store.Close() })
-	v, err := bearer.New(bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{"task-manager-api"}})
+	v, err := bearer.New(bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{"task-manager-api"},
+		DPoP: bearer.DPoPOptions{ReplayStore: store.DPoPReplays()}})
 	if err != nil {
 		t.Fatalf("instance %s: %v", name, err)
 	}
@@ -184,6 +197,82 @@ func TestScaleOut(t *testing.T) {
 	t.Run("PageTokensAcrossInstances", func(t *testing.T) { testPageTokens(t, c) })
 	t.Run("IfMatchRace", func(t *testing.T) { testIfMatchRace(t, c) })
 	t.Run("NoLostUpdate", func(t *testing.T) { testNoLostUpdate(t, c) })
+	t.Run("DPoPReplayAcrossInstances", func(t *testing.T) { testDPoPReplay(t, c) })
+}
+
+// testDPoPReplay: a DPoP proof accepted by A is refused by B, with the
+// answer A gives to its own replay (400 invalid_dpop_proof, as the bearer
+// package answers every replay); a new proof passes on B. Both instances
+// are reached under one name, as behind a load balancer that keeps the
+// Host header, so that the proof's htu fits either.
+func testDPoPReplay(t *testing.T, c *cluster) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thumb, err := (&jose.JSONWebKey{Key: key.Public()}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.iss.Token(devissuer.TokenRequest{Subject: "auth0|scaleout-dpop",
+		Extra: map[string]any{"cnf": map[string]any{"jkt": base64.RawURLEncoding.EncodeToString(thumb)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const host = "api.example.com"
+	ath := sha256.Sum256([]byte(tok))
+	newProof := func(jti string) string {
+		payload, err := json.Marshal(map[string]any{"jti": jti, "htm": "GET", "htu": "http://" + host + "/tasks",
+			"iat": time.Now().Unix(), "ath": base64.RawURLEncoding.EncodeToString(ath[:])})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, err := signer.Sign(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := jws.CompactSerialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	send := func(in *instance, proof string) response {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), "GET", in.url+"/tasks", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		req.Header.Set("Authorization", "DPoP "+tok)
+		req.Header.Set("DPoP", proof)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := response{status: resp.StatusCode, header: resp.Header}
+		if err := json.NewDecoder(resp.Body).Decode(&r.body); err != nil {
+			t.Fatalf("%s: %d, body not JSON: %v", in.name, resp.StatusCode, err)
+		}
+		return r
+	}
+	proof := newProof("scaleout-1")
+	send(c.a, proof).want(t, http.StatusOK)
+	replay := send(c.b, proof).want(t, http.StatusBadRequest)
+	if replay.body["code"] != bearer.CodeInvalidDPoPProof || replay.body["error"] != `DPoP proof "jti" has already been used` {
+		t.Fatalf("B's answer to the replay: %v", replay.body)
+	}
+	local := send(c.a, proof).want(t, http.StatusBadRequest)
+	if !reflect.DeepEqual(replay.body, local.body) || replay.header.Get("WWW-Authenticate") != local.header.Get("WWW-Authenticate") {
+		t.Fatalf("B's answer %v %q differs from A's own replay %v %q", replay.body, replay.header.Get("WWW-Authenticate"),
+			local.body, local.header.Get("WWW-Authenticate"))
+	}
+	send(c.b, newProof("scaleout-2")).want(t, http.StatusOK)
 }
 
 // testWritesVisible: each write through one instance is read through the
