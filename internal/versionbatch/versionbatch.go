@@ -6,6 +6,7 @@ package versionbatch
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -40,7 +41,6 @@ type Reader struct {
 // versionBatch is the reads one query answers.
 type versionBatch struct {
 	users []string
-	index map[string]struct{}
 	done  chan struct{} // closed when versions and err are set
 	// versions and err are the answer, written before done is closed.
 	versions map[string]int64
@@ -114,7 +114,7 @@ func (r *Reader) Read(ctx context.Context, user string) (int64, error) {
 			}
 		}
 		if b == nil {
-			b = &versionBatch{done: make(chan struct{}), index: make(map[string]struct{})}
+			b = &versionBatch{done: make(chan struct{})}
 			r.next = b
 		}
 		b.add(user)
@@ -171,14 +171,12 @@ func (r *Reader) send(b *versionBatch) {
 	}
 }
 
-func (b *versionBatch) has(user string) bool {
-	_, ok := b.index[user]
-	return ok
-}
+// has reports whether user is in the batch. A batch holds at most
+// MaxUsers, mostly a handful: a scan costs less than keeping a map.
+func (b *versionBatch) has(user string) bool { return slices.Contains(b.users, user) }
 
 func (b *versionBatch) add(user string) {
 	if !b.has(user) {
-		b.index[user] = struct{}{}
 		b.users = append(b.users, user)
 	}
 }
