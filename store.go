@@ -160,17 +160,6 @@ type ProjectStore interface {
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
 }
 
-// ListVersioner is implemented by a store that can tell cheaply whether
-// anything a user's lists show may have changed. ListVersion returns a
-// number that grows with every committed change to any of the user's tasks
-// or projects, whichever process on the same database made it; zero means
-// the user has never written. A list read after ListVersion returned v holds
-// every change up to v, so a cache may keep it under v and serve it for as
-// long as ListVersion still returns v.
-type ListVersioner interface {
-	ListVersion(ctx context.Context, userID string) (int64, error)
-}
-
 // Store is everything the service keeps.
 type Store interface {
 	TaskStore

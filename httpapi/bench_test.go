@@ -9,15 +9,10 @@ import (
 )
 
 // BenchmarkListTasks measures GET /tasks answering 20 tasks through the
-// whole handler (middleware, test authentication, the list cache's version
-// read and hit), the same without the list cache (SQLite query, encoding),
+// whole handler (middleware, test authentication, SQLite query, encoding)
 // and, as the baseline, a bare handler writing the same bytes.
 func BenchmarkListTasks(b *testing.B) {
 	s := newTestServer(b, func(c *Config) { c.Logger = logger(io.Discard) })
-	nocache, err := NewServer(Config{Store: s.store, Authenticate: testAuthenticate, Logger: logger(io.Discard), Now: s.clock.Now})
-	if err != nil {
-		b.Fatal(err)
-	}
 	for i := range 20 {
 		s.createTask("auth0|bench", map[string]any{"name": fmt.Sprintf("task %d", i), "description": "some words", "due_date": "2030-07-01"})
 	}
@@ -34,13 +29,6 @@ func BenchmarkListTasks(b *testing.B) {
 		for b.Loop() {
 			w := httptest.NewRecorder()
 			s.handler.ServeHTTP(w, r)
-		}
-	})
-	b.Run("api-nocache", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			w := httptest.NewRecorder()
-			nocache.ServeHTTP(w, r)
 		}
 	})
 	b.Run("bare", func(b *testing.B) {

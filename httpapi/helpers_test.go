@@ -126,12 +126,6 @@ func newTestServer(t testing.TB, opts ...serverOption) *testServer {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	// The binary keeps a list cache by default, so the tests do too
-	// wherever the store allows it: every list test also checks that the
-	// cache answers what the database holds.
-	if _, ok := cfg.Store.(taskapi.ListVersioner); ok && cfg.ListCacheBytes == 0 {
-		cfg.ListCacheBytes = 1 << 20
-	}
 	h, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)

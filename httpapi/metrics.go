@@ -52,7 +52,7 @@ type routeSeries struct {
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // newMetrics registers the API's metrics in reg.
-func newMetrics(reg *prometheus.Registry, lists *listCache) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "taskapi_http_requests_total",
@@ -77,22 +77,6 @@ func newMetrics(reg *prometheus.Registry, lists *listCache) (*metrics, error) {
 		}, []string{"limit"}),
 	}
 	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.authFailures, m.rateLimited}
-	if lists != nil {
-		cs = append(cs,
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "taskapi_list_cache_hits_total",
-				Help: "Task list requests answered from the list cache (the user's list version unchanged).",
-			}, func() float64 { return float64(lists.hits.Load()) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "taskapi_list_cache_misses_total",
-				Help: "Task list requests the list cache could not answer (first read, or the user's lists changed).",
-			}, func() float64 { return float64(lists.misses.Load()) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "taskapi_list_cache_bytes",
-				Help: "Bytes held by the list cache (pages, keys and headers, approximately).",
-			}, func() float64 { _, n := lists.len(); return float64(n) }),
-		)
-	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("httpapi: register metrics: %w", err)

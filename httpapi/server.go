@@ -18,11 +18,7 @@
 // (Config.RateLimit) and a per-address limit on authentication failures
 // (Config.AuthFailureLimit), both off by default; NewHTTPServer sets the
 // server timeouts and header limit.
-//
-// Performance: with Config.ListCacheBytes, rendered task lists are kept
-// and served again while the store's list version of the user
-// (taskapi.ListVersioner) is unchanged; the version is read from the store
-// on every request, so the cache is coherent across instances.
+
 package httpapi
 
 import (
@@ -122,14 +118,6 @@ type Config struct {
 	// /openapi.json are not bounded by it.
 	RequestTimeout time.Duration
 
-	// ListCacheBytes turns on a cache of rendered task lists (GET /tasks
-	// and GET /projects/{id}/tasks) of at most this many bytes; zero leaves
-	// it off. The Store must implement taskapi.ListVersioner: each list
-	// request still reads the user's list version from the store, and a
-	// kept page is served only while that version is unchanged, so writes
-	// through other instances or processes on the same database are seen at
-	// once. What it saves is the list query and its rendering.
-	ListCacheBytes int64
 }
 
 // RateLimit is a token bucket: Burst requests at once, refilled at Rate per
@@ -169,8 +157,6 @@ type server struct {
 	failures      *limiter // per-address authentication failures; nil when off
 	proxies       []netip.Prefix
 	timeout       time.Duration // per API request; 0: none
-	lists         *listCache    // nil when off
-	versions      taskapi.ListVersioner
 }
 
 // NewServer returns the API's handler: every route of routes.go behind the
@@ -211,16 +197,6 @@ func NewServer(cfg Config) (http.Handler, error) {
 		return nil, errors.New("httpapi: MaxBodyBytes must not be negative")
 	case s.timeout < 0:
 		return nil, errors.New("httpapi: RequestTimeout must not be negative")
-	case cfg.ListCacheBytes < 0:
-		return nil, errors.New("httpapi: ListCacheBytes must not be negative")
-	}
-	if cfg.ListCacheBytes > 0 {
-		v, ok := cfg.Store.(taskapi.ListVersioner)
-		if !ok {
-			return nil, errors.New("httpapi: ListCacheBytes needs a Store that implements taskapi.ListVersioner")
-		}
-		s.versions = v
-		s.lists = newListCache(cfg.ListCacheBytes)
 	}
 	if err := cfg.RateLimit.check("RateLimit"); err != nil {
 		return nil, err
@@ -255,7 +231,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 		if reg == nil {
 			reg = prometheus.NewRegistry()
 		}
-		m, err := newMetrics(reg, s.lists)
+		m, err := newMetrics(reg)
 		if err != nil {
 			return nil, err
 		}

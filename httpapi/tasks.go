@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"slices"
 
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
@@ -40,25 +39,6 @@ func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t
 
 // writeTaskPage answers one page of a task list.
 func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind listKind, f taskapi.TaskFilter) {
-	var key string
-	var version int64
-	cacheable := false
-	if s.lists != nil {
-		// The version is read before the list, so the page read below
-		// holds at least every change up to it. A failure to read it is
-		// left to the list query to report.
-		if v, err := s.versions.ListVersion(r.Context(), f.UserID); err == nil {
-			key = listKey(f.UserID, r.URL.Path, r.URL.RawQuery)
-			if e, ok := s.lists.get(key, v); ok {
-				if e.link != "" {
-					w.Header().Set("Link", e.link)
-				}
-				writeJSONBytes(w, http.StatusOK, e.body)
-				return
-			}
-			version, cacheable = v, true
-		}
-	}
 	page, err := s.store.Tasks(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -69,9 +49,6 @@ func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind list
 	defer putBuffer(p)
 	*p = appendTaskList(*p, page.Tasks, next)
 	writeJSONBytes(w, http.StatusOK, *p)
-	if cacheable {
-		s.lists.put(key, version, slices.Clone(*p), w.Header().Get("Link"))
-	}
 }
 
 // listTasks answers GET /tasks.

@@ -40,22 +40,3 @@ func BenchmarkList20(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkListVersion measures ListVersion of one user among 2000 tasks
-// of 10 users: what the list cache pays on every GET /tasks, against
-// BenchmarkList20 for a list read.
-func BenchmarkListVersion(b *testing.B) {
-	s, _ := open(b)
-	ctx := b.Context()
-	for i := range 2000 {
-		if err := s.CreateTask(ctx, &taskapi.Task{UserID: fmt.Sprintf("user%d", i%10), Name: fmt.Sprintf("Task %d", i)}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for b.Loop() {
-		v, err := s.ListVersion(ctx, "user3")
-		if err != nil || v != 200 {
-			b.Fatalf("version %d, %v; want 200", v, err)
-		}
-	}
-}

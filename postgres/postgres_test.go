@@ -49,7 +49,7 @@ func TestContract(t *testing.T) {
 }
 
 // latestMigration is the version of the newest embedded migration.
-const latestMigration = 3
+const latestMigration = 4
 
 // schemaVersion returns the newest migration applied in url's schema.
 func schemaVersion(t *testing.T, url string) int64 {

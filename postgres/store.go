@@ -36,7 +36,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/internal/versionbatch"
 )
 
 // DefaultConnectTimeout bounds the opening of one connection when the URL
@@ -57,8 +56,6 @@ type Store struct {
 	// fold is the collation lower() uses for search: an ICU one when the
 	// server has it, else the database's default (see foldCollation).
 	fold string
-	// versions batches the reads of ListVersion.
-	versions *versionbatch.Reader
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -110,7 +107,6 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, mapError(ctx, "open", err)
 	}
-	s.versions = versionbatch.NewReader(s.listVersions, versionQueryTimeout)
 	return s, nil
 }
 
@@ -186,7 +182,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the pool. It waits for the connections in use to be
 // returned.
 func (s *Store) Close() error {
-	s.versions.Close()
 	s.pool.Close()
 	return nil
 }

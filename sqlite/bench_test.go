@@ -57,16 +57,3 @@ func BenchmarkSearch20(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkListVersion measures ListVersion of one user among 2000 tasks
-// of 10 users: what the list cache pays on every GET /tasks, against
-// BenchmarkList20 for a list read.
-func BenchmarkListVersion(b *testing.B) {
-	s := listStore(b)
-	for b.Loop() {
-		v, err := s.ListVersion(b.Context(), "user3")
-		if err != nil || v != 200 {
-			b.Fatalf("version %d, %v; want 200", v, err)
-		}
-	}
-}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/internal/versionbatch"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -60,7 +59,6 @@ type Store struct {
 	writeStmts *statements
 	ckpt       *checkpointer
 	now        func() time.Time
-	versions   *versionbatch.Reader // batches the reads of ListVersion
 	// writeTurns queues the writers for the write connection first come,
 	// first served, where database/sql hands a freed connection to a
 	// random waiter: under 64 concurrent POST /tasks the p99 went from 95
@@ -156,7 +154,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, mapError(ctx, "open", err)
 	}
 	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now, writeTurns: make(turns, 1)}
-	s.versions = versionbatch.NewReader(s.listVersions, versionQueryTimeout)
 	go ckpt.run(o.checkpointInterval, o.tick)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
@@ -252,7 +249,6 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close stops the checkpoints and closes both pools and their statements.
 // It waits for queries in progress.
 func (s *Store) Close() error {
-	s.versions.Close()
 	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 

@@ -54,7 +54,6 @@ func Run(t *testing.T, open func(t *testing.T) taskapi.Store) {
 		{"Project", projectTests},
 		{"List", listTests},
 		{"Concurrency", concurrencyTests},
-		{"ListVersion", listVersionTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

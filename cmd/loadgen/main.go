@@ -28,10 +28,8 @@
 // status is 1 when any request failed or was answered outside
 // 2xx, 2 for a usage error.
 //
-// The service runs with serve's defaults, its list cache among them (a
-// get-tasks request then costs a batched list-version lookup, not the list
-// query); -service-env passes variables to it, e.g. -service-env
-// LIST_CACHE_MB=0 measures the list query on every request.
+// The service runs with serve's defaults; -service-env passes variables to
+// it, e.g. -service-env REQUEST_TIMEOUT=0s.
 //
 // Usage:
 //
@@ -155,7 +153,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.url, "url", "", "load this running service instead of starting one (loopback only; needs -token)")
 	fs.StringVar(&o.token, "token", "", "the bearer token for -url (e.g. from taskapi dev)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "LOG_LEVEL of the service loadgen starts")
-	fs.Var(&o.serviceEnv, "service-env", "KEY=VALUE in the environment of the service loadgen starts, e.g. LIST_CACHE_MB=0 (repeatable)")
+	fs.Var(&o.serviceEnv, "service-env", "KEY=VALUE in the environment of the service loadgen starts, e.g. LOG_LEVEL=warn (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: loadgen [flags]\n\nMeasures taskapi under load beside a bare net/http handler (see go doc ./cmd/loadgen).\n\n")
 		fs.PrintDefaults()

@@ -73,14 +73,9 @@ func TestProfileGetTasks(t *testing.T) {
 	}
 	defer logFile.Close()
 	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	// The list cache and request timeout of serve's defaults;
-	// LOADGEN_PROFILE_NOCACHE=1 profiles without the cache.
-	cacheBytes := int64(32 << 20)
-	if os.Getenv("LOADGEN_PROFILE_NOCACHE") != "" {
-		cacheBytes = 0
-	}
+	// The request timeout of serve's defaults.
 	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: verifier.Middleware, Logger: log,
-		ListCacheBytes: cacheBytes, RequestTimeout: 10 * time.Second})
+		RequestTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

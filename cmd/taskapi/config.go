@@ -29,10 +29,6 @@ const (
 	// (REQUEST_TIMEOUT): a stalled database is answered 503, not waited on.
 	defaultRequestTimeout = 10 * time.Second
 	maxRequestTimeout     = 5 * time.Minute
-	// defaultListCacheMiB is the size of the task-list cache
-	// (LIST_CACHE_MB; 0 turns it off).
-	defaultListCacheMiB = 32
-	maxListCacheMiB     = 4096
 	// minNonceKeyBytes is the least length of DPOP_NONCE_KEY.
 	minNonceKeyBytes = 32
 	// nonceLifetime is how long a DPoP nonce of DPOP_NONCE_KEY is accepted.
@@ -73,9 +69,6 @@ type config struct {
 	// RequestTimeout bounds the handling of each API request
 	// (REQUEST_TIMEOUT; 0 turns it off).
 	RequestTimeout time.Duration
-	// ListCacheMiB bounds the cache of rendered task lists, validated
-	// against the database on every request (LIST_CACHE_MB; 0: off).
-	ListCacheMiB int
 	// PprofAddr is the loopback address of the profiling server
 	// (PPROF_ADDR; "" for none).
 	PprofAddr string
@@ -154,9 +147,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, err)
 	}
 	if c.RequestTimeout, err = durationVar(getenv, "REQUEST_TIMEOUT", defaultRequestTimeout, maxRequestTimeout); err != nil {
-		errs = append(errs, err)
-	}
-	if c.ListCacheMiB, err = intVar(getenv, "LIST_CACHE_MB", defaultListCacheMiB, 0, maxListCacheMiB); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PprofAddr, err = pprofAddr(getenv("PPROF_ADDR")); err != nil {

@@ -179,7 +179,7 @@ func TestBearerModesConfig(t *testing.T) {
 		"ISSUERS": "https://a.example/, https://b.example/tenant", "AUDIENCE": "api",
 		"DPOP_REQUIRED": "true", "DPOP_NONCE_KEY": key,
 		"MTLS_CERT_HEADER": "X-Client-Cert", "MTLS_REQUIRED": "yes", "TRUSTED_PROXIES": "10.0.0.1",
-		"REQUEST_TIMEOUT": "3s", "LIST_CACHE_MB": "0",
+		"REQUEST_TIMEOUT": "3s",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -187,14 +187,14 @@ func TestBearerModesConfig(t *testing.T) {
 	b := c.Bearer
 	if !slices.Equal(b.Issuers.URLs, []string{"https://a.example/", "https://b.example/tenant"}) || b.Issuers.AllowInsecureHTTP ||
 		!b.DPoP.Required || b.DPoP.Disabled || b.DPoP.Nonce == nil ||
-		b.MTLS.CertificateHeader != "X-Client-Cert" || !b.MTLS.Required || c.RequestTimeout != 3*time.Second || c.ListCacheMiB != 0 {
+		b.MTLS.CertificateHeader != "X-Client-Cert" || !b.MTLS.Required || c.RequestTimeout != 3*time.Second {
 		t.Errorf("config = %+v", c)
 	}
 	if err := c.checkAuth(); err != nil {
 		t.Errorf("checkAuth with ISSUERS in place of ISSUER_BASE_URL: %v", err)
 	}
-	if c, err := loadConfig(mapEnv(nil)); err != nil || c.RequestTimeout != 10*time.Second || c.Bearer.DPoP != (bearer.DPoPOptions{}) || c.ListCacheMiB != 32 {
-		t.Errorf("defaults: REQUEST_TIMEOUT %v, DPoP %+v (want the anchor's: enabled, not required), LIST_CACHE_MB %d, %v", c.RequestTimeout, c.Bearer.DPoP, c.ListCacheMiB, err)
+	if c, err := loadConfig(mapEnv(nil)); err != nil || c.RequestTimeout != 10*time.Second || c.Bearer.DPoP != (bearer.DPoPOptions{}) {
+		t.Errorf("defaults: REQUEST_TIMEOUT %v, DPoP %+v (want express-oauth2-jwt-bearer's: enabled, not required), %v", c.RequestTimeout, c.Bearer.DPoP, err)
 	}
 	if c, err := loadConfig(mapEnv(map[string]string{"ISSUERS": "http://127.0.0.1:5001/", "ISSUERS_ALLOW_HTTP": "true"})); err != nil || !c.Bearer.Issuers.AllowInsecureHTTP {
 		t.Errorf("ISSUERS_ALLOW_HTTP=true: %+v, %v", c.Bearer.Issuers, err)
@@ -219,8 +219,6 @@ func TestBearerModesConfig(t *testing.T) {
 		{map[string]string{"MTLS_CERT_HEADER": "X Cert", "TRUSTED_PROXIES": "10.0.0.1"}, `MTLS_CERT_HEADER="X Cert" is not a header name`},
 		{map[string]string{"REQUEST_TIMEOUT": "10"}, `REQUEST_TIMEOUT="10": want a duration`},
 		{map[string]string{"REQUEST_TIMEOUT": "1h"}, `REQUEST_TIMEOUT="1h": want a duration from 0s to 5m0s`},
-		{map[string]string{"LIST_CACHE_MB": "-1"}, `LIST_CACHE_MB`},
-		{map[string]string{"LIST_CACHE_MB": "lots"}, `LIST_CACHE_MB`},
 	}
 	for _, tt := range bad {
 		_, err := loadConfig(mapEnv(tt.env))

@@ -28,7 +28,7 @@ func TestSubcommandHelp(t *testing.T) {
 	t.Chdir(t.TempDir())
 	tests := map[string][]string{
 		"serve": {"Usage: taskapi serve", "-addr", "ISSUER_BASE_URL", "AUDIENCE", "REQUIRE_SCOPES", "ISSUERS", "ISSUERS_ALLOW_HTTP",
-			"DPOP_DISABLED", "DPOP_REQUIRED", "DPOP_NONCE_KEY", "MTLS_CERT_HEADER", "MTLS_REQUIRED", "REQUEST_TIMEOUT", "LIST_CACHE_MB", "PPROF_ADDR"},
+			"DPOP_DISABLED", "DPOP_REQUIRED", "DPOP_NONCE_KEY", "MTLS_CERT_HEADER", "MTLS_REQUIRED", "REQUEST_TIMEOUT", "PPROF_ADDR"},
 		"dev":     {"Usage: taskapi dev", "-issuer-addr", "-user", "taskapi-dev-key.pem"},
 		"token":   {"Usage: taskapi token", "-sub", "-scope", "-ttl", "-aud"},
 		"seed":    {"Usage: taskapi seed", "-user", "SEED_USERS"},

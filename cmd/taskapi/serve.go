@@ -79,9 +79,6 @@ const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a
                      -Proto (and MTLS_CERT_HEADER) are believed
   REQUEST_TIMEOUT    bound of each API request: past it a stalled database is
                      answered 503 (10s; 0s: none)
-  LIST_CACHE_MB      memory for rendered task lists, each validated against the
-                     user's list version in the database on every request
-                     (32; 0: off)
   PPROF_ADDR         loopback HOST:PORT serving net/http/pprof at /debug/pprof/
                      (none; other addresses are refused)
   SHUTDOWN_DELAY     on SIGTERM, how long GET /ready answers 503 before the
@@ -252,7 +249,6 @@ func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logge
 		AuthFailureLimit: cfg.AuthFailureLimit,
 		TrustedProxies:   cfg.TrustedProxies,
 		RequestTimeout:   cfg.RequestTimeout,
-		ListCacheBytes:   int64(cfg.ListCacheMiB) << 20,
 	})
 }
 
