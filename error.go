@@ -70,3 +70,54 @@ func ErrorMessage(err error) string {
 func ValidationError(fields ...FieldError) *Error {
 	return &Error{Code: EINVALID, Message: "Validation error", Fields: fields}
 }
+
+// The errors of the domain's resources, for the stores and the service
+// alike. Each call returns a new value, so no caller can change another's.
+
+// TaskNotFound is the answer to a task id the user has no task of (missing,
+// or another user's: the same answer, so nothing leaks).
+func TaskNotFound() *Error { return Errorf(ENOTFOUND, "Task not found") }
+
+// ProjectNotFound is TaskNotFound for projects.
+func ProjectNotFound() *Error { return Errorf(ENOTFOUND, "Project not found") }
+
+// TaskExists is the answer to a new task whose id is taken.
+func TaskExists() *Error { return Errorf(ECONFLICT, "A task with this id already exists") }
+
+// ProjectExists is the answer to a new project whose id is taken.
+func ProjectExists() *Error { return Errorf(ECONFLICT, "A project with this id already exists") }
+
+// TaskChanged is a store's answer to a Precondition the task no longer meets.
+func TaskChanged() *Error {
+	return Errorf(EPRECONDITION, "The task has changed since it was read")
+}
+
+// ProjectChanged is a store's answer to a Precondition the project no
+// longer meets.
+func ProjectChanged() *Error {
+	return Errorf(EPRECONDITION, "The project has changed since it was read")
+}
+
+// PreconditionFailed is the answer to an If-Match that names none of the
+// resource's current versions.
+func PreconditionFailed() *Error {
+	return Errorf(EPRECONDITION, "The resource has changed: If-Match does not match its current ETag")
+}
+
+// NoSuchProject is the answer to a project_id that names no project of the
+// user (missing, or another user's: the same answer, so nothing leaks).
+func NoSuchProject() *Error {
+	return ValidationError(FieldError{Field: "project_id", Message: "must name one of your projects"})
+}
+
+// Busy is a store's answer when it is too busy to serve the request now.
+func Busy() *Error { return Errorf(EUNAVAILABLE, "The database is busy, retry later") }
+
+// Unavailable is a store's answer when its database cannot be reached or
+// cannot write.
+func Unavailable() *Error { return Errorf(EUNAVAILABLE, "The database is unavailable, retry later") }
+
+// errEmptyUpdate is the answer to an update that changes nothing.
+func errEmptyUpdate() *Error {
+	return ValidationError(FieldError{Message: "at least one field must be given"})
+}

@@ -24,16 +24,20 @@ type ProjectUpdate struct {
 // Empty reports whether the update changes nothing.
 func (u *ProjectUpdate) Empty() bool { return u.Name == nil && !u.Description.Set }
 
-// Validate checks a new project against the rules.
+// Normalize puts a new project in its stored form: an empty description
+// is none.
+func (p *Project) Normalize() {
+	if p.Description != nil && *p.Description == "" {
+		p.Description = nil
+	}
+}
+
+// Validate checks a new project against the rules. It changes nothing.
 func (p *Project) Validate() error {
 	var fields []FieldError
 	fields = validateName(p.Name, fields)
 	if p.Description != nil {
-		if *p.Description == "" {
-			p.Description = nil
-		} else {
-			fields = validateDescription(*p.Description, fields)
-		}
+		fields = validateDescription(*p.Description, fields)
 	}
 	if len(fields) > 0 {
 		return ValidationError(fields...)
@@ -41,25 +45,41 @@ func (p *Project) Validate() error {
 	return nil
 }
 
+// Normalize puts an update in its stored form: setting an empty
+// description clears it.
+func (u *ProjectUpdate) Normalize() {
+	if u.Description.Valid && u.Description.Value == "" {
+		u.Description = Null[string]()
+	}
+}
+
 // Validate checks an update against the rules: it must change at least one
-// field, and each field it sets must be valid.
+// field, and each field it sets must be valid. It changes nothing.
 func (u *ProjectUpdate) Validate() error {
 	if u.Empty() {
-		return &Error{Code: EINVALID, Message: "Validation error", Fields: []FieldError{{"", "at least one field must be given"}}}
+		return errEmptyUpdate()
 	}
 	var fields []FieldError
 	if u.Name != nil {
 		fields = validateName(*u.Name, fields)
 	}
 	if u.Description.Valid {
-		if u.Description.Value == "" {
-			u.Description = Null[string]()
-		} else {
-			fields = validateDescription(u.Description.Value, fields)
-		}
+		fields = validateDescription(u.Description.Value, fields)
 	}
 	if len(fields) > 0 {
 		return ValidationError(fields...)
 	}
 	return nil
+}
+
+// Apply changes p as u says, as of now (UpdatedAt becomes now, in UTC).
+// It neither validates u nor changes Version.
+func (p *Project) Apply(u ProjectUpdate, now time.Time) {
+	if u.Name != nil {
+		p.Name = *u.Name
+	}
+	if u.Description.Set {
+		p.Description = u.Description.Ptr()
+	}
+	p.UpdatedAt = now.UTC()
 }

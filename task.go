@@ -116,17 +116,21 @@ func validateTaskFields(due *Date, completedOn *time.Time, now time.Time, fields
 	return fields
 }
 
-// Validate checks a new task against the rules, as of now. An empty
-// description is stored as none, as the tutorial did.
+// Normalize puts a new task in its stored form: an empty description is
+// none, as the tutorial stored it.
+func (t *Task) Normalize() {
+	if t.Description != nil && *t.Description == "" {
+		t.Description = nil
+	}
+}
+
+// Validate checks a new task against the rules, as of now. It changes
+// nothing.
 func (t *Task) Validate(now time.Time) error {
 	var fields []FieldError
 	fields = validateName(t.Name, fields)
 	if t.Description != nil {
-		if *t.Description == "" {
-			t.Description = nil
-		} else {
-			fields = validateDescription(*t.Description, fields)
-		}
+		fields = validateDescription(*t.Description, fields)
 	}
 	if t.ProjectID != nil && *t.ProjectID == "" {
 		fields = append(fields, FieldError{"project_id", "must not be empty"})
@@ -138,22 +142,27 @@ func (t *Task) Validate(now time.Time) error {
 	return nil
 }
 
+// Normalize puts an update in its stored form: setting an empty
+// description clears it.
+func (u *TaskUpdate) Normalize() {
+	if u.Description.Valid && u.Description.Value == "" {
+		u.Description = Null[string]()
+	}
+}
+
 // Validate checks an update against the rules, as of now: it must change
-// at least one field, and each field it sets must be valid.
+// at least one field, and each field it sets must be valid. It changes
+// nothing.
 func (u *TaskUpdate) Validate(now time.Time) error {
 	if u.Empty() {
-		return &Error{Code: EINVALID, Message: "Validation error", Fields: []FieldError{{"", "at least one field must be given"}}}
+		return errEmptyUpdate()
 	}
 	var fields []FieldError
 	if u.Name != nil {
 		fields = validateName(*u.Name, fields)
 	}
 	if u.Description.Valid {
-		if u.Description.Value == "" {
-			u.Description = Null[string]()
-		} else {
-			fields = validateDescription(u.Description.Value, fields)
-		}
+		fields = validateDescription(u.Description.Value, fields)
 	}
 	if u.ProjectID.Valid && u.ProjectID.Value == "" {
 		fields = append(fields, FieldError{"project_id", "must not be empty"})
@@ -166,4 +175,41 @@ func (u *TaskUpdate) Validate(now time.Time) error {
 		return ValidationError(fields...)
 	}
 	return nil
+}
+
+// Apply changes t as u says, as of now: each field u sets, and the
+// completion (Completed true sets CompletedOn to now unless the task is
+// completed already; false clears it). UpdatedAt becomes now. Times are
+// kept in UTC. Apply neither validates u nor changes Version: the store
+// does that when it writes.
+func (t *Task) Apply(u TaskUpdate, now time.Time) {
+	now = now.UTC()
+	if u.Name != nil {
+		t.Name = *u.Name
+	}
+	if u.Description.Set {
+		t.Description = u.Description.Ptr()
+	}
+	if u.ProjectID.Set {
+		t.ProjectID = u.ProjectID.Ptr()
+	}
+	if u.DueDate.Set {
+		t.DueDate = u.DueDate.Ptr()
+	}
+	if u.CompletedOn.Set {
+		t.CompletedOn = nil
+		if u.CompletedOn.Valid {
+			c := u.CompletedOn.Value.UTC()
+			t.CompletedOn = &c
+		}
+	}
+	if u.Completed != nil {
+		switch {
+		case !*u.Completed:
+			t.CompletedOn = nil
+		case t.CompletedOn == nil:
+			t.CompletedOn = &now
+		}
+	}
+	t.UpdatedAt = now
 }

@@ -63,11 +63,12 @@ func TestTaskValidate(t *testing.T) {
 	}
 }
 
-func TestTaskValidateEmptyDescriptionIsNone(t *testing.T) {
+func TestTaskNormalizeEmptyDescriptionIsNone(t *testing.T) {
 	task := taskapi.Task{Name: "a", Description: ptr("")}
-	if err := task.Validate(time.Now()); err != nil {
-		t.Fatal(err)
+	if err := task.Validate(time.Now()); err != nil || task.Description == nil {
+		t.Fatalf("Validate: %v, description %v; want valid and unchanged", err, task.Description)
 	}
+	task.Normalize()
 	if task.Description != nil {
 		t.Fatalf("description = %q, want none", *task.Description)
 	}
@@ -101,11 +102,12 @@ func TestTaskUpdateValidate(t *testing.T) {
 	}
 }
 
-func TestTaskUpdateEmptyDescriptionClears(t *testing.T) {
+func TestTaskUpdateNormalizeEmptyDescriptionClears(t *testing.T) {
 	u := taskapi.TaskUpdate{Description: taskapi.Value("")}
-	if err := u.Validate(time.Now()); err != nil {
-		t.Fatal(err)
+	if err := u.Validate(time.Now()); err != nil || !u.Description.Valid {
+		t.Fatalf("Validate: %v, description %+v; want valid and unchanged", err, u.Description)
 	}
+	u.Normalize()
 	if !u.Description.Set || u.Description.Valid {
 		t.Fatalf("description = %+v, want a clear", u.Description)
 	}
@@ -233,5 +235,67 @@ func TestTaskSortValue(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("SortValue(%q) = %s, want %s", tt.field, got, tt.want)
 		}
+	}
+}
+
+func TestTaskApply(t *testing.T) {
+	created := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.FixedZone("CET", 3600))
+	earlier := time.Date(2026, 3, 5, 8, 0, 0, 0, time.UTC)
+	due := taskapi.NewDate(2026, 4, 1)
+	base := func() taskapi.Task {
+		return taskapi.Task{ID: "t1", UserID: "u", Name: "a", Description: ptr("d"), ProjectID: ptr("p1"),
+			CreatedAt: created, UpdatedAt: created, Version: 3}
+	}
+	done := base()
+	done.CompletedOn = &earlier
+	tests := []struct {
+		name   string
+		task   taskapi.Task
+		upd    taskapi.TaskUpdate
+		check  func(*taskapi.Task) bool
+		expect string
+	}{
+		{"name", base(), taskapi.TaskUpdate{Name: ptr("b")},
+			func(t *taskapi.Task) bool { return t.Name == "b" && *t.Description == "d" }, "name b, description kept"},
+		{"clear description and project", base(), taskapi.TaskUpdate{Description: taskapi.Null[string](), ProjectID: taskapi.Null[string]()},
+			func(t *taskapi.Task) bool { return t.Description == nil && t.ProjectID == nil }, "both cleared"},
+		{"due date", base(), taskapi.TaskUpdate{DueDate: taskapi.Value(due)},
+			func(t *taskapi.Task) bool { return t.DueDate != nil && *t.DueDate == due }, "due 2026-04-01"},
+		{"complete now", base(), taskapi.TaskUpdate{Completed: ptr(true)},
+			func(t *taskapi.Task) bool { return t.CompletedOn != nil && t.CompletedOn.Equal(now) && t.CompletedOn.Location() == time.UTC }, "completed now, in UTC"},
+		{"complete a completed task", done, taskapi.TaskUpdate{Completed: ptr(true)},
+			func(t *taskapi.Task) bool { return t.CompletedOn.Equal(earlier) }, "its date kept"},
+		{"reopen", done, taskapi.TaskUpdate{Completed: ptr(false)},
+			func(t *taskapi.Task) bool { return t.CompletedOn == nil }, "no completion"},
+		{"completed_on", base(), taskapi.TaskUpdate{CompletedOn: taskapi.Value(earlier.In(time.FixedZone("X", -7200)))},
+			func(t *taskapi.Task) bool { return t.CompletedOn.Equal(earlier) && t.CompletedOn.Location() == time.UTC }, "completed_on in UTC"},
+		{"clear completed_on", done, taskapi.TaskUpdate{CompletedOn: taskapi.Null[time.Time]()},
+			func(t *taskapi.Task) bool { return t.CompletedOn == nil }, "no completion"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			task := tt.task
+			task.Apply(tt.upd, now)
+			if !tt.check(&task) {
+				t.Fatalf("after Apply: %+v; want %s", task, tt.expect)
+			}
+			if !task.UpdatedAt.Equal(now) || task.UpdatedAt.Location() != time.UTC || task.Version != 3 || !task.CreatedAt.Equal(created) {
+				t.Fatalf("UpdatedAt %v, Version %d, CreatedAt %v; want now in UTC, 3, unchanged", task.UpdatedAt, task.Version, task.CreatedAt)
+			}
+		})
+	}
+}
+
+func TestProjectApply(t *testing.T) {
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	p := taskapi.Project{Name: "a", Description: ptr("d"), Version: 2}
+	p.Apply(taskapi.ProjectUpdate{Name: ptr("b")}, now)
+	if p.Name != "b" || p.Description == nil || !p.UpdatedAt.Equal(now) || p.Version != 2 {
+		t.Fatalf("after a rename: %+v", p)
+	}
+	p.Apply(taskapi.ProjectUpdate{Description: taskapi.Null[string]()}, now)
+	if p.Name != "b" || p.Description != nil {
+		t.Fatalf("after clearing the description: %+v", p)
 	}
 }

@@ -90,10 +90,7 @@ func precondition(ctx context.Context, r *http.Request, id string, current func(
 		return taskapi.Precondition{}, err
 	}
 	if !slices.Contains(versions, version) {
-		return taskapi.Precondition{}, errPrecondition
+		return taskapi.Precondition{}, taskapi.PreconditionFailed()
 	}
 	return taskapi.Precondition{IfVersion: version}, nil
 }
-
-// errPrecondition is the answer to an If-Match that does not match.
-var errPrecondition = taskapi.Errorf(taskapi.EPRECONDITION, "The resource has changed: If-Match does not match its current ETag")

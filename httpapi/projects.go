@@ -45,6 +45,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := decodeProjectCreate(body, userID(r))
 	if err == nil {
+		p.Normalize()
 		err = p.Validate()
 	}
 	if err == nil {
@@ -106,6 +107,7 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := decodeProjectUpdate(body)
 	if err == nil {
+		u.Normalize()
 		err = u.Validate()
 	}
 	if err != nil {

@@ -71,6 +71,7 @@ func (s *server) createTask(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	t, err := decodeTaskCreate(body, userID(r), now)
 	if err == nil {
+		t.Normalize()
 		err = t.Validate(now)
 	}
 	if err == nil {
@@ -126,6 +127,7 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request, u taskapi.Ta
 		return
 	}
 	uid := userID(r)
+	u.Normalize()
 	if err := u.Validate(s.now()); err != nil {
 		s.writeError(w, r, err)
 		return

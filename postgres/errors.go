@@ -17,36 +17,8 @@ import (
 // store's. Their messages are safe for clients; the driver's own error, when
 // there is one, stays wrapped beneath for the log. Each call returns a new
 // value, so no caller can change another's error.
-func errTaskNotFound() *taskapi.Error { return taskapi.Errorf(taskapi.ENOTFOUND, "Task not found") }
-func errProjectNotFound() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
-}
-func errTaskExists() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ECONFLICT, "A task with this id already exists")
-}
-func errProjectExists() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ECONFLICT, "A project with this id already exists")
-}
-func errTaskChanged() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EPRECONDITION, "The task has changed since it was read")
-}
-func errProjectChanged() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EPRECONDITION, "The project has changed since it was read")
-}
-func errBusy() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is busy, retry later")
-}
-func errUnavailable() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is unavailable, retry later")
-}
 func errTimedOut() *taskapi.Error {
 	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database did not answer in time, retry later")
-}
-
-// errNoSuchProject is the answer to a project_id that names no project of
-// the user (missing, or another user's: the same answer, so nothing leaks).
-func errNoSuchProject() error {
-	return taskapi.ValidationError(taskapi.FieldError{Field: "project_id", Message: "must name one of your projects"})
 }
 
 // badRequest is the answer to a list filter the store cannot use.
@@ -94,7 +66,7 @@ func mapError(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("postgres: %s: %w: %w", op, context.Cause(ctx), err)
 	case errors.Is(err, context.DeadlineExceeded):
 		// ctx is live: a timeout of pgx's own, connect_timeout.
-		return fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable(), err)
+		return fmt.Errorf("postgres: %s: %w: %w", op, taskapi.Unavailable(), err)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
@@ -102,16 +74,16 @@ func mapError(ctx context.Context, op string, err error) error {
 	if errors.As(err, &pgErr) {
 		switch code := pgErr.Code; {
 		case code == serializationFailure, code == deadlockDetected, code == lockNotAvailable:
-			return fmt.Errorf("postgres: %s: %w: %w", op, errBusy(), err)
+			return fmt.Errorf("postgres: %s: %w: %w", op, taskapi.Busy(), err)
 		case strings.HasPrefix(code, "08"), // connection exception
 			strings.HasPrefix(code, "53"), // insufficient resources: disk full, out of memory, too many connections
 			code == readOnlyTransaction, code == adminShutdown, code == crashShutdown, code == cannotConnectNow:
-			return fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable(), err)
+			return fmt.Errorf("postgres: %s: %w: %w", op, taskapi.Unavailable(), err)
 		}
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	if isConnectionError(err) {
-		return fmt.Errorf("postgres: %s: %w: %w", op, errUnavailable(), err)
+		return fmt.Errorf("postgres: %s: %w: %w", op, taskapi.Unavailable(), err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

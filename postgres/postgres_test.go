@@ -605,7 +605,7 @@ func TestTransactionRetriedAfterDeadlock(t *testing.T) {
 		{"serialization failures", maxTxAttempts - 1, &pgconn.PgError{Code: serializationFailure}, maxTxAttempts, false},
 		{"deadlocks every time", 100, deadlock, maxTxAttempts, true},
 		{"another error", 100, &pgconn.PgError{Code: uniqueViolation}, 1, true},
-		{"a client error", 100, errTaskChanged(), 1, true},
+		{"a client error", 100, taskapi.TaskChanged(), 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			attempts := 0

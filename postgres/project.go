@@ -52,7 +52,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n.Version = 1
 	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version)
 	if isViolation(err, uniqueViolation) {
-		err = fmt.Errorf("%w: %w", errProjectExists(), err)
+		err = fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
 	}
 	if err != nil {
 		return mapError(ctx, "create project", err)
@@ -64,11 +64,11 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 // Project returns the project id of userID.
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
 	if hasNUL(userID, id) {
-		return nil, errProjectNotFound()
+		return nil, taskapi.ProjectNotFound()
 	}
 	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID))
 	if err != nil {
-		return nil, mapError(ctx, "get project", notFound(err, errProjectNotFound))
+		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
 	}
 	return p, nil
 }
@@ -121,7 +121,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 // that locks the row, with Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
 	if hasNUL(userID, id) {
-		return nil, errProjectNotFound()
+		return nil, taskapi.ProjectNotFound()
 	}
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr()}); err != nil {
 		return nil, err
@@ -131,18 +131,12 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 		var err error
 		p, err = scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID))
 		if err != nil {
-			return notFound(err, errProjectNotFound)
+			return notFound(err, taskapi.ProjectNotFound)
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != p.Version {
-			return errProjectChanged()
+			return taskapi.ProjectChanged()
 		}
-		if u.Name != nil {
-			p.Name = *u.Name
-		}
-		if u.Description.Set {
-			p.Description = u.Description.Ptr()
-		}
-		p.UpdatedAt = s.nowMicro()
+		p.Apply(u, s.nowMicro())
 		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version)
 		if err != nil {
 			return err
@@ -164,15 +158,15 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 // gets Version + 1 and UpdatedAt = now.
 func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
 	if hasNUL(userID, id) {
-		return errProjectNotFound()
+		return taskapi.ProjectNotFound()
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var version int64
 		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID).Scan(&version); err != nil {
-			return notFound(err, errProjectNotFound)
+			return notFound(err, taskapi.ProjectNotFound)
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != version {
-			return errProjectChanged()
+			return taskapi.ProjectChanged()
 		}
 		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID); err != nil {
 			return err

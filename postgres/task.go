@@ -82,11 +82,11 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version)
 	switch {
 	case isViolation(err, uniqueViolation):
-		err = fmt.Errorf("%w: %w", errTaskExists(), err)
+		err = fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
 	case isViolation(err, foreignKeyViolation):
-		err = fmt.Errorf("%w: %w", errNoSuchProject(), err)
+		err = fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 	case err == nil && tag.RowsAffected() == 0:
-		err = errNoSuchProject()
+		err = taskapi.NoSuchProject()
 	}
 	if err != nil {
 		return mapError(ctx, "create task", err)
@@ -98,11 +98,11 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 // Task returns the task id of userID.
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
 	if hasNUL(userID, id) {
-		return nil, errTaskNotFound()
+		return nil, taskapi.TaskNotFound()
 	}
 	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID))
 	if err != nil {
-		return nil, mapError(ctx, "get task", notFound(err, errTaskNotFound))
+		return nil, mapError(ctx, "get task", notFound(err, taskapi.TaskNotFound))
 	}
 	return t, nil
 }
@@ -113,7 +113,7 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 // this instance or another, queue on the row lock.
 func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.TaskUpdate, p taskapi.Precondition) (*taskapi.Task, error) {
 	if hasNUL(userID, id) {
-		return nil, errTaskNotFound()
+		return nil, taskapi.TaskNotFound()
 	}
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr(), "project_id": u.ProjectID.Ptr()}); err != nil {
 		return nil, err
@@ -123,10 +123,10 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		var err error
 		t, err = scanTask(tx.QueryRow(ctx, qTaskForUpdate, id, userID))
 		if err != nil {
-			return notFound(err, errTaskNotFound)
+			return notFound(err, taskapi.TaskNotFound)
 		}
 		if p.IfVersion != 0 && p.IfVersion != t.Version {
-			return errTaskChanged()
+			return taskapi.TaskChanged()
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			var exists bool
@@ -134,15 +134,19 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 				return err
 			}
 			if !exists {
-				return errNoSuchProject()
+				return taskapi.NoSuchProject()
 			}
 		}
-		applyTaskUpdate(t, u, s.nowMicro())
+		t.Apply(u, s.nowMicro())
+		if t.CompletedOn != nil {
+			c := micro(*t.CompletedOn)
+			t.CompletedOn = &c
+		}
 		tag, err := tx.Exec(ctx, qUpdateTask, t.ProjectID, t.Name, t.Description, dateArg(t.DueDate), timeArg(t.CompletedOn),
 			t.UpdatedAt, id, userID, t.Version)
 		if err != nil {
 			if isViolation(err, foreignKeyViolation) {
-				return fmt.Errorf("%w: %w", errNoSuchProject(), err)
+				return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 			}
 			return err
 		}
@@ -160,51 +164,18 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 	return t, nil
 }
 
-// applyTaskUpdate sets the fields u sets on t and its UpdatedAt to now
-// (t.Version is left for the caller).
-func applyTaskUpdate(t *taskapi.Task, u taskapi.TaskUpdate, now time.Time) {
-	if u.Name != nil {
-		t.Name = *u.Name
-	}
-	if u.Description.Set {
-		t.Description = u.Description.Ptr()
-	}
-	if u.ProjectID.Set {
-		t.ProjectID = u.ProjectID.Ptr()
-	}
-	if u.DueDate.Set {
-		t.DueDate = u.DueDate.Ptr()
-	}
-	if u.CompletedOn.Set {
-		t.CompletedOn = nil
-		if u.CompletedOn.Valid {
-			c := micro(u.CompletedOn.Value)
-			t.CompletedOn = &c
-		}
-	}
-	if u.Completed != nil {
-		switch {
-		case !*u.Completed:
-			t.CompletedOn = nil
-		case t.CompletedOn == nil:
-			t.CompletedOn = &now
-		}
-	}
-	t.UpdatedAt = now
-}
-
 // DeleteTask removes the task id of userID, if p allows.
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
 	if hasNUL(userID, id) {
-		return errTaskNotFound()
+		return taskapi.TaskNotFound()
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var version int64
 		if err := tx.QueryRow(ctx, qTaskVersionFor, id, userID).Scan(&version); err != nil {
-			return notFound(err, errTaskNotFound)
+			return notFound(err, taskapi.TaskNotFound)
 		}
 		if p.IfVersion != 0 && p.IfVersion != version {
-			return errTaskChanged()
+			return taskapi.TaskChanged()
 		}
 		_, err := tx.Exec(ctx, qDeleteTask, id, userID)
 		return err

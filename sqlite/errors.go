@@ -14,36 +14,6 @@ import (
 // Errors the store answers with. Their messages are safe for clients; the
 // driver's own error, when there is one, stays wrapped beneath for the log.
 // Each call returns a new value, so no caller can change another's error.
-func errTaskNotFound() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ENOTFOUND, "Task not found")
-}
-func errProjectNotFound() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
-}
-func errTaskExists() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ECONFLICT, "A task with this id already exists")
-}
-func errProjectExists() *taskapi.Error {
-	return taskapi.Errorf(taskapi.ECONFLICT, "A project with this id already exists")
-}
-func errTaskChanged() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EPRECONDITION, "The task has changed since it was read")
-}
-func errProjectChanged() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EPRECONDITION, "The project has changed since it was read")
-}
-func errBusy() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is busy, retry later")
-}
-func errUnavailable() *taskapi.Error {
-	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database is unavailable, retry later")
-}
-
-// errNoSuchProject is the answer to a project_id that names no project of
-// the user (missing, or another user's: the same answer, so nothing leaks).
-func errNoSuchProject() error {
-	return taskapi.ValidationError(taskapi.FieldError{Field: "project_id", Message: "must name one of your projects"})
-}
 
 // badRequest is the answer to a list filter the store cannot use.
 func badRequest(format string, args ...any) error {
@@ -72,10 +42,10 @@ func mapError(ctx context.Context, op string, err error) error {
 	if errors.As(err, &e) {
 		switch e.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-			return fmt.Errorf("sqlite: %s: %w: %w", op, errBusy(), err)
+			return fmt.Errorf("sqlite: %s: %w: %w", op, taskapi.Busy(), err)
 		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR,
 			sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PERM:
-			return fmt.Errorf("sqlite: %s: %w: %w", op, errUnavailable(), err)
+			return fmt.Errorf("sqlite: %s: %w: %w", op, taskapi.Unavailable(), err)
 		}
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)

@@ -48,7 +48,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	err := s.inTx(ctx, func(tx *tx) error {
 		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
 		if isPrimaryKeyViolation(err) {
-			return fmt.Errorf("%w: %w", errProjectExists(), err)
+			return fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
 		}
 		return err
 	})
@@ -63,7 +63,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
 	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID))
 	if err != nil {
-		return nil, mapError(ctx, "get project", notFound(err, errProjectNotFound))
+		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
 	}
 	return p, nil
 }
@@ -118,18 +118,12 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 		var err error
 		p, err = scanProject(tx.queryRow(qProjectByID, id, userID))
 		if err != nil {
-			return notFound(err, errProjectNotFound)
+			return notFound(err, taskapi.ProjectNotFound)
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != p.Version {
-			return errProjectChanged()
+			return taskapi.ProjectChanged()
 		}
-		if u.Name != nil {
-			p.Name = *u.Name
-		}
-		if u.Description.Set {
-			p.Description = u.Description.Ptr()
-		}
-		p.UpdatedAt = s.now().UTC()
+		p.Apply(u, s.now())
 		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version)
 		if err != nil {
 			return err
@@ -154,10 +148,10 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 		var version int64
 		err := tx.queryRow(qProjectVersion, id, userID).Scan(&version)
 		if err != nil {
-			return notFound(err, errProjectNotFound)
+			return notFound(err, taskapi.ProjectNotFound)
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != version {
-			return errProjectChanged()
+			return taskapi.ProjectChanged()
 		}
 		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID); err != nil {
 			return err

@@ -114,9 +114,9 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 			nullTime(n.CompletedOn), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
 		switch {
 		case isPrimaryKeyViolation(err):
-			return fmt.Errorf("%w: %w", errTaskExists(), err)
+			return fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
 		case isForeignKeyViolation(err):
-			return fmt.Errorf("%w: %w", errNoSuchProject(), err)
+			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 		}
 		return err
 	})
@@ -133,7 +133,7 @@ func checkProject(tx *tx, userID, id string) error {
 	var one int
 	err := tx.queryRow(qProjectExists, id, userID).Scan(&one)
 	if err == sql.ErrNoRows {
-		return errNoSuchProject()
+		return taskapi.NoSuchProject()
 	}
 	return err
 }
@@ -142,7 +142,7 @@ func checkProject(tx *tx, userID, id string) error {
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
 	t, err := scanTask(s.queryRow(ctx, qTaskByID, id, userID))
 	if err != nil {
-		return nil, mapError(ctx, "get task", notFound(err, errTaskNotFound))
+		return nil, mapError(ctx, "get task", notFound(err, taskapi.TaskNotFound))
 	}
 	return t, nil
 }
@@ -156,23 +156,22 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		var err error
 		t, err = scanTask(tx.queryRow(qTaskByID, id, userID))
 		if err != nil {
-			return notFound(err, errTaskNotFound)
+			return notFound(err, taskapi.TaskNotFound)
 		}
 		if p.IfVersion != 0 && p.IfVersion != t.Version {
-			return errTaskChanged()
+			return taskapi.TaskChanged()
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			if err := checkProject(tx, userID, u.ProjectID.Value); err != nil {
 				return err
 			}
 		}
-		now := s.now().UTC()
-		applyTaskUpdate(t, u, now)
+		t.Apply(u, s.now())
 		res, err := tx.exec(qUpdateTask, nullString(t.ProjectID), t.Name, nullString(t.Description), nullDate(t.DueDate), nullTime(t.CompletedOn),
 			formatTime(t.UpdatedAt), id, userID, t.Version)
 		if err != nil {
 			if isForeignKeyViolation(err) {
-				return fmt.Errorf("%w: %w", errNoSuchProject(), err)
+				return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 			}
 			return err
 		}
@@ -191,49 +190,16 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 	return t, nil
 }
 
-// applyTaskUpdate sets the fields u sets on t and its UpdatedAt to now
-// (t.Version is left for the caller).
-func applyTaskUpdate(t *taskapi.Task, u taskapi.TaskUpdate, now time.Time) {
-	if u.Name != nil {
-		t.Name = *u.Name
-	}
-	if u.Description.Set {
-		t.Description = u.Description.Ptr()
-	}
-	if u.ProjectID.Set {
-		t.ProjectID = u.ProjectID.Ptr()
-	}
-	if u.DueDate.Set {
-		t.DueDate = u.DueDate.Ptr()
-	}
-	if u.CompletedOn.Set {
-		t.CompletedOn = nil
-		if u.CompletedOn.Valid {
-			c := u.CompletedOn.Value.UTC()
-			t.CompletedOn = &c
-		}
-	}
-	if u.Completed != nil {
-		switch {
-		case !*u.Completed:
-			t.CompletedOn = nil
-		case t.CompletedOn == nil:
-			t.CompletedOn = &now
-		}
-	}
-	t.UpdatedAt = now
-}
-
 // DeleteTask removes the task id of userID, if p allows.
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
 	err := s.inTx(ctx, func(tx *tx) error {
 		var version int64
 		err := tx.queryRow(qTaskVersion, id, userID).Scan(&version)
 		if err != nil {
-			return notFound(err, errTaskNotFound)
+			return notFound(err, taskapi.TaskNotFound)
 		}
 		if p.IfVersion != 0 && p.IfVersion != version {
-			return errTaskChanged()
+			return taskapi.TaskChanged()
 		}
 		_, err = tx.exec(qDeleteTask, id, userID)
 		return err
