@@ -263,13 +263,17 @@ func TestTaskApply(t *testing.T) {
 		{"due date", base(), taskapi.TaskUpdate{DueDate: taskapi.Value(due)},
 			func(t *taskapi.Task) bool { return t.DueDate != nil && *t.DueDate == due }, "due 2026-04-01"},
 		{"complete now", base(), taskapi.TaskUpdate{Completed: ptr(true)},
-			func(t *taskapi.Task) bool { return t.CompletedOn != nil && t.CompletedOn.Equal(now) && t.CompletedOn.Location() == time.UTC }, "completed now, in UTC"},
+			func(t *taskapi.Task) bool {
+				return t.CompletedOn != nil && t.CompletedOn.Equal(now) && t.CompletedOn.Location() == time.UTC
+			}, "completed now, in UTC"},
 		{"complete a completed task", done, taskapi.TaskUpdate{Completed: ptr(true)},
 			func(t *taskapi.Task) bool { return t.CompletedOn.Equal(earlier) }, "its date kept"},
 		{"reopen", done, taskapi.TaskUpdate{Completed: ptr(false)},
 			func(t *taskapi.Task) bool { return t.CompletedOn == nil }, "no completion"},
 		{"completed_on", base(), taskapi.TaskUpdate{CompletedOn: taskapi.Value(earlier.In(time.FixedZone("X", -7200)))},
-			func(t *taskapi.Task) bool { return t.CompletedOn.Equal(earlier) && t.CompletedOn.Location() == time.UTC }, "completed_on in UTC"},
+			func(t *taskapi.Task) bool {
+				return t.CompletedOn.Equal(earlier) && t.CompletedOn.Location() == time.UTC
+			}, "completed_on in UTC"},
 		{"clear completed_on", done, taskapi.TaskUpdate{CompletedOn: taskapi.Null[time.Time]()},
 			func(t *taskapi.Task) bool { return t.CompletedOn == nil }, "no completion"},
 	}

@@ -117,7 +117,6 @@ type Config struct {
 	// no bound; GET /health, /ready (which has its own), /metrics and
 	// /openapi.json are not bounded by it.
 	RequestTimeout time.Duration
-
 }
 
 // RateLimit is a token bucket: Burst requests at once, refilled at Rate per
