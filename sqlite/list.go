@@ -34,19 +34,8 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	}
 	defer rows.Close()
 	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit+1, 101))}
-	// The rows are scanned into chunks of taskRows, one allocation for a
-	// page rather than several per row; a chunk never grows, as the tasks
-	// point into it.
-	var (
-		chunk []taskRow
-		dest  taskDest
-	)
 	for rows.Next() {
-		if len(chunk) == cap(chunk) {
-			chunk = make([]taskRow, 0, min(f.Limit+1-len(page.Tasks), 64))
-		}
-		chunk = chunk[:len(chunk)+1]
-		t, err := chunk[len(chunk)-1].scan(rows, &dest, f.UserID)
+		t, err := scanTask(rows)
 		if err != nil {
 			return nil, mapError(ctx, "list tasks", err)
 		}
@@ -117,7 +106,7 @@ func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.So
 		order = field.Column() + " DESC NULLS FIRST, id DESC"
 	}
 	q.args = append(q.args, f.Limit+1)
-	return `SELECT ` + listColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
+	return `SELECT ` + taskColumns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
 		` ORDER BY ` + order + ` LIMIT ?`, q.args, field, nil
 }
 

@@ -74,37 +74,8 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
-// FuzzParseTime holds parseTime, fast path included, to time.Parse.
-func FuzzParseTime(f *testing.F) {
-	f.Add("2026-11-26T17:04:05.123456789Z")
-	f.Add("2024-02-29T23:59:59.999999999Z")
-	f.Add("2026-11-26T17:04:05.5+02:00")
-	f.Fuzz(func(t *testing.T, s string) {
-		want, wantErr := time.Parse(time.RFC3339Nano, s)
-		got, err := parseTime(s)
-		if (err != nil) != (wantErr != nil) || (err == nil && got != want.UTC()) {
-			t.Fatalf("parseTime(%q) = %v, %v; time.Parse gives %v, %v", s, got, err, want.UTC(), wantErr)
-		}
-	})
-}
-
-// FuzzParseDate holds parseDate, fast path included, to taskapi.ParseDate.
-func FuzzParseDate(f *testing.F) {
-	for _, s := range []string{"2030-07-01", "2024-02-29", "2025-02-29", "2030-13-01", "2030-7-01", "2030-07-01T00:00:00Z"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, wantErr := taskapi.ParseDate(s)
-		got, err := parseDate(s)
-		if (err != nil) != (wantErr != nil) || got != want {
-			t.Fatalf("parseDate(%q) = %v, %v; taskapi.ParseDate gives %v, %v", s, got, err, want, wantErr)
-		}
-	})
-}
-
-// TestListedTaskEqualsRead checks that a list, which scans fewer columns
-// than a read by id (no user_id) into shared rows, gives every task with
-// every field exactly as Task does.
+// TestListedTaskEqualsRead checks that a list gives every task with every
+// field exactly as Task does.
 func TestListedTaskEqualsRead(t *testing.T) {
 	s, _ := open(t)
 	ctx := t.Context()

@@ -294,14 +294,9 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
-// parseTime reads a stored timestamp. The stored form (timeLayout) is
-// read digit by digit, at a fraction of time.Parse's cost (a list reads
-// two or three per row); anything else goes through time.Parse as
-// RFC 3339.
+// parseTime reads a stored timestamp (timeLayout, or any RFC 3339 time
+// written by another tool) in UTC.
 func parseTime(s string) (time.Time, error) {
-	if t, ok := parseStoredTime(s); ok {
-		return t, nil
-	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, err
@@ -309,62 +304,6 @@ func parseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// parseStoredTime reads s in timeLayout; ok is false when s is not
-// exactly in that form or names no valid time.
-func parseStoredTime(s string) (t time.Time, ok bool) {
-	// 2006-01-02T15:04:05.000000000Z
-	// 0123456789012345678901234567890
-	if len(s) != len(timeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-		s[16] != ':' || s[19] != '.' || s[29] != 'Z' {
-		return time.Time{}, false
-	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	nsec, ok7 := digits(s[20:29])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	t = time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	if t.Year() != year || t.Month() != time.Month(month) || t.Day() != day { // 02-30, month 13
-		return time.Time{}, false
-	}
-	return t, true
-}
-
-// parseDate reads a stored due date, YYYY-MM-DD, with a fast path like
-// parseStoredTime's; anything else goes through taskapi.ParseDate.
-func parseDate(s string) (taskapi.Date, error) {
-	if len(s) == len(taskapi.DateLayout) && s[4] == '-' && s[7] == '-' {
-		year, ok1 := digits(s[0:4])
-		month, ok2 := digits(s[5:7])
-		day, ok3 := digits(s[8:10])
-		if ok1 && ok2 && ok3 {
-			d := taskapi.NewDate(year, time.Month(month), day)
-			if t := d.Time(); t.Year() == year && t.Month() == time.Month(month) && t.Day() == day {
-				return d, nil
-			}
-		}
-	}
-	return taskapi.ParseDate(s)
-}
-
-// digits reads s, ASCII decimal digits only, as a number.
-func digits(s string) (n int, ok bool) {
-	for i := 0; i < len(s); i++ {
-		c := s[i] - '0'
-		if c > 9 {
-			return 0, false
-		}
-		n = n*10 + int(c)
-	}
-	return n, true
-}
-
-// nullString is the stored form of an optional string.
 func nullString(s *string) any {
 	if s == nil {
 		return nil

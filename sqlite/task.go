@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/taskapi/taskapi"
 )
@@ -14,77 +13,44 @@ const taskColumns = `id, user_id, project_id, name, description, due_date, compl
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// taskRow is where one task row is scanned: the task and the storage its
-// optional fields point into, so that a row costs the driver's strings and
-// nothing more (a list scans a whole page into one []taskRow).
-type taskRow struct {
-	task                              taskapi.Task
-	projectID, desc, due, completedOn sql.NullString
-	createdAt, updatedAt              string
-	dueDate                           taskapi.Date
-	completed                         time.Time
-}
-
-// listColumns are the columns of a list: taskColumns but user_id, which
-// the list's filter gives (the driver allocates twice for every string
-// column of every row).
-const listColumns = `id, project_id, name, description, due_date, completed_on, created_at, updated_at, version`
-
-// taskDest is the list of Scan destinations of a taskRow; a list reuses
-// one for all its rows.
-type taskDest [10]any
-
-// scan reads the current row of r into row and returns its task, which
-// points into row. dest holds the Scan destinations (overwritten). The
-// row has taskColumns when userID is "", listColumns otherwise (userID is
-// then the task's user).
-func (row *taskRow) scan(r rowScanner, dest *taskDest, userID string) (*taskapi.Task, error) {
-	t := &row.task
-	n := len(dest)
-	if userID == "" {
-		*dest = taskDest{&t.ID, &t.UserID, &row.projectID, &t.Name, &row.desc, &row.due, &row.completedOn,
-			&row.createdAt, &row.updatedAt, &t.Version}
-	} else {
-		t.UserID = userID
-		*dest = taskDest{&t.ID, &row.projectID, &t.Name, &row.desc, &row.due, &row.completedOn,
-			&row.createdAt, &row.updatedAt, &t.Version}
-		n--
-	}
-	if err := r.Scan(dest[:n]...); err != nil {
+// scanTask reads a row of taskColumns.
+func scanTask(r rowScanner) (*taskapi.Task, error) {
+	var (
+		t                                 taskapi.Task
+		projectID, desc, due, completedOn sql.NullString
+		createdAt, updatedAt              string
+	)
+	if err := r.Scan(&t.ID, &t.UserID, &projectID, &t.Name, &desc, &due, &completedOn, &createdAt, &updatedAt, &t.Version); err != nil {
 		return nil, err
 	}
-	if row.projectID.Valid {
-		t.ProjectID = &row.projectID.String
+	if projectID.Valid {
+		t.ProjectID = &projectID.String
 	}
-	if row.desc.Valid {
-		t.Description = &row.desc.String
+	if desc.Valid {
+		t.Description = &desc.String
 	}
 	var err error
-	if row.due.Valid {
-		if row.dueDate, err = parseDate(row.due.String); err != nil {
+	if due.Valid {
+		d, err := taskapi.ParseDate(due.String)
+		if err != nil {
 			return nil, fmt.Errorf("task %s: stored due_date: %w", t.ID, err)
 		}
-		t.DueDate = &row.dueDate
+		t.DueDate = &d
 	}
-	if row.completedOn.Valid {
-		if row.completed, err = parseTime(row.completedOn.String); err != nil {
+	if completedOn.Valid {
+		c, err := parseTime(completedOn.String)
+		if err != nil {
 			return nil, fmt.Errorf("task %s: stored completed_on: %w", t.ID, err)
 		}
-		t.CompletedOn = &row.completed
+		t.CompletedOn = &c
 	}
-	if t.CreatedAt, err = parseTime(row.createdAt); err != nil {
+	if t.CreatedAt, err = parseTime(createdAt); err != nil {
 		return nil, fmt.Errorf("task %s: stored created_at: %w", t.ID, err)
 	}
-	if t.UpdatedAt, err = parseTime(row.updatedAt); err != nil {
+	if t.UpdatedAt, err = parseTime(updatedAt); err != nil {
 		return nil, fmt.Errorf("task %s: stored updated_at: %w", t.ID, err)
 	}
-	return t, nil
-}
-
-// scanTask reads the one task of r.
-func scanTask(r rowScanner) (*taskapi.Task, error) {
-	var dest taskDest
-	return new(taskRow).scan(r, &dest, "")
+	return &t, nil
 }
 
 // CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
