@@ -109,6 +109,21 @@ type TaskPage struct {
 	Next  *Cursor // nil on the last page
 }
 
+// NewTaskPage makes the page of a list asked for limit rows, sorted by
+// field, from the rows a store read: at most limit+1, the one past the
+// page only telling that more follow (Next is then the last row's cursor).
+// An empty page has an empty, non-nil Tasks.
+func NewTaskPage(rows []*Task, limit int, field SortField) *TaskPage {
+	if rows == nil {
+		rows = []*Task{}
+	}
+	if len(rows) <= limit {
+		return &TaskPage{Tasks: rows}
+	}
+	last := rows[limit-1]
+	return &TaskPage{Tasks: rows[:limit], Next: &Cursor{Value: last.SortValue(field), ID: last.ID}}
+}
+
 // ProjectListFilter selects one page of one user's projects, ordered by
 // created_at, then id.
 type ProjectListFilter struct {
@@ -123,11 +138,34 @@ type ProjectPage struct {
 	Next     *Cursor
 }
 
+// NewProjectPage is NewTaskPage for projects, which are listed by
+// created_at.
+func NewProjectPage(rows []*Project, limit int) *ProjectPage {
+	if rows == nil {
+		rows = []*Project{}
+	}
+	if len(rows) <= limit {
+		return &ProjectPage{Projects: rows}
+	}
+	last := rows[limit-1]
+	created := last.CreatedAt.UTC().Format(time.RFC3339Nano)
+	return &ProjectPage{Projects: rows[:limit], Next: &Cursor{Value: &created, ID: last.ID}}
+}
+
 // Precondition makes a write conditional: when IfVersion is non-zero the
 // write happens only if the row's Version equals it, and fails with
 // EPRECONDITION otherwise, atomically.
 type Precondition struct {
 	IfVersion int64
+}
+
+// Check returns changed() unless the precondition holds for a row at
+// version.
+func (p Precondition) Check(version int64, changed func() *Error) error {
+	if p.IfVersion != 0 && p.IfVersion != version {
+		return changed()
+	}
+	return nil
 }
 
 // TaskStore keeps tasks. Every method is scoped by user id: a row of

@@ -303,3 +303,26 @@ func TestProjectApply(t *testing.T) {
 		t.Fatalf("after clearing the description: %+v", p)
 	}
 }
+
+func TestNewTaskPage(t *testing.T) {
+	due := taskapi.NewDate(2030, 1, 2)
+	rows := []*taskapi.Task{{ID: "a", DueDate: &due}, {ID: "b"}, {ID: "c"}}
+	if p := taskapi.NewTaskPage(nil, 2, taskapi.SortDueDate); p.Tasks == nil || len(p.Tasks) != 0 || p.Next != nil {
+		t.Fatalf("empty page: %+v; want a non-nil empty list and no cursor", p)
+	}
+	if p := taskapi.NewTaskPage(rows[:2], 2, taskapi.SortDueDate); len(p.Tasks) != 2 || p.Next != nil {
+		t.Fatalf("exactly limit rows: %+v; want both and no cursor", p)
+	}
+	p := taskapi.NewTaskPage(rows[:2], 1, taskapi.SortDueDate)
+	if len(p.Tasks) != 1 || p.Next == nil || p.Next.ID != "a" || p.Next.Value == nil || *p.Next.Value != "2030-01-02" {
+		t.Fatalf("one past the limit: %+v; want the first row and its cursor", p)
+	}
+	if p := taskapi.NewTaskPage(rows, 2, taskapi.SortDueDate); p.Next == nil || p.Next.ID != "b" || p.Next.Value != nil {
+		t.Fatalf("cursor of a row without a due date: %+v; want id b and no value", p.Next)
+	}
+	created := time.Date(2026, 3, 1, 9, 0, 0, 5, time.UTC)
+	pp := taskapi.NewProjectPage([]*taskapi.Project{{ID: "p", CreatedAt: created}, {ID: "q"}}, 1)
+	if len(pp.Projects) != 1 || pp.Next == nil || pp.Next.ID != "p" || *pp.Next.Value != "2026-03-01T09:00:00.000000005Z" {
+		t.Fatalf("project page: %+v", pp)
+	}
+}

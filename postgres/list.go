@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/taskapi/taskapi"
 )
@@ -64,11 +65,10 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 		}
 		after = v
 	}
-	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit, 100))}
 	// No stored text holds U+0000 (PostgreSQL cannot store it), so a
 	// filter with one matches nothing.
 	if hasNUL(f.UserID, f.Search, f.Project.ID) {
-		return page, nil
+		return taskapi.NewTaskPage(nil, f.Limit, field), nil
 	}
 
 	var q query
@@ -114,23 +114,11 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if err != nil {
 		return nil, mapError(ctx, "list tasks", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, mapError(ctx, "list tasks", err)
-		}
-		page.Tasks = append(page.Tasks, t)
-	}
-	if err := rows.Err(); err != nil {
+	tasks, err := pgx.CollectRows(rows, scanRow(scanTask))
+	if err != nil {
 		return nil, mapError(ctx, "list tasks", err)
 	}
-	if len(page.Tasks) > f.Limit {
-		page.Tasks = page.Tasks[:f.Limit]
-		last := page.Tasks[f.Limit-1]
-		page.Next = &taskapi.Cursor{Value: last.SortValue(field), ID: last.ID}
-	}
-	return page, nil
+	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
 }
 
 // keyset adds the term that selects the rows after (value, id) in the

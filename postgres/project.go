@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/taskapi/taskapi"
@@ -79,9 +78,8 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if f.Limit < 1 {
 		return nil, badRequest("limit must be at least 1")
 	}
-	page := &taskapi.ProjectPage{Projects: make([]*taskapi.Project, 0, min(f.Limit, 100))}
 	if hasNUL(f.UserID) {
-		return page, nil
+		return taskapi.NewProjectPage(nil, f.Limit), nil
 	}
 	var rows pgx.Rows
 	var err error
@@ -97,24 +95,11 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if err != nil {
 		return nil, mapError(ctx, "list projects", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, mapError(ctx, "list projects", err)
-		}
-		page.Projects = append(page.Projects, p)
-	}
-	if err := rows.Err(); err != nil {
+	projects, err := pgx.CollectRows(rows, scanRow(scanProject))
+	if err != nil {
 		return nil, mapError(ctx, "list projects", err)
 	}
-	if len(page.Projects) > f.Limit {
-		page.Projects = page.Projects[:f.Limit]
-		last := page.Projects[f.Limit-1]
-		v := last.CreatedAt.UTC().Format(time.RFC3339Nano)
-		page.Next = &taskapi.Cursor{Value: &v, ID: last.ID}
-	}
-	return page, nil
+	return taskapi.NewProjectPage(projects, f.Limit), nil
 }
 
 // UpdateProject applies u to the project id of userID in one transaction
@@ -133,8 +118,8 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 		if err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
-		if pre.IfVersion != 0 && pre.IfVersion != p.Version {
-			return taskapi.ProjectChanged()
+		if err := pre.Check(p.Version, taskapi.ProjectChanged); err != nil {
+			return err
 		}
 		p.Apply(u, s.nowMicro())
 		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version)
@@ -165,8 +150,8 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID).Scan(&version); err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
-		if pre.IfVersion != 0 && pre.IfVersion != version {
-			return taskapi.ProjectChanged()
+		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID); err != nil {
 			return err

@@ -32,6 +32,11 @@ const (
 // rowScanner is a pgx.Row or pgx.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
+// scanRow adapts scan to pgx.CollectRows.
+func scanRow[T any](scan func(rowScanner) (T, error)) pgx.RowToFunc[T] {
+	return func(row pgx.CollectableRow) (T, error) { return scan(row) }
+}
+
 func scanTask(r rowScanner) (*taskapi.Task, error) {
 	var (
 		t           taskapi.Task
@@ -125,8 +130,8 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		if err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
-		if p.IfVersion != 0 && p.IfVersion != t.Version {
-			return taskapi.TaskChanged()
+		if err := p.Check(t.Version, taskapi.TaskChanged); err != nil {
+			return err
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			var exists bool
@@ -174,8 +179,8 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Pre
 		if err := tx.QueryRow(ctx, qTaskVersionFor, id, userID).Scan(&version); err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
-		if p.IfVersion != 0 && p.IfVersion != version {
-			return taskapi.TaskChanged()
+		if err := p.Check(version, taskapi.TaskChanged); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, qDeleteTask, id, userID)
 		return err

@@ -32,24 +32,11 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if err != nil {
 		return nil, mapError(ctx, "list tasks", err)
 	}
-	defer rows.Close()
-	page := &taskapi.TaskPage{Tasks: make([]*taskapi.Task, 0, min(f.Limit+1, 101))}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, mapError(ctx, "list tasks", err)
-		}
-		page.Tasks = append(page.Tasks, t)
-	}
-	if err := rows.Err(); err != nil {
+	tasks, err := scanAll(rows, scanTask)
+	if err != nil {
 		return nil, mapError(ctx, "list tasks", err)
 	}
-	if len(page.Tasks) > f.Limit {
-		page.Tasks = page.Tasks[:f.Limit]
-		last := page.Tasks[f.Limit-1]
-		page.Next = &taskapi.Cursor{Value: last.SortValue(field), ID: last.ID}
-	}
-	return page, nil
+	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
 }
 
 // tasksQuery returns the SQL text and arguments of the list f asks for,

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/taskapi/taskapi"
 )
@@ -89,25 +88,11 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if err != nil {
 		return nil, mapError(ctx, "list projects", err)
 	}
-	defer rows.Close()
-	page := &taskapi.ProjectPage{Projects: make([]*taskapi.Project, 0, min(f.Limit, 100))}
-	for rows.Next() {
-		p, err := scanProject(rows)
-		if err != nil {
-			return nil, mapError(ctx, "list projects", err)
-		}
-		page.Projects = append(page.Projects, p)
-	}
-	if err := rows.Err(); err != nil {
+	projects, err := scanAll(rows, scanProject)
+	if err != nil {
 		return nil, mapError(ctx, "list projects", err)
 	}
-	if len(page.Projects) > f.Limit {
-		page.Projects = page.Projects[:f.Limit]
-		last := page.Projects[f.Limit-1]
-		v := last.CreatedAt.UTC().Format(time.RFC3339Nano)
-		page.Next = &taskapi.Cursor{Value: &v, ID: last.ID}
-	}
-	return page, nil
+	return taskapi.NewProjectPage(projects, f.Limit), nil
 }
 
 // UpdateProject applies u to the project id of userID in one transaction,
@@ -120,8 +105,8 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 		if err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
-		if pre.IfVersion != 0 && pre.IfVersion != p.Version {
-			return taskapi.ProjectChanged()
+		if err := pre.Check(p.Version, taskapi.ProjectChanged); err != nil {
+			return err
 		}
 		p.Apply(u, s.now())
 		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version)
@@ -150,8 +135,8 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 		if err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
-		if pre.IfVersion != 0 && pre.IfVersion != version {
-			return taskapi.ProjectChanged()
+		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
+			return err
 		}
 		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID); err != nil {
 			return err

@@ -13,6 +13,20 @@ const taskColumns = `id, user_id, project_id, name, description, due_date, compl
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
+// scanAll reads every row of rows with scan, and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var all []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, v)
+	}
+	return all, rows.Err()
+}
+
 // scanTask reads a row of taskColumns.
 func scanTask(r rowScanner) (*taskapi.Task, error) {
 	var (
@@ -124,8 +138,8 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		if err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
-		if p.IfVersion != 0 && p.IfVersion != t.Version {
-			return taskapi.TaskChanged()
+		if err := p.Check(t.Version, taskapi.TaskChanged); err != nil {
+			return err
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			if err := checkProject(tx, userID, u.ProjectID.Value); err != nil {
@@ -164,8 +178,8 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Pre
 		if err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
-		if p.IfVersion != 0 && p.IfVersion != version {
-			return taskapi.TaskChanged()
+		if err := p.Check(version, taskapi.TaskChanged); err != nil {
+			return err
 		}
 		_, err = tx.exec(qDeleteTask, id, userID)
 		return err
