@@ -60,7 +60,7 @@ func taskID(t *testing.T, r response) string {
 
 // TestRefused: tokens the provider issued, but not for this API or not to
 // an accepted client, and tokens of another provider, are refused with the
-// anchor's messages.
+// messages of express-oauth2-jwt-bearer 1.10.
 func TestRefused(t *testing.T) {
 	p := sharedProvider(t)
 	// Another provider: other issuer, other key.

@@ -255,7 +255,7 @@ const keyCooldown = 30 * time.Second
 // tokens of the new key are accepted after one JWKS fetch. It waits out
 // the binary's refetch cooldown first (in parallel with the other tests):
 // within the cooldown after a fetch, a token of a key the service has not
-// seen is refused 401 (see the report of issue 4).
+// seen is refused 401, as express-oauth2-jwt-bearer 1.10 refuses it.
 func TestKeyRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out the 30 s JWKS refetch cooldown of the binary")
