@@ -67,7 +67,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	}
 	// No stored text holds U+0000 (PostgreSQL cannot store it), so a
 	// filter with one matches nothing.
-	if hasNUL(f.UserID, f.Search, f.Project.ID) {
+	if unstorable(f.UserID, f.Search, f.Project.ID) {
 		return taskapi.NewTaskPage(nil, f.Limit, field), nil
 	}
 
@@ -145,7 +145,7 @@ func keyset(q *query, column string, nullable, desc bool, value any, id string) 
 // as the argument of the column: a time.Time, a pgtype.Date or a string;
 // nil when the cursor's row had no value.
 func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (any, error) {
-	if c.ID == "" || hasNUL(c.ID) {
+	if c.ID == "" || unstorable(c.ID) {
 		return nil, badRequest("invalid page token")
 	}
 	if c.Value == nil {
@@ -169,7 +169,7 @@ func cursorValue(field taskapi.SortField, c *taskapi.Cursor) (any, error) {
 		}
 		return pgtype.Date{Time: d, Valid: true}, nil
 	}
-	if hasNUL(v) {
+	if unstorable(v) {
 		return nil, badRequest("invalid page token")
 	}
 	return v, nil

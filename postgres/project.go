@@ -62,7 +62,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 
 // Project returns the project id of userID.
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
-	if hasNUL(userID, id) {
+	if unstorable(userID, id) {
 		return nil, taskapi.ProjectNotFound()
 	}
 	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID))
@@ -78,7 +78,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if f.Limit < 1 {
 		return nil, badRequest("limit must be at least 1")
 	}
-	if hasNUL(f.UserID) {
+	if unstorable(f.UserID) {
 		return taskapi.NewProjectPage(nil, f.Limit), nil
 	}
 	var rows pgx.Rows
@@ -105,7 +105,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 // UpdateProject applies u to the project id of userID in one transaction
 // that locks the row, with Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
-	if hasNUL(userID, id) {
+	if unstorable(userID, id) {
 		return nil, taskapi.ProjectNotFound()
 	}
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr()}); err != nil {
@@ -142,7 +142,7 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 // transaction with the change of its tasks: each loses its project and
 // gets Version + 1 and UpdatedAt = now.
 func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
-	if hasNUL(userID, id) {
+	if unstorable(userID, id) {
 		return taskapi.ProjectNotFound()
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -226,11 +227,12 @@ func timeArg(t *time.Time) any {
 	return micro(*t)
 }
 
-// hasNUL reports whether any of ss holds U+0000, which PostgreSQL text
-// cannot store.
-func hasNUL(ss ...string) bool {
+// unstorable reports whether any of ss is text PostgreSQL cannot store:
+// U+0000, or bytes that are not UTF-8 (an id from a path such as
+// /tasks/%ff). No row holds such text, so a lookup by it finds nothing.
+func unstorable(ss ...string) bool {
 	for _, s := range ss {
-		if strings.IndexByte(s, 0) >= 0 {
+		if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
 			return true
 		}
 	}
@@ -242,7 +244,7 @@ func hasNUL(ss ...string) bool {
 func nulFields(fields map[string]*string) error {
 	var errs []taskapi.FieldError
 	for _, name := range []string{"id", "user_id", "project_id", "name", "description"} {
-		if v, ok := fields[name]; ok && v != nil && hasNUL(*v) {
+		if v, ok := fields[name]; ok && v != nil && strings.IndexByte(*v, 0) >= 0 {
 			errs = append(errs, taskapi.FieldError{Field: name, Message: "must not contain the NUL character"})
 		}
 	}

@@ -75,6 +75,9 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 		"name": &n.Name, "description": n.Description}); err != nil {
 		return err
 	}
+	if n.ProjectID != nil && unstorable(*n.ProjectID) {
+		return taskapi.NoSuchProject()
+	}
 	n.CreatedAt = s.nowMicro()
 	n.UpdatedAt = n.CreatedAt
 	n.Version = 1
@@ -102,7 +105,7 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 
 // Task returns the task id of userID.
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
-	if hasNUL(userID, id) {
+	if unstorable(userID, id) {
 		return nil, taskapi.TaskNotFound()
 	}
 	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID))
@@ -117,7 +120,7 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 // with Version + 1 and UpdatedAt = now. Concurrent updates of one task, from
 // this instance or another, queue on the row lock.
 func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.TaskUpdate, p taskapi.Precondition) (*taskapi.Task, error) {
-	if hasNUL(userID, id) {
+	if unstorable(userID, id) {
 		return nil, taskapi.TaskNotFound()
 	}
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr(), "project_id": u.ProjectID.Ptr()}); err != nil {
@@ -171,7 +174,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 
 // DeleteTask removes the task id of userID, if p allows.
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
-	if hasNUL(userID, id) {
+	if unstorable(userID, id) {
 		return taskapi.TaskNotFound()
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

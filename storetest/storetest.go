@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) taskapi.Store) {
 		{"Project", projectTests},
 		{"List", listTests},
 		{"Concurrency", concurrencyTests},
+		{"InvalidUTF8", invalidUTF8Tests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -237,3 +237,50 @@ func testUpdateTask(t *testing.T, e *env) {
 		}
 	}
 }
+
+// invalidUTF8Tests: an id or filter that is not valid UTF-8 (a path such as
+// /tasks/%ff) names nothing, in every store: not found, or an empty list,
+// never an internal error.
+var invalidUTF8Tests = []test{
+	{"InvalidUTF8MatchesNothing", func(t *testing.T, e *env) {
+		p := e.createProject(alice, "Home")
+		e.createTask(task(alice, "Buy milk", inProject(p.ID)))
+		const bad = "\xff\xfe"
+		wantNotFound := func(what string, err error, msg string) {
+			t.Helper()
+			var apiErr *taskapi.Error
+			if !errors.As(err, &apiErr) || apiErr.Code != taskapi.ENOTFOUND || apiErr.Message != msg {
+				t.Errorf("%s: %v; want ENOTFOUND %q", what, err, msg)
+			}
+		}
+		_, err := e.s.Task(e.ctx, alice, bad)
+		wantNotFound("Task", err, "Task not found")
+		_, err = e.s.UpdateTask(e.ctx, alice, bad, taskapi.TaskUpdate{Name: ptr("x")}, taskapi.Precondition{})
+		wantNotFound("UpdateTask", err, "Task not found")
+		wantNotFound("DeleteTask", e.s.DeleteTask(e.ctx, alice, bad, taskapi.Precondition{}), "Task not found")
+		_, err = e.s.Project(e.ctx, alice, bad)
+		wantNotFound("Project", err, "Project not found")
+		_, err = e.s.UpdateProject(e.ctx, alice, bad, taskapi.ProjectUpdate{Name: ptr("x")}, taskapi.Precondition{})
+		wantNotFound("UpdateProject", err, "Project not found")
+		wantNotFound("DeleteProject", e.s.DeleteProject(e.ctx, alice, bad, taskapi.Precondition{}), "Project not found")
+		_, err = e.s.Task(e.ctx, bad, "any")
+		wantNotFound("Task of a user id that is not UTF-8", err, "Task not found")
+
+		for _, f := range []taskapi.TaskFilter{
+			{UserID: alice, Limit: 10, Project: taskapi.ProjectFilter{ID: bad}},
+			{UserID: bad, Limit: 10},
+		} {
+			page, err := e.s.Tasks(e.ctx, f)
+			if err != nil || len(page.Tasks) != 0 || page.Next != nil {
+				t.Errorf("Tasks(%+v) = %+v, %v; want an empty page", f, page, err)
+			}
+		}
+		page, err := e.s.Projects(e.ctx, taskapi.ProjectListFilter{UserID: bad, Limit: 10})
+		if err != nil || len(page.Projects) != 0 {
+			t.Errorf("Projects of a user id that is not UTF-8 = %+v, %v; want an empty page", page, err)
+		}
+		if err := e.s.CreateTask(e.ctx, task(alice, "In no project", inProject(bad))); taskapi.ErrorCode(err) != taskapi.EINVALID {
+			t.Errorf("CreateTask with a project_id that is not UTF-8: %v; want EINVALID", err)
+		}
+	}},
+}
