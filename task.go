@@ -1,7 +1,9 @@
 package taskapi
 
 import (
+	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -84,11 +86,14 @@ func earliestToday(now time.Time) Date {
 // whose clocks run a little ahead.
 const completedSkew = 5 * time.Minute
 
+// validateName checks a task's or project's name: valid UTF-8, not blank
+// (empty, or only white space), at most MaxNameLen characters. A valid name
+// is stored as sent, spaces included.
 func validateName(name string, fields []FieldError) []FieldError {
 	switch n := utf8.RuneCountInString(name); {
 	case !utf8.ValidString(name):
 		fields = append(fields, FieldError{"name", "must be valid UTF-8"})
-	case n == 0:
+	case strings.TrimFunc(name, unicode.IsSpace) == "":
 		fields = append(fields, FieldError{"name", "must not be empty"})
 	case n > MaxNameLen:
 		fields = append(fields, FieldError{"name", "must be at most 255 characters"})

@@ -39,6 +39,8 @@ func TestTaskValidate(t *testing.T) {
 	}{
 		{"minimal", taskapi.Task{Name: "a"}, nil},
 		{"empty name", taskapi.Task{Name: ""}, []string{"name"}},
+		{"blank name", taskapi.Task{Name: " \t\n\u00a0\u2003\u3000"}, []string{"name"}},
+		{"name with spaces around", taskapi.Task{Name: "  a  "}, nil},
 		{"255 runes", taskapi.Task{Name: strings.Repeat("é", 255)}, nil},
 		{"256 runes", taskapi.Task{Name: strings.Repeat("é", 256)}, []string{"name"}},
 		{"invalid utf-8", taskapi.Task{Name: "\xff"}, []string{"name"}},
@@ -84,6 +86,7 @@ func TestTaskUpdateValidate(t *testing.T) {
 		{"empty", taskapi.TaskUpdate{}, []string{""}},
 		{"name", taskapi.TaskUpdate{Name: ptr("b")}, nil},
 		{"empty name", taskapi.TaskUpdate{Name: ptr("")}, []string{"name"}},
+		{"blank name", taskapi.TaskUpdate{Name: ptr("   ")}, []string{"name"}},
 		{"clear description", taskapi.TaskUpdate{Description: taskapi.Null[string]()}, nil},
 		{"clear due date", taskapi.TaskUpdate{DueDate: taskapi.Null[taskapi.Date]()}, nil},
 		{"past due date", taskapi.TaskUpdate{DueDate: taskapi.Value(taskapi.NewDate(2020, 1, 1))}, []string{"due_date"}},
@@ -121,6 +124,7 @@ func TestProjectValidate(t *testing.T) {
 	}{
 		{"ok", taskapi.Project{Name: "p"}, nil},
 		{"empty name", taskapi.Project{}, []string{"name"}},
+		{"blank name", taskapi.Project{Name: "\u2028 "}, []string{"name"}},
 		{"long description", taskapi.Project{Name: "p", Description: ptr(strings.Repeat("x", 1001))}, []string{"description"}},
 	}
 	for _, tt := range tests {
