@@ -36,14 +36,15 @@ const CodeInvalidDPoPProof = "invalid_dpop_proof"
 const CodeUseDPoPNonce = "use_dpop_nonce"
 
 // DPoPOptions configures DPoP, Demonstrating Proof of Possession (RFC
-// 9449), as the anchor's dpop option does. The zero value is the anchor's
-// default: DPoP enabled (a request may use the Bearer or the DPoP scheme),
-// not required, proof "iat" accepted from 300 s ago to 30 s ahead.
+// 9449), as the dpop option of express-oauth2-jwt-bearer 1.10 does. The
+// zero value is the Node library's default: DPoP enabled (a request may use
+// the Bearer or the DPoP scheme), not required, proof "iat" accepted from
+// 300 s ago to 30 s ahead.
 type DPoPOptions struct {
-	// Disabled turns DPoP off (the anchor's enabled: false): only the
-	// Bearer scheme is accepted, a DPoP proof header is ignored, a
-	// DPoP-bound token is accepted as a Bearer token, and challenges are
-	// the plain RFC 6750 form.
+	// Disabled turns DPoP off (enabled: false in
+	// express-oauth2-jwt-bearer 1.10): only the Bearer scheme is accepted,
+	// a DPoP proof header is ignored, a DPoP-bound token is accepted as a
+	// Bearer token, and challenges are the plain RFC 6750 form.
 	Disabled bool
 	// Required accepts only the DPoP scheme with a proof and a DPoP-bound
 	// token. It cannot be combined with Disabled.
@@ -86,7 +87,8 @@ type NonceSource interface {
 	Valid(nonce string, now time.Time) bool
 }
 
-// Messages of DPoP failures: the anchor's where it has them.
+// Messages of DPoP failures: those of express-oauth2-jwt-bearer 1.10 where
+// it has them.
 const (
 	msgDPoPOptions       = `Invalid DPoP configuration: cannot set "required" to true when "enabled" is false`
 	msgBearerWithProof   = "DPoP proof requires the DPoP authentication scheme, not Bearer"
@@ -121,7 +123,8 @@ const (
 	msgReplayed          = `DPoP proof "jti" has already been used`
 	msgNonceRequired     = "Resource server requires nonce in DPoP proof"
 	msgNonceInvalid      = "DPoP proof nonce is invalid or has expired"
-	// No-error-information answers (the anchor gives an empty message).
+	// No-error-information answers (express-oauth2-jwt-bearer 1.10 gives an
+	// empty message).
 	msgProofNoToken  = "A DPoP proof needs an 'Authorization: DPoP <token>' header"
 	msgNoProof       = "The DPoP scheme needs exactly one DPoP proof header"
 	msgUseDPoPScheme = "This token must be sent as 'Authorization: DPoP <token>' with a DPoP proof header"
@@ -216,10 +219,10 @@ type request struct {
 }
 
 // inspect checks r's host and path and finds its credentials, then, with
-// DPoP enabled, applies the scheme rules that come before verification.
-// A nil request with the error means an invalid host: its answer carries
-// no DPoP challenge, as in the anchor, where it is refused before the
-// verifier runs.
+// DPoP enabled, applies the scheme rules that come before verification. A
+// nil request with the error means an invalid host: its answer carries no
+// DPoP challenge, as in express-oauth2-jwt-bearer 1.10, where it is refused
+// before the verifier runs.
 func (v *Verifier) inspect(r *http.Request) (*request, *Error) {
 	o, e := v.requestOrigin(r)
 	if e != nil {
@@ -278,8 +281,8 @@ func (v *Verifier) withProof(ctx context.Context, w http.ResponseWriter, r *http
 	return context.WithValue(ctx, proofKey{}, p), nil
 }
 
-// checkScheme applies the scheme rules of the anchor's verify() that run
-// before the token is verified.
+// checkScheme applies the scheme rules of verify() in
+// express-oauth2-jwt-bearer 1.10 that run before the token is verified.
 func (d *dpopState) checkScheme(q *request) *Error {
 	if d.required {
 		return d.assertRequest(q)
@@ -294,8 +297,8 @@ func (d *dpopState) checkScheme(q *request) *Error {
 	return nil
 }
 
-// assertRequest is the anchor's assertDPoPRequest without the token: the
-// DPoP scheme and exactly one proof.
+// assertRequest is assertDPoPRequest of express-oauth2-jwt-bearer 1.10
+// without the token: the DPoP scheme and exactly one proof.
 func (d *dpopState) assertRequest(q *request) *Error {
 	switch {
 	case !q.hasAuthorization:
@@ -363,10 +366,11 @@ func boundJKT(c *Claims) (cnf map[string]any, bound bool) {
 	return cnf, bound
 }
 
-// checkBinding applies the anchor's rules once the token is verified: a
-// DPoP-bound token sent as Bearer is refused; a request that uses the DPoP
-// scheme, sends a proof, carries a bound token or must use DPoP has its
-// proof verified. It returns the proof, or nil for a Bearer request.
+// checkBinding applies the rules of express-oauth2-jwt-bearer 1.10 once the
+// token is verified: a DPoP-bound token sent as Bearer is refused; a
+// request that uses the DPoP scheme, sends a proof, carries a bound token
+// or must use DPoP has its proof verified. It returns the proof, or nil for
+// a Bearer request.
 func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof, *Error) {
 	d := v.dpop
 	_, bound := boundJKT(c)
@@ -411,11 +415,12 @@ func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof,
 	return p, nil
 }
 
-// verifyProof checks a DPoP proof, in the anchor's order: the JWS (alg
-// from the allow-list, an embedded public jwk, the signature, typ
-// dpop+jwt, iat/exp/nbf types), then iat within the window, htm, htu, jti,
-// ath and the key thumbprint against the token's cnf.jkt; then, beyond the
-// anchor, the nonce. The replay checks (checkReplay) come after it.
+// verifyProof checks a DPoP proof, in the order of
+// express-oauth2-jwt-bearer 1.10: the JWS (alg from the allow-list, an
+// embedded public jwk, the signature, typ dpop+jwt, iat/exp/nbf types),
+// then iat within the window, htm, htu, jti, ath and the key thumbprint
+// against the token's cnf.jkt; then, beyond the Node library, the nonce.
+// The replay checks (checkReplay) come after it.
 func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.Time) (*Proof, *Error) {
 	if len(proof) > d.maxProofBytes {
 		return nil, invalidProof(msgProofTooLarge)
@@ -509,8 +514,8 @@ func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.
 	return &Proof{Thumbprint: thumbprint, JTI: jti, IssuedAt: time.Unix(int64(iat), 0), Algorithm: string(sig.Protected.Algorithm)}, nil
 }
 
-// checkClaimString checks that a proof claim is present (not empty, as
-// the anchor's truthiness test) and a string.
+// checkClaimString checks that a proof claim is present (not empty, as the
+// truthiness test of express-oauth2-jwt-bearer 1.10) and a string.
 func checkClaimString(v any, missing, invalid string) *Error {
 	switch s := v.(type) {
 	case nil:
@@ -541,8 +546,9 @@ func isDPoPTyp(typ string) bool {
 
 // proofParseError explains why go-jose could not parse a proof. The
 // library's errors are not typed beyond the algorithm one; a failure
-// mentioning the JWK is reported as the anchor's jwk message, every other
-// one as "Invalid Compact JWS". Only the message depends on this.
+// mentioning the JWK is reported as the jwk message of
+// express-oauth2-jwt-bearer 1.10, every other one as "Invalid Compact JWS".
+// Only the message depends on this.
 func proofParseError(err error) *Error {
 	var alg *jose.ErrUnexpectedSignatureAlgorithm
 	msg := msgProofCompact
@@ -587,11 +593,11 @@ func parseAbsoluteURL(raw string) (absoluteURL, error) {
 	return absoluteURL{scheme: u.Scheme, host: u.Host, path: u.EscapedPath()}, nil
 }
 
-// challenge returns the WWW-Authenticate value of e for a request with
-// DPoP enabled, the anchor's applyAuthChallenges: with DPoP required, the
-// DPoP challenge alone; otherwise one value with the Bearer and the DPoP
-// challenges, the error attributes on the scheme the request used (on
-// Bearer for a query or body token).
+// challenge returns the WWW-Authenticate value of e for a request with DPoP
+// enabled, applyAuthChallenges of express-oauth2-jwt-bearer 1.10: with DPoP
+// required, the DPoP challenge alone; otherwise one value with the Bearer
+// and the DPoP challenges, the error attributes on the scheme the request
+// used (on Bearer for a query or body token).
 func (d *dpopState) challenge(q *request, e *Error) string {
 	hasCode := e.Code != ""
 	desc := strings.ReplaceAll(e.Message, `"`, `'`)

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Host and request-URL messages, the anchor's.
+// Host and request-URL messages, those of express-oauth2-jwt-bearer 1.10.
 const (
 	msgInvalidHost       = "Invalid Host header"
 	msgInvalidProto      = "Invalid X-Forwarded-Proto header"
@@ -34,8 +34,8 @@ type origin struct {
 // value from a trusted proxy. A host that is empty, carries a path, query,
 // fragment, user info or "://", or has a bad port, is a 400 invalid_request
 // "Invalid Host header", whatever the mode: it is checked on every request,
-// as the anchor does, because it becomes part of the URL a proof is
-// checked against.
+// as express-oauth2-jwt-bearer 1.10 does, because it becomes part of the
+// URL a proof is checked against.
 func (v *Verifier) requestOrigin(r *http.Request) (origin, *Error) {
 	o := origin{scheme: "http", host: r.Host}
 	if r.TLS != nil {
@@ -92,7 +92,8 @@ func (v *Verifier) fromTrustedProxy(r *http.Request) bool {
 // validHost reports whether h is a host and optional port and nothing
 // else: a registered name of RFC 3986 unreserved characters (letters,
 // digits, "-", ".", "_", "~"; a trailing dot is fine) or a bracketed IPv6
-// literal, then an optional port of 0-65535. This is the anchor's grammar.
+// literal, then an optional port of 0-65535. This is the grammar of
+// express-oauth2-jwt-bearer 1.10.
 func validHost(h string) bool {
 	if h == "" || len(h) > maxHostBytes {
 		return false
@@ -154,9 +155,10 @@ func isUnreserved(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// checkPath refuses request paths the anchor refuses before any
-// verification: a path not starting with "/", starting with "//", or
-// starting with what looks like an absolute URL ("/https://...").
+// checkPath refuses request paths that express-oauth2-jwt-bearer 1.10
+// refuses before any verification: a path not starting with "/", starting
+// with "//", or starting with what looks like an absolute URL
+// ("/https://...").
 func checkPath(r *http.Request) *Error {
 	p := r.URL.EscapedPath()
 	switch {

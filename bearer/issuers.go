@@ -24,10 +24,11 @@ import (
 // IssuersOptions.Resolve returns.
 const DefaultMaxResolvedIssuers = 100
 
-// IssuersOptions accepts tokens from several issuers (the anchor's "mcd"
-// option). Set URLs and/or Configs for a fixed list, or Resolve to decide
-// per request. It excludes IssuerBaseURL, Issuer, JWKSURI, Secret, PublicKey
-// and TokenSigningAlg, which are set per issuer instead.
+// IssuersOptions accepts tokens from several issuers (the "mcd" option of
+// express-oauth2-jwt-bearer 1.10). Set URLs and/or Configs for a fixed
+// list, or Resolve to decide per request. It excludes IssuerBaseURL,
+// Issuer, JWKSURI, Secret, PublicKey and TokenSigningAlg, which are set per
+// issuer instead.
 //
 // The token's "iss" is read without verifying the token, normalised (scheme
 // and host in lower case, default port removed, one trailing "/" removed, a
@@ -106,7 +107,7 @@ func WithRequest(ctx context.Context, r *http.Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
 }
 
-// Multi-issuer messages, the anchor's.
+// Multi-issuer messages, those of express-oauth2-jwt-bearer 1.10.
 const (
 	msgMissingIss        = "Token missing required 'iss' claim"
 	msgIssuerNotAllowed  = "Token issuer is not allowed"
@@ -176,8 +177,8 @@ func (o *IssuersOptions) all() []IssuerConfig {
 	return append(IssuerURLs(o.URLs...), o.Configs...)
 }
 
-// check validates one issuer as the anchor does at startup and returns its
-// normalised issuer.
+// check validates one issuer as express-oauth2-jwt-bearer 1.10 does at
+// startup and returns its normalised issuer.
 func (ic *IssuerConfig) check(allowHTTP bool) (string, error) {
 	n, err := normalizeIssuer(ic.Issuer, allowHTTP)
 	if err != nil {
@@ -201,7 +202,7 @@ func (ic *IssuerConfig) check(allowHTTP bool) (string, error) {
 }
 
 // consistency returns what is wrong with the combination of an issuer's
-// settings (the anchor's wording), or "".
+// settings (in the words of express-oauth2-jwt-bearer 1.10), or "".
 func (ic *IssuerConfig) consistency() string {
 	hasSecret, hasKey := ic.Secret != "", len(ic.PublicKey) > 0
 	alg := ic.TokenSigningAlg
@@ -235,11 +236,11 @@ func checkFetchURL(raw string, allowHTTP bool) error {
 	return nil
 }
 
-// normalizeIssuer returns the form in which issuers are compared, as the
-// anchor computes it: a missing scheme is https, scheme and host are lower
-// case, the default port is dropped, and so is one trailing "/" of the
-// path. Userinfo, a query or a fragment is an error, and so is http unless
-// allowHTTP.
+// normalizeIssuer returns the form in which issuers are compared, as
+// express-oauth2-jwt-bearer 1.10 computes it: a missing scheme is https,
+// scheme and host are lower case, the default port is dropped, and so is
+// one trailing "/" of the path. Userinfo, a query or a fragment is an
+// error, and so is http unless allowHTTP.
 func normalizeIssuer(raw string, allowHTTP bool) (string, error) {
 	s := raw
 	if l := strings.ToLower(s); !strings.HasPrefix(l, "https://") && !strings.HasPrefix(l, "http://") {
@@ -451,7 +452,7 @@ func (s *issuerSet) match(ctx context.Context, token string) (*issuerEntry, stri
 	for _, ic := range configs {
 		cn, err := normalizeIssuer(ic.Issuer, s.allowHTTP)
 		if err != nil || cn != n {
-			continue // an unusable issuer matches no token, as in the anchor
+			continue // an unusable issuer matches no token, as in express-oauth2-jwt-bearer 1.10
 		}
 		if msg := ic.consistency(); msg != "" {
 			return nil, "", InvalidToken("Issuer " + msg)
@@ -620,9 +621,9 @@ func (v *Verifier) verifyContext(r *http.Request) context.Context {
 	return r.Context()
 }
 
-// unverifiedIssuer is the one claim read before verification. Decoding
-// into it reads no other claim, so a malformed one is left for the
-// issuer's Verifier to report with the anchor's message.
+// unverifiedIssuer is the one claim read before verification. Decoding into
+// it reads no other claim, so a malformed one is left for the issuer's
+// Verifier to report with the message of express-oauth2-jwt-bearer 1.10.
 type unverifiedIssuer struct {
 	Iss any `json:"iss"`
 }

@@ -16,7 +16,8 @@ import (
 	"github.com/taskapi/taskapi/bearer/internal/keyset"
 )
 
-// Verification messages (the anchor's discovery-path strings).
+// Verification messages (the discovery-path strings of
+// express-oauth2-jwt-bearer 1.10).
 const (
 	msgFormatting    = "Invalid Token or Protected Header formatting"
 	msgSignature     = "signature verification failed"
@@ -77,7 +78,8 @@ type Verifier struct {
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // New checks cfg and returns a Verifier. Invalid combinations fail with the
-// anchor's startup messages. New makes no network request: see Warm.
+// startup messages of express-oauth2-jwt-bearer 1.10. New makes no network
+// request: see Warm.
 func New(cfg Config) (*Verifier, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -137,8 +139,8 @@ func New(cfg Config) (*Verifier, error) {
 		v.secret = []byte(cfg.Secret)
 		allowed = []string{cfg.TokenSigningAlg}
 		if cfg.IssuerBaseURL != "" {
-			// As in the anchor, discovery still gives the issuer and the
-			// algorithm list; the key set is not used.
+			// As in express-oauth2-jwt-bearer 1.10, discovery still gives
+			// the issuer and the algorithm list; the key set is not used.
 			src, err := newRemoteKeys(cfg, v.keyCounters)
 			if err != nil {
 				return nil, err
@@ -162,7 +164,8 @@ func New(cfg Config) (*Verifier, error) {
 		allowed = []string{cfg.TokenSigningAlg}
 	}
 	// The library is told the accepted algorithms and checks the signature
-	// only; the claims are validated here, with the anchor's messages.
+	// only; the claims are validated here, with the messages of
+	// express-oauth2-jwt-bearer 1.10.
 	v.parser = jwt.NewParser(jwt.WithValidMethods(allowed), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
 	return v, nil
 }
@@ -262,8 +265,9 @@ type parse struct {
 	ran      bool
 }
 
-// verify checks the signature and then the claims, in the anchor's order.
-// tokenIss is the token's "iss" already matched in multi-issuer mode, or "".
+// verify checks the signature and then the claims, in the order of
+// express-oauth2-jwt-bearer 1.10. tokenIss is the token's "iss" already
+// matched in multi-issuer mode, or "".
 func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenIss string) (*Claims, *cacheEntry, *Error) {
 	p := &parse{v: v, ctx: ctx, tokenIss: tokenIss}
 	payload := jwt.MapClaims{}
@@ -365,7 +369,8 @@ func (p *parse) keyFunc(t *jwt.Token) (any, error) {
 	if p.tokenIss != "" {
 		// Multi-issuer mode: the token's issuer was matched before any key
 		// was fetched (and against the metadata just above); "iss" is then
-		// checked against the token's own, as the anchor does.
+		// checked against the token's own, as
+		// express-oauth2-jwt-bearer 1.10 does.
 		p.issuer = p.tokenIss
 	}
 	if v.secret != nil {

@@ -2,15 +2,17 @@
 // metadata (discovery) and its JSON Web Key Set, and selects the public key
 // that verifies a given token.
 //
-// It behaves like jose's createRemoteJWKSet under express-oauth2-jwt-bearer
-// 1.10.0: one shared fetch for all concurrent callers, a cache of MaxAge,
-// one refetch per Cooldown on an unknown kid, failures not cached, only
-// 200 + JSON accepted, jose's key selection and messages. The current
-// state is an immutable snapshot behind an atomic pointer: on a warm cache
-// Key and Contains take no lock and allocate nothing.
+// It behaves like jose's createRemoteJWKSet under
+// express-oauth2-jwt-bearer 1.10.0: one shared fetch for all concurrent
+// callers, a cache of MaxAge, one refetch per Cooldown on an unknown kid,
+// failures not cached, only 200 + JSON accepted, jose's key selection and
+// messages. The current state is an immutable snapshot behind an atomic
+// pointer: on a warm cache Key and Contains take no lock and allocate
+// nothing.
 //
-// Beyond the anchor, and deliberate differences:
-//   - Timeout applies to discovery too (the anchor's discovery can hang).
+// Beyond the Node library, and deliberate differences:
+//   - Timeout applies to discovery too (the Node library's discovery can
+//     hang).
 //   - After a failed fetch, no new attempt is made for RetryInterval (1s);
 //     callers meanwhile get the last error, or the stale set. Concurrent
 //     callers always share the one fetch in flight.
@@ -28,10 +30,11 @@
 //     keys whose "use" is not "sig" or whose "key_ops" lacks "verify", and
 //     keys whose "alg" does not fit their type. ES256K is not supported.
 //   - Discovery: RFC 8414's URL drops a terminating "/" of the issuer path
-//     (RFC 8414 §3.1; the anchor keeps it); the base URL's query is dropped
-//     as the anchor does; a configured ".well-known" URL failing gives the
-//     same "Failed to fetch authorization server metadata" message (the
-//     anchor surfaces the raw error), with the cause in Error.Err.
+//     (RFC 8414 §3.1; the Node library keeps it); the base URL's query is
+//     dropped as the Node library does; a configured ".well-known" URL
+//     failing gives the same "Failed to fetch authorization server
+//     metadata" message (the Node library surfaces the raw error), with the
+//     cause in Error.Err.
 //   - The fetch in flight is detached from the caller who started it:
 //     cancelling that caller's context only ends its own wait.
 package keyset
@@ -124,16 +127,17 @@ type Key struct {
 
 // Error is a failure to get metadata or a key.
 //
-// Message is the anchor's exact text where it has one: "Failed to fetch
-// authorization server metadata" (any discovery failure), "Expected 200 OK
-// from the JSON Web Key Set HTTP response", "Failed to parse the JSON Web
-// Key Set HTTP response as JSON", "JSON Web Key Set malformed", "request
-// timed out", "no applicable key found in the JSON Web Key Set", "multiple
-// matching keys found in the JSON Web Key Set" and `Unsupported "alg" value
-// for a JSON Web Key Set`. Where the anchor surfaces a raw error, it is
-// "Failed to fetch the JSON Web Key Set" (network error), "JSON Web Key Set
-// HTTP response is too large" (over MaxBytes) or "request canceled" (the
-// caller's context ended while waiting for a fetch).
+// Message is the exact text of express-oauth2-jwt-bearer 1.10 where it has
+// one: "Failed to fetch authorization server metadata" (any discovery
+// failure), "Expected 200 OK from the JSON Web Key Set HTTP response",
+// "Failed to parse the JSON Web Key Set HTTP response as JSON", "JSON Web
+// Key Set malformed", "request timed out", "no applicable key found in the
+// JSON Web Key Set", "multiple matching keys found in the JSON Web Key Set"
+// and `Unsupported "alg" value for a JSON Web Key Set`. Where the Node
+// library surfaces a raw error, it is "Failed to fetch the JSON Web Key
+// Set" (network error), "JSON Web Key Set HTTP response is too large" (over
+// MaxBytes) or "request canceled" (the caller's context ended while waiting
+// for a fetch).
 //
 // Unavailable is true when no usable key set or metadata can be had at all
 // (network, HTTP status, garbage response, timeout, cancellation, and no
