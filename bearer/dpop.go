@@ -647,13 +647,8 @@ func newReplayCache(size int) *replayCache {
 	return &replayCache{size: size, seen: make(map[[sha256.Size]byte]replayEntry)}
 }
 
-// add records the proof (thumbprint, jti) until expires and reports
-// whether it was new: false means a replay seen at or before now.
-func (c *replayCache) add(thumbprint, jti string, expires, now int64) bool {
-	return c.addKey(replayKey(thumbprint, jti), expires, now)
-}
-
-// addKey is add of a proof's replayKey.
+// addKey records a proof's replayKey until expires and reports whether it
+// was new: false means a replay seen at or before now.
 func (c *replayCache) addKey(key [sha256.Size]byte, expires, now int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -104,7 +104,7 @@ func validHost(h string) bool {
 		if end < 0 {
 			return false
 		}
-		name, port = h[:end+1], h[end+1:]
+		port = h[end+1:]
 		inner := h[1:end]
 		if inner == "" {
 			return false
@@ -215,7 +215,7 @@ func normalizeURL(scheme, host, escapedPath string) (string, bool) {
 	name, port := host, ""
 	if host[0] == '[' {
 		end := strings.IndexByte(host, ']')
-		name, port = host[:end+1], host[end+1:]
+		port = host[end+1:]
 		a, err := netip.ParseAddr(host[1:end])
 		if err != nil || !a.Is6() || a.Zone() != "" {
 			return "", false

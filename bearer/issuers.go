@@ -501,13 +501,6 @@ func (s *issuerSet) resolved(ic IssuerConfig, normalized string) (*issuerEntry, 
 	return e, nil
 }
 
-// resolvedLen returns how many resolved issuers are kept.
-func (s *issuerSet) resolvedLen() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lru.Len()
-}
-
 // retire drops an issuer: cached tokens it verified are no longer served
 // and its background refresh stops.
 func (e *issuerEntry) retire() {
