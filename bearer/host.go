@@ -1,8 +1,10 @@
 package bearer
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
@@ -242,6 +244,36 @@ func normalizeURL(scheme, host, escapedPath string) (string, bool) {
 		path = "/" + path
 	}
 	return scheme + "://" + name + port + path, true
+}
+
+// normalizeHTU brings a proof's "htu" to the form of the request URL (see
+// normalizeURL): http or https, a valid host, user info, query and
+// fragment dropped.
+func normalizeHTU(raw string) (string, *Error) {
+	u, err := parseAbsoluteURL(raw)
+	if err != nil {
+		return "", invalidProof(msgHTUInvalid)
+	}
+	s, ok := normalizeURL(u.scheme, u.host, u.path)
+	if !ok {
+		return "", invalidProof(msgHTUInvalidHost)
+	}
+	return s, nil
+}
+
+// absoluteURL is the parts of an http or https URL that "htu" keeps.
+type absoluteURL struct{ scheme, host, path string }
+
+// parseAbsoluteURL parses an absolute http or https URL with a host.
+func parseAbsoluteURL(raw string) (absoluteURL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return absoluteURL{}, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Host == "" {
+		return absoluteURL{}, errors.New("not an absolute http(s) URL")
+	}
+	return absoluteURL{scheme: u.Scheme, host: u.Host, path: u.EscapedPath()}, nil
 }
 
 // normalizePercent decodes percent-encoded unreserved characters and
