@@ -43,22 +43,15 @@ type DPoPOptions struct {
 	// IATLeeway is how far in the future a proof's "iat" may be
 	// (DefaultDPoPIATLeeway).
 	IATLeeway time.Duration
-	// ReplayCacheSize bounds the number of proofs remembered to refuse a
-	// replayed one (its "jti" seen before within IATOffset) (0:
-	// DefaultDPoPReplayCacheSize; negative: no replay check). When more
-	// proofs than this arrive within IATOffset, the oldest are forgotten
-	// first.
+	// ReplayCacheSize bounds the proofs remembered to refuse a replay (0:
+	// DefaultDPoPReplayCacheSize; negative: no check); past it, the oldest
+	// are forgotten first.
 	ReplayCacheSize int
-	// ReplayStore, when set, is consulted after the in-process cache (a
-	// proof that this Verifier saw before is refused without it): it
-	// shares the accepted proofs between the servers behind one load
-	// balancer, so that a proof accepted by one is refused by the others
-	// within its window. It sees only proofs that passed every other
-	// check (signature, htm, htu, ath, key binding, nonce, iat), with the
-	// request's context. Its replay refusal is the in-process one; its
-	// error is answered 503 temporarily_unavailable with Retry-After (the
-	// Cooldown), as an unavailable key set is: a proof is never accepted
-	// unchecked.
+	// ReplayStore, when set, shares accepted proofs between the servers
+	// behind one load balancer. It is asked after the in-process cache,
+	// with the request's context, only for proofs that passed every other
+	// check; its error is answered 503 temporarily_unavailable with
+	// Retry-After (the Cooldown): a proof is never accepted unchecked.
 	ReplayStore ReplayStore
 	// Nonce, when set, makes every proof carry a server-provided "nonce"
 	// claim (RFC 9449 §9): a proof without a valid one is answered 401
@@ -297,15 +290,15 @@ func (v *Verifier) CheckProof(r *http.Request, claims *Claims) (*Proof, error) {
 	return nil, e
 }
 
-// boundJKT returns the access token's cnf claim and whether it binds the
-// token to a DPoP key (a cnf object with a "jkt" member).
-func boundJKT(c *Claims) (cnf map[string]any, bound bool) {
+// boundJKT reports whether the access token is bound to a DPoP key (a cnf
+// object with a "jkt" member).
+func boundJKT(c *Claims) bool {
 	cnf, ok := c.Payload["cnf"].(map[string]any)
 	if !ok {
-		return nil, false
+		return false
 	}
-	_, bound = cnf["jkt"]
-	return cnf, bound
+	_, bound := cnf["jkt"]
+	return bound
 }
 
 // checkBinding applies the rules of express-oauth2-jwt-bearer 1.10 once the
@@ -315,7 +308,7 @@ func boundJKT(c *Claims) (cnf map[string]any, bound bool) {
 // a Bearer request.
 func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof, *Error) {
 	d := v.dpop
-	_, bound := boundJKT(c)
+	bound := boundJKT(c)
 	if !d.required && q.scheme == "bearer" && bound {
 		return nil, InvalidToken(msgBoundAsBearer)
 	}

@@ -126,7 +126,7 @@ func (o *IssuersOptions) configured() bool {
 	return o.URLs != nil || o.Configs != nil || o.Resolve != nil
 }
 
-// check validates the multi-issuer options against the rest of c.
+// checkIssuers validates the multi-issuer options against the rest of c.
 func (c *Config) checkIssuers() error {
 	o := &c.Issuers
 	switch {

@@ -298,7 +298,7 @@ func (v *Verifier) certificateCheck(r *http.Request, q *request, c *Claims) *Err
 		return nil
 	}
 	if d := v.dpop; d != nil {
-		if _, bound := boundJKT(c); d.required || q.scheme == "dpop" || q.hasProof || bound {
+		if d.required || q.scheme == "dpop" || q.hasProof || boundJKT(c) {
 			return nil
 		}
 	}

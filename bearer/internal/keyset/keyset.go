@@ -10,33 +10,10 @@
 // pointer: on a warm cache Key and Contains take no lock and allocate
 // nothing.
 //
-// Beyond the Node library, and deliberate differences:
-//   - Timeout applies to discovery too (the Node library's discovery can
-//     hang).
-//   - After a failed fetch, no new attempt is made for RetryInterval (1s);
-//     callers meanwhile get the last error, or the stale set. Concurrent
-//     callers always share the one fetch in flight.
-//   - Warm, RefreshAhead (background refresh from 80% of MaxAge, driven by
-//     requests and by a ticker for idle sets) and StaleIfError (the last
-//     good metadata and keys keep serving after MaxAge while refetches
-//     fail; once a refetch has failed, stale callers no longer wait and
-//     the retry runs in the background).
-//   - Failures say whether the provider is unavailable (Error.Unavailable),
-//     so that an outage is not reported as a bad token.
-//   - A key that is unchanged by a refetch keeps its *Key, so caches keyed
-//     by it survive refreshes (Contains).
-//   - Keys that carry private or symmetric material are skipped (published,
-//     they are compromised), as are RSA keys under 2048 or over 8192 bits,
-//     keys whose "use" is not "sig" or whose "key_ops" lacks "verify", and
-//     keys whose "alg" does not fit their type. ES256K is not supported.
-//   - Discovery: RFC 8414's URL drops a terminating "/" of the issuer path
-//     (RFC 8414 §3.1; the Node library keeps it); the base URL's query is
-//     dropped as the Node library does; a configured ".well-known" URL
-//     failing gives the same "Failed to fetch authorization server
-//     metadata" message (the Node library surfaces the raw error), with the
-//     cause in Error.Err.
-//   - The fetch in flight is detached from the caller who started it:
-//     cancelling that caller's context only ends its own wait.
+// Where it goes beyond the Node library or differs from it (a Timeout
+// that covers discovery, RetryInterval, RefreshAhead, StaleIfError,
+// Error.Unavailable, the keys it skips, RFC 8414's discovery URL), the doc
+// of the field or function concerned says so.
 package keyset
 
 import (
