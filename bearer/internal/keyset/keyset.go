@@ -98,19 +98,11 @@ type Key struct {
 	kind keyKind
 }
 
-// Error is a failure to get metadata or a key.
-//
-// Message is the exact text of express-oauth2-jwt-bearer 1.10 where it has
-// one: "Failed to fetch authorization server metadata" (any discovery
-// failure), "Expected 200 OK from the JSON Web Key Set HTTP response",
-// "Failed to parse the JSON Web Key Set HTTP response as JSON", "JSON Web
-// Key Set malformed", "request timed out", "no applicable key found in the
-// JSON Web Key Set", "multiple matching keys found in the JSON Web Key Set"
-// and `Unsupported "alg" value for a JSON Web Key Set`. Where the Node
-// library surfaces a raw error, it is "Failed to fetch the JSON Web Key
-// Set" (network error), "JSON Web Key Set HTTP response is too large" (over
-// MaxBytes) or "request canceled" (the caller's context ended while waiting
-// for a fetch).
+// Error is a failure to get metadata or a key. Message is the exact text of
+// express-oauth2-jwt-bearer 1.10 where it has one (the msg constants of
+// jwks.go); where the Node library surfaces a raw error, it is one of this
+// package: a network error, a body over MaxBytes, or "request canceled"
+// when the caller's context ended while waiting for a fetch.
 //
 // Unavailable is true when no usable key set or metadata can be had at all
 // (network, HTTP status, garbage response, timeout, cancellation, and no
