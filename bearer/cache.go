@@ -84,18 +84,6 @@ func (c *tokenCache) put(sum *[sha256.Size]byte, e *cacheEntry) {
 	s.mu.Unlock()
 }
 
-// len returns the number of cached tokens.
-func (c *tokenCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.RLock()
-		n += len(s.m)
-		s.mu.RUnlock()
-	}
-	return n
-}
-
 // stillValid re-checks what can change after verification: the time, and
 // whether the key is still in the key set.
 func (v *Verifier) stillValid(e *cacheEntry, now float64) bool {

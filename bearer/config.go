@@ -29,9 +29,10 @@ const (
 const NoClockTolerance time.Duration = -1
 
 // Config configures a Verifier. It mirrors the options of
-// express-oauth2-jwt-bearer's auth(); New reports the anchor's startup
-// messages for invalid combinations. New never reads the environment: use
-// ConfigFromEnv for the anchor's environment fallbacks.
+// express-oauth2-jwt-bearer 1.10's auth(); New reports the Node library's
+// startup messages for invalid combinations. New never reads the
+// environment: use ConfigFromEnv for the Node library's environment
+// fallbacks.
 type Config struct {
 	// Audience lists the accepted audiences; a token's "aud" (a string or
 	// an array) must contain at least one of them. Required.
@@ -107,13 +108,15 @@ type Config struct {
 	MaxJWKSBytes int64
 	// Now returns the current time (default time.Now); tests inject clocks.
 	Now func() time.Time
-	// Issuers accepts tokens from several issuers (the anchor's "mcd"),
-	// instead of IssuerBaseURL, Issuer, JWKSURI, Secret and PublicKey.
+	// Issuers accepts tokens from several issuers (the "mcd" option of
+	// express-oauth2-jwt-bearer 1.10), instead of IssuerBaseURL, Issuer,
+	// JWKSURI, Secret and PublicKey.
 	Issuers IssuersOptions
 	// MTLS checks certificate-bound tokens (RFC 8705).
 	MTLS MTLSOptions
 	// DPoP configures DPoP-bound tokens and proofs (RFC 9449); the zero
-	// value is the anchor's default: enabled, not required.
+	// value is the default of express-oauth2-jwt-bearer 1.10: enabled, not
+	// required.
 	DPoP DPoPOptions
 	// TrustedProxies lists the addresses of the reverse proxies whose
 	// X-Forwarded-Host and X-Forwarded-Proto headers give the URL a DPoP
@@ -121,11 +124,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 }
 
-// ConfigFromEnv returns a Config filled from the anchor's environment
-// variables: ISSUER_BASE_URL, AUDIENCE (one or more audiences separated by
-// commas or spaces), ISSUER, JWKS_URI, SECRET and TOKEN_SIGNING_ALG. Set
-// other fields on the result before calling New; pass os.Getenv in
-// production.
+// ConfigFromEnv returns a Config filled from the environment variables of
+// express-oauth2-jwt-bearer 1.10: ISSUER_BASE_URL, AUDIENCE (one or more
+// audiences separated by commas or spaces), ISSUER, JWKS_URI, SECRET and
+// TOKEN_SIGNING_ALG. Set other fields on the result before calling New;
+// pass os.Getenv in production.
 func ConfigFromEnv(getenv func(string) string) Config {
 	return Config{
 		IssuerBaseURL:   strings.TrimSpace(getenv("ISSUER_BASE_URL")),
@@ -142,7 +145,8 @@ func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }
 
-// Startup messages, the anchor's where it has one.
+// Startup messages, those of express-oauth2-jwt-bearer 1.10 where it has
+// one.
 const (
 	msgNeedSource      = "You must provide 'mcd', 'issuerBaseURL', or both 'issuer' and ('jwksUri', 'secret', or 'publicKey')"
 	msgNeedAudience    = "An 'audience' is required to validate the 'aud' claim"
@@ -161,14 +165,16 @@ const (
 	symmetricList  = "HS256, HS384, HS512"
 )
 
-// asymmetricAlgs are the accepted asymmetric "alg" values. The anchor
-// also lists ES256K, which Go's maintained JOSE libraries do not implement.
+// asymmetricAlgs are the accepted asymmetric "alg" values.
+// express-oauth2-jwt-bearer 1.10 also lists ES256K, which Go's maintained
+// JOSE libraries do not implement.
 var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
 // symmetricAlgs are the accepted "alg" values with a Secret.
 var symmetricAlgs = []string{"HS256", "HS384", "HS512"}
 
-// check validates the combination of options, in the anchor's order.
+// check validates the combination of options, in the order of
+// express-oauth2-jwt-bearer 1.10.
 func (c *Config) check() error {
 	if c.Issuers.configured() {
 		if err := c.checkIssuers(); err != nil {

@@ -13,10 +13,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// The conformance suite mirrors the anchor's test files (bearer-anchor.md
-// §5, items 1-10). Every row asserts the status, the exact JSON body and
-// the exact WWW-Authenticate value, in the static-key mode and in the
-// discovery mode against a local provider.
+// The conformance suite mirrors the test files of
+// express-oauth2-jwt-bearer 1.10. Every row asserts the status, the exact
+// JSON body and the exact WWW-Authenticate value, in the static-key mode
+// and in the discovery mode against a local provider.
 
 const okBody = `{"sub":"me"}`
 
@@ -98,9 +98,9 @@ func rawHeader(value string) func(t *testing.T, iss string) *http.Request {
 }
 
 // runRows runs every row in every mode, twice: with the default
-// configuration (DPoP enabled, as in the anchor: the rows' expectations),
-// and Bearer-only (DPoP disabled: the same answer without the DPoP
-// challenge, or the row's bearerOnly).
+// configuration (DPoP enabled, as in express-oauth2-jwt-bearer 1.10: the
+// rows' expectations), and Bearer-only (DPoP disabled: the same answer
+// without the DPoP challenge, or the row's bearerOnly).
 func runRows(t *testing.T, rows []row) {
 	for _, m := range modes {
 		for _, variant := range []string{"dpop", "bearer-only"} {
@@ -139,14 +139,16 @@ func runRows(t *testing.T, rows []row) {
 var (
 	badHeaderBody = body(msgBadHeader, "ERR_AUTH")
 	bareChallenge = `Bearer realm="api"`
-	// bareD is the anchor's "+D" form of bareChallenge (DPoP enabled).
+	// bareD is the "+D" form of bareChallenge in the tests of
+	// express-oauth2-jwt-bearer 1.10 (DPoP enabled).
 	bareD     = bareChallenge + dpopSuffix
 	multiBody = body(msgMultipleMethods, "invalid_request")
 	multiCh   = `Bearer realm="api", error="invalid_request", error_description="More than one method used for authentication"` + dpopSuffix
 )
 
-// dpopSuffix ends every challenge of the middleware with DPoP enabled
-// (the anchor's "+D"); ES256K is left out, as everywhere in this package.
+// dpopSuffix ends every challenge of the middleware with DPoP enabled ("+D"
+// in the tests of express-oauth2-jwt-bearer 1.10); ES256K is left out, as
+// everywhere in this package.
 const dpopSuffix = `, DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
 
 // invalid returns the expected answer to a Bearer request with an invalid
@@ -207,8 +209,9 @@ func TestConformanceExtraction(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+valid(t, iss))
 			return r
 		}, status: 400, body: multiBody, challenge: multiCh},
-		// Without an Authorization header the anchor puts the error on the
-		// Bearer challenge only once a query or body token was found.
+		// Without an Authorization header express-oauth2-jwt-bearer 1.10
+		// puts the error on the Bearer challenge only once a query or body
+		// token was found.
 		{name: "query and body", req: func(t *testing.T, iss string) *http.Request {
 			return formReq("/tasks?access_token=x", "access_token="+valid(t, iss))
 		}, status: 400, body: multiBody, challenge: bareD, bearerOnly: &want{400, multiBody, strings.TrimSuffix(multiCh, dpopSuffix)}},
@@ -395,7 +398,8 @@ func TestConformanceClaims(t *testing.T) {
 			return r
 		}(),
 		func() row {
-			// iss fails before the custom "foo": the anchor's order.
+			// iss fails before the custom "foo": the order of
+			// express-oauth2-jwt-bearer 1.10.
 			r := rowInvalid("order: iss before custom", bearerClaims(map[string]any{"iss": "x"}), "Unexpected 'iss' value")
 			r.cfg = func(c *Config) {
 				c.Validators = map[string]Validator{"foo": func(any, map[string]any, map[string]any) bool { return false }}
@@ -430,7 +434,8 @@ func TestConformanceAuthorization(t *testing.T) {
 	}
 	unauthorized := func(name string, req func(t *testing.T, iss string) *http.Request, h Middleware, msg string) row {
 		s, b, c := invalid(msg)
-		// Helper errors never carry the DPoP challenge (the anchor's too).
+		// Helper errors never carry the DPoP challenge (nor do those of
+		// express-oauth2-jwt-bearer 1.10).
 		return row{name: name, req: req, helpers: []Middleware{h}, status: s, body: b, challenge: strings.TrimSuffix(c, dpopSuffix)}
 	}
 	rows := []row{
@@ -479,7 +484,8 @@ func TestHelpersWithoutAuth(t *testing.T) {
 	}
 }
 
-// Invalid helper arguments panic with the anchor's TypeError messages.
+// Invalid helper arguments panic with the TypeError messages of
+// express-oauth2-jwt-bearer 1.10.
 func TestHelperArgumentPanics(t *testing.T) {
 	cases := []struct {
 		name string

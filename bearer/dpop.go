@@ -1,23 +1,11 @@
 package bearer
 
 import (
-	"bytes"
 	"context"
-	"crypto"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
 // Defaults of DPoPOptions.
@@ -36,14 +24,15 @@ const CodeInvalidDPoPProof = "invalid_dpop_proof"
 const CodeUseDPoPNonce = "use_dpop_nonce"
 
 // DPoPOptions configures DPoP, Demonstrating Proof of Possession (RFC
-// 9449), as the anchor's dpop option does. The zero value is the anchor's
-// default: DPoP enabled (a request may use the Bearer or the DPoP scheme),
-// not required, proof "iat" accepted from 300 s ago to 30 s ahead.
+// 9449), as the dpop option of express-oauth2-jwt-bearer 1.10 does. The
+// zero value is the Node library's default: DPoP enabled (a request may use
+// the Bearer or the DPoP scheme), not required, proof "iat" accepted from
+// 300 s ago to 30 s ahead.
 type DPoPOptions struct {
-	// Disabled turns DPoP off (the anchor's enabled: false): only the
-	// Bearer scheme is accepted, a DPoP proof header is ignored, a
-	// DPoP-bound token is accepted as a Bearer token, and challenges are
-	// the plain RFC 6750 form.
+	// Disabled turns DPoP off (enabled: false in
+	// express-oauth2-jwt-bearer 1.10): only the Bearer scheme is accepted,
+	// a DPoP proof header is ignored, a DPoP-bound token is accepted as a
+	// Bearer token, and challenges are the plain RFC 6750 form.
 	Disabled bool
 	// Required accepts only the DPoP scheme with a proof and a DPoP-bound
 	// token. It cannot be combined with Disabled.
@@ -54,22 +43,15 @@ type DPoPOptions struct {
 	// IATLeeway is how far in the future a proof's "iat" may be
 	// (DefaultDPoPIATLeeway).
 	IATLeeway time.Duration
-	// ReplayCacheSize bounds the number of proofs remembered to refuse a
-	// replayed one (its "jti" seen before within IATOffset) (0:
-	// DefaultDPoPReplayCacheSize; negative: no replay check). When more
-	// proofs than this arrive within IATOffset, the oldest are forgotten
-	// first.
+	// ReplayCacheSize bounds the proofs remembered to refuse a replay (0:
+	// DefaultDPoPReplayCacheSize; negative: no check); past it, the oldest
+	// are forgotten first.
 	ReplayCacheSize int
-	// ReplayStore, when set, is consulted after the in-process cache (a
-	// proof that this Verifier saw before is refused without it): it
-	// shares the accepted proofs between the servers behind one load
-	// balancer, so that a proof accepted by one is refused by the others
-	// within its window. It sees only proofs that passed every other
-	// check (signature, htm, htu, ath, key binding, nonce, iat), with the
-	// request's context. Its replay refusal is the in-process one; its
-	// error is answered 503 temporarily_unavailable with Retry-After (the
-	// Cooldown), as an unavailable key set is: a proof is never accepted
-	// unchecked.
+	// ReplayStore, when set, shares accepted proofs between the servers
+	// behind one load balancer. It is asked after the in-process cache,
+	// with the request's context, only for proofs that passed every other
+	// check; its error is answered 503 temporarily_unavailable with
+	// Retry-After (the Cooldown): a proof is never accepted unchecked.
 	ReplayStore ReplayStore
 	// Nonce, when set, makes every proof carry a server-provided "nonce"
 	// claim (RFC 9449 §9): a proof without a valid one is answered 401
@@ -78,64 +60,25 @@ type DPoPOptions struct {
 	Nonce NonceSource
 }
 
-// NonceSource issues and checks DPoP nonces (RFC 9449 §9).
-type NonceSource interface {
-	// Nonce returns the nonce clients should put in their next proofs.
-	Nonce(now time.Time) string
-	// Valid reports whether nonce, from a proof, is still acceptable.
-	Valid(nonce string, now time.Time) bool
-}
-
-// Messages of DPoP failures: the anchor's where it has them.
+// Messages of DPoP failures: those of express-oauth2-jwt-bearer 1.10 where
+// it has them.
 const (
-	msgDPoPOptions       = `Invalid DPoP configuration: cannot set "required" to true when "enabled" is false`
-	msgBearerWithProof   = "DPoP proof requires the DPoP authentication scheme, not Bearer"
-	msgBoundAsBearer     = "DPoP-bound token requires the DPoP authentication scheme, not Bearer."
-	msgManyProofs        = "Multiple DPoP proofs are not allowed"
-	msgNoJKT             = "JWT Access Token has no jkt confirmation claim"
-	msgCnfStructure      = `Invalid "cnf" confirmation claim structure`
-	msgJKTMalformed      = `Malformed "jkt" confirmation claim`
-	msgJKTInvalid        = `Invalid "jkt" confirmation claim`
-	msgJKTMismatch       = "JWT Access Token confirmation mismatch"
-	msgProofCompact      = "Invalid Compact JWS"
-	msgProofAlg          = `"alg" (Algorithm) Header Parameter not allowed`
-	msgProofJWKObject    = `"jwk" (JSON Web Key) Header Parameter must be a JSON object`
-	msgProofJWKPublic    = `"jwk" (JSON Web Key) Header Parameter must be a public key`
-	msgProofTyp          = `unexpected "typ" JWT header value`
-	msgProofClaimsObject = "JWT Claims Set must be a top-level JSON object"
-	msgProofTooLarge     = "DPoP proof is too large"
-	msgIATMissing        = `Missing "iat" claim in DPoP proof`
-	msgIATNumber         = `"iat" claim must be a number`
-	msgIATRange          = `DPoP proof "iat" is outside the acceptable range`
-	msgHTMMissing        = `Missing "htm" in DPoP proof`
-	msgHTMInvalid        = `Invalid "htm" claim`
-	msgHTMMismatch       = "DPoP Proof htm mismatch"
-	msgHTUMissing        = `Missing "htu" in DPoP proof`
-	msgHTUInvalidClaim   = `Invalid "htu" claim`
-	msgHTUMismatch       = "DPoP Proof htu mismatch"
-	msgJTIMissing        = `Missing "jti" in DPoP proof`
-	msgJTIInvalid        = `Invalid "jti" claim`
-	msgATHMissing        = `Missing "ath" claim in DPoP proof`
-	msgATHInvalid        = `Invalid "ath" claim`
-	msgATHMismatch       = `DPoP Proof "ath" mismatch`
-	msgReplayed          = `DPoP proof "jti" has already been used`
-	msgNonceRequired     = "Resource server requires nonce in DPoP proof"
-	msgNonceInvalid      = "DPoP proof nonce is invalid or has expired"
-	// No-error-information answers (the anchor gives an empty message).
+	msgDPoPOptions     = `Invalid DPoP configuration: cannot set "required" to true when "enabled" is false`
+	msgBearerWithProof = "DPoP proof requires the DPoP authentication scheme, not Bearer"
+	msgBoundAsBearer   = "DPoP-bound token requires the DPoP authentication scheme, not Bearer."
+	msgManyProofs      = "Multiple DPoP proofs are not allowed"
+	msgNoJKT           = "JWT Access Token has no jkt confirmation claim"
+	msgCnfStructure    = `Invalid "cnf" confirmation claim structure`
+	msgJKTMalformed    = `Malformed "jkt" confirmation claim`
+	msgJKTInvalid      = `Invalid "jkt" confirmation claim`
+	// No-error-information answers (the Node library gives an empty message).
 	msgProofNoToken  = "A DPoP proof needs an 'Authorization: DPoP <token>' header"
 	msgNoProof       = "The DPoP scheme needs exactly one DPoP proof header"
 	msgUseDPoPScheme = "This token must be sent as 'Authorization: DPoP <token>' with a DPoP proof header"
 	dpopProofHeader  = "DPoP"
 	dpopNonceHeader  = "DPoP-Nonce"
-	dpopProofTyp     = "dpop+jwt"
 	dpopChallengeAlg = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
 )
-
-// proofAlgs are the accepted proof algorithms: the asymmetric allow-list.
-var proofAlgs = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
-}
 
 // dpopState is a Verifier's DPoP configuration; nil when DPoP is disabled.
 type dpopState struct {
@@ -216,10 +159,10 @@ type request struct {
 }
 
 // inspect checks r's host and path and finds its credentials, then, with
-// DPoP enabled, applies the scheme rules that come before verification.
-// A nil request with the error means an invalid host: its answer carries
-// no DPoP challenge, as in the anchor, where it is refused before the
-// verifier runs.
+// DPoP enabled, applies the scheme rules that come before verification. A
+// nil request with the error means an invalid host: its answer carries no
+// DPoP challenge, as in express-oauth2-jwt-bearer 1.10, where it is refused
+// before the verifier runs.
 func (v *Verifier) inspect(r *http.Request) (*request, *Error) {
 	o, e := v.requestOrigin(r)
 	if e != nil {
@@ -278,8 +221,8 @@ func (v *Verifier) withProof(ctx context.Context, w http.ResponseWriter, r *http
 	return context.WithValue(ctx, proofKey{}, p), nil
 }
 
-// checkScheme applies the scheme rules of the anchor's verify() that run
-// before the token is verified.
+// checkScheme applies the scheme rules of verify() in
+// express-oauth2-jwt-bearer 1.10 that run before the token is verified.
 func (d *dpopState) checkScheme(q *request) *Error {
 	if d.required {
 		return d.assertRequest(q)
@@ -294,8 +237,8 @@ func (d *dpopState) checkScheme(q *request) *Error {
 	return nil
 }
 
-// assertRequest is the anchor's assertDPoPRequest without the token: the
-// DPoP scheme and exactly one proof.
+// assertRequest is assertDPoPRequest of express-oauth2-jwt-bearer 1.10
+// without the token: the DPoP scheme and exactly one proof.
 func (d *dpopState) assertRequest(q *request) *Error {
 	switch {
 	case !q.hasAuthorization:
@@ -347,29 +290,25 @@ func (v *Verifier) CheckProof(r *http.Request, claims *Claims) (*Proof, error) {
 	return nil, e
 }
 
-// invalidProof returns a 400 invalid_dpop_proof error.
-func invalidProof(msg string) *Error {
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msg}
-}
-
-// boundJKT returns the access token's cnf claim and whether it binds the
-// token to a DPoP key (a cnf object with a "jkt" member).
-func boundJKT(c *Claims) (cnf map[string]any, bound bool) {
+// boundJKT reports whether the access token is bound to a DPoP key (a cnf
+// object with a "jkt" member).
+func boundJKT(c *Claims) bool {
 	cnf, ok := c.Payload["cnf"].(map[string]any)
 	if !ok {
-		return nil, false
+		return false
 	}
-	_, bound = cnf["jkt"]
-	return cnf, bound
+	_, bound := cnf["jkt"]
+	return bound
 }
 
-// checkBinding applies the anchor's rules once the token is verified: a
-// DPoP-bound token sent as Bearer is refused; a request that uses the DPoP
-// scheme, sends a proof, carries a bound token or must use DPoP has its
-// proof verified. It returns the proof, or nil for a Bearer request.
+// checkBinding applies the rules of express-oauth2-jwt-bearer 1.10 once the
+// token is verified: a DPoP-bound token sent as Bearer is refused; a
+// request that uses the DPoP scheme, sends a proof, carries a bound token
+// or must use DPoP has its proof verified. It returns the proof, or nil for
+// a Bearer request.
 func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof, *Error) {
 	d := v.dpop
-	_, bound := boundJKT(c)
+	bound := boundJKT(c)
 	if !d.required && q.scheme == "bearer" && bound {
 		return nil, InvalidToken(msgBoundAsBearer)
 	}
@@ -411,187 +350,11 @@ func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof,
 	return p, nil
 }
 
-// verifyProof checks a DPoP proof, in the anchor's order: the JWS (alg
-// from the allow-list, an embedded public jwk, the signature, typ
-// dpop+jwt, iat/exp/nbf types), then iat within the window, htm, htu, jti,
-// ath and the key thumbprint against the token's cnf.jkt; then, beyond the
-// anchor, the nonce. The replay checks (checkReplay) come after it.
-func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.Time) (*Proof, *Error) {
-	if len(proof) > d.maxProofBytes {
-		return nil, invalidProof(msgProofTooLarge)
-	}
-	jws, err := jose.ParseSignedCompact(proof, proofAlgs)
-	if err != nil {
-		return nil, proofParseError(err)
-	}
-	sig := jws.Signatures[0]
-	key := sig.Protected.JSONWebKey
-	if key == nil {
-		return nil, invalidProof(msgProofJWKObject)
-	}
-	payload, err := jws.Verify(key)
-	if err != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msgSignature, Err: err}
-	}
-	var claims map[string]any
-	if json.Unmarshal(payload, &claims) != nil || claims == nil {
-		return nil, invalidProof(msgProofClaimsObject)
-	}
-	if typ, _ := sig.Protected.ExtraHeaders[jose.HeaderType].(string); !isDPoPTyp(typ) {
-		return nil, invalidProof(msgProofTyp)
-	}
-	sec := now.Unix()
-	for _, name := range [...]string{"iat", "exp", "nbf"} {
-		if val, ok := claims[name]; ok {
-			if _, isNum := val.(float64); !isNum {
-				return nil, invalidProof(`"` + name + `" claim must be a number`)
-			}
-		}
-	}
-	if exp, ok := claims["exp"].(float64); ok && exp <= float64(sec) {
-		return nil, invalidProof(`"exp" claim timestamp check failed`)
-	}
-	if nbf, ok := claims["nbf"].(float64); ok && nbf > float64(sec) {
-		return nil, invalidProof(`"nbf" claim timestamp check failed`)
-	}
-	iat, _ := claims["iat"].(float64)
-	if iat == 0 {
-		return nil, invalidProof(msgIATMissing)
-	}
-	if iat < float64(sec-d.offset) || iat > float64(sec+d.leeway) {
-		return nil, invalidProof(msgIATRange)
-	}
-	if e := checkClaimString(claims["htm"], msgHTMMissing, msgHTMInvalid); e != nil {
-		return nil, e
-	}
-	if !strings.EqualFold(claims["htm"].(string), method) {
-		return nil, invalidProof(msgHTMMismatch)
-	}
-	if e := checkClaimString(claims["htu"], msgHTUMissing, msgHTUInvalidClaim); e != nil {
-		return nil, e
-	}
-	proofHTU, e := normalizeHTU(claims["htu"].(string))
-	if e != nil {
-		return nil, e
-	}
-	if proofHTU != htu {
-		return nil, invalidProof(msgHTUMismatch)
-	}
-	if e := checkClaimString(claims["jti"], msgJTIMissing, msgJTIInvalid); e != nil {
-		return nil, e
-	}
-	jti := claims["jti"].(string)
-	if e := checkClaimString(claims["ath"], msgATHMissing, msgATHInvalid); e != nil {
-		return nil, e
-	}
-	sum := sha256.Sum256([]byte(token))
-	if claims["ath"].(string) != base64.RawURLEncoding.EncodeToString(sum[:]) {
-		return nil, invalidProof(msgATHMismatch)
-	}
-	tp, err := key.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, invalidProof(msgProofJWKPublic)
-	}
-	thumbprint := base64.RawURLEncoding.EncodeToString(tp)
-	if thumbprint != jkt {
-		return nil, InvalidToken(msgJKTMismatch)
-	}
-	if d.nonce != nil {
-		switch n, ok := claims["nonce"]; {
-		case !ok:
-			return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUseDPoPNonce, Message: msgNonceRequired}
-		default:
-			if s, isStr := n.(string); !isStr || !d.nonce.Valid(s, now) {
-				return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUseDPoPNonce, Message: msgNonceInvalid}
-			}
-		}
-	}
-	return &Proof{Thumbprint: thumbprint, JTI: jti, IssuedAt: time.Unix(int64(iat), 0), Algorithm: string(sig.Protected.Algorithm)}, nil
-}
-
-// checkClaimString checks that a proof claim is present (not empty, as
-// the anchor's truthiness test) and a string.
-func checkClaimString(v any, missing, invalid string) *Error {
-	switch s := v.(type) {
-	case nil:
-		return invalidProof(missing)
-	case string:
-		if s == "" {
-			return invalidProof(missing)
-		}
-		return nil
-	case bool:
-		if !s {
-			return invalidProof(missing)
-		}
-	case float64:
-		if s == 0 {
-			return invalidProof(missing)
-		}
-	}
-	return invalidProof(invalid)
-}
-
-// isDPoPTyp compares a "typ" with dpop+jwt as jose does: in any case, with
-// or without "application/".
-func isDPoPTyp(typ string) bool {
-	typ = strings.ToLower(typ)
-	return strings.TrimPrefix(typ, "application/") == dpopProofTyp
-}
-
-// proofParseError explains why go-jose could not parse a proof. The
-// library's errors are not typed beyond the algorithm one; a failure
-// mentioning the JWK is reported as the anchor's jwk message, every other
-// one as "Invalid Compact JWS". Only the message depends on this.
-func proofParseError(err error) *Error {
-	var alg *jose.ErrUnexpectedSignatureAlgorithm
-	msg := msgProofCompact
-	switch s := err.Error(); {
-	case errors.As(err, &alg):
-		msg = msgProofAlg
-	case strings.Contains(s, "must be public key") || strings.Contains(s, "private parameters"):
-		msg = msgProofJWKPublic
-	case strings.Contains(s, "JWK"):
-		msg = msgProofJWKObject
-	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msg, Err: err}
-}
-
-// normalizeHTU brings a proof's "htu" to the form of the request URL (see
-// normalizeURL): http or https, a valid host, user info, query and
-// fragment dropped.
-func normalizeHTU(raw string) (string, *Error) {
-	u, err := parseAbsoluteURL(raw)
-	if err != nil {
-		return "", invalidProof(msgHTUInvalid)
-	}
-	s, ok := normalizeURL(u.scheme, u.host, u.path)
-	if !ok {
-		return "", invalidProof(msgHTUInvalidHost)
-	}
-	return s, nil
-}
-
-// absoluteURL is the parts of an http or https URL that "htu" keeps.
-type absoluteURL struct{ scheme, host, path string }
-
-// parseAbsoluteURL parses an absolute http or https URL with a host.
-func parseAbsoluteURL(raw string) (absoluteURL, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return absoluteURL{}, err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Host == "" {
-		return absoluteURL{}, errors.New("not an absolute http(s) URL")
-	}
-	return absoluteURL{scheme: u.Scheme, host: u.Host, path: u.EscapedPath()}, nil
-}
-
-// challenge returns the WWW-Authenticate value of e for a request with
-// DPoP enabled, the anchor's applyAuthChallenges: with DPoP required, the
-// DPoP challenge alone; otherwise one value with the Bearer and the DPoP
-// challenges, the error attributes on the scheme the request used (on
-// Bearer for a query or body token).
+// challenge returns the WWW-Authenticate value of e for a request with DPoP
+// enabled, applyAuthChallenges of express-oauth2-jwt-bearer 1.10: with DPoP
+// required, the DPoP challenge alone; otherwise one value with the Bearer
+// and the DPoP challenges, the error attributes on the scheme the request
+// used (on Bearer for a query or body token).
 func (d *dpopState) challenge(q *request, e *Error) string {
 	hasCode := e.Code != ""
 	desc := strings.ReplaceAll(e.Message, `"`, `'`)
@@ -617,122 +380,4 @@ func (d *dpopState) challenge(q *request, e *Error) string {
 	default:
 		return bearerPart(hasCode && q.found && !q.fromHeader) + ", " + dpopPart(false)
 	}
-}
-
-// replayCache remembers the proofs accepted within their window, to
-// refuse a replayed one. It is bounded: past size entries, the oldest
-// entry is forgotten first. Entries are keyed by the SHA-256 of the proof
-// key's thumbprint and the jti (RFC 9449 §11.1: a jti is unique per key),
-// so that their size does not depend on the client.
-type replayCache struct {
-	mu    sync.Mutex
-	size  int
-	seen  map[[sha256.Size]byte]replayEntry
-	order [][sha256.Size]byte // insertion ring
-	next  int
-}
-
-type replayEntry struct {
-	expires int64 // unix seconds: the proof is refused until then
-	pos     int   // position in order
-}
-
-func newReplayCache(size int) *replayCache {
-	return &replayCache{size: size, seen: make(map[[sha256.Size]byte]replayEntry)}
-}
-
-// add records the proof (thumbprint, jti) until expires and reports
-// whether it was new: false means a replay seen at or before now.
-func (c *replayCache) add(thumbprint, jti string, expires, now int64) bool {
-	return c.addKey(replayKey(thumbprint, jti), expires, now)
-}
-
-// addKey is add of a proof's replayKey.
-func (c *replayCache) addKey(key [sha256.Size]byte, expires, now int64) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.seen[key]; ok && e.expires >= now {
-		return false
-	}
-	pos := c.next
-	if len(c.order) < c.size {
-		c.order = append(c.order, key)
-	} else {
-		old := c.order[pos]
-		if e, ok := c.seen[old]; ok && e.pos == pos {
-			delete(c.seen, old)
-		}
-		c.order[pos] = key
-	}
-	c.next = (pos + 1) % c.size
-	c.seen[key] = replayEntry{expires: expires, pos: pos}
-	return true
-}
-
-// forget removes key, recorded by a proof that was not accepted after all
-// (the ReplayStore failed), so that the proof may be sent again. Its slot
-// in the ring stays until reused; eviction checks the position first.
-func (c *replayCache) forget(key [sha256.Size]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.seen, key)
-}
-
-// HMACNonces is the default NonceSource: a nonce is a time window number
-// and its HMAC-SHA256 under a secret key, so that any server sharing the
-// key accepts it without shared state. A nonce is valid in its window and
-// the next one, so for one to two lifetimes.
-type HMACNonces struct {
-	key      []byte
-	lifetime int64 // seconds
-}
-
-// NewHMACNonces returns nonces valid for lifetime to 2×lifetime (at least a
-// second), under key (at least 32 bytes; servers behind one load balancer
-// must share it). A nil key draws a random one, for a single server.
-func NewHMACNonces(key []byte, lifetime time.Duration) (*HMACNonces, error) {
-	if key == nil {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, err
-		}
-	}
-	if len(key) < 32 {
-		return nil, errors.New("bearer: a DPoP nonce key must have at least 32 bytes")
-	}
-	if lifetime < time.Second {
-		return nil, errors.New("bearer: a DPoP nonce lifetime must be at least a second")
-	}
-	return &HMACNonces{key: bytes.Clone(key), lifetime: int64(lifetime / time.Second)}, nil
-}
-
-// Nonce returns the nonce of now's window.
-func (n *HMACNonces) Nonce(now time.Time) string {
-	return base64.RawURLEncoding.EncodeToString(n.sign(now.Unix() / n.lifetime))
-}
-
-// Valid reports whether nonce is the nonce of now's window or of the one
-// before.
-func (n *HMACNonces) Valid(nonce string, now time.Time) bool {
-	raw, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(raw) != nonceBytes {
-		return false
-	}
-	w := int64(binary.BigEndian.Uint64(raw[:8]))
-	cur := now.Unix() / n.lifetime
-	if w != cur && w != cur-1 {
-		return false
-	}
-	return hmac.Equal(raw, n.sign(w))
-}
-
-// nonceBytes is the length of a nonce: the window and 16 bytes of MAC.
-const nonceBytes = 8 + 16
-
-func (n *HMACNonces) sign(window int64) []byte {
-	out := make([]byte, 8, nonceBytes)
-	binary.BigEndian.PutUint64(out, uint64(window))
-	m := hmac.New(sha256.New, n.key)
-	m.Write(out)
-	return m.Sum(out)[:nonceBytes]
 }

@@ -17,11 +17,11 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// The DPoP suite mirrors the anchor's token-verifier and dpop-verifier
-// test groups (bearer-anchor.md §5) through the middleware: every row
-// asserts the status, the exact body and the exact WWW-Authenticate.
-// Proofs are signed with go-jose; only deliberately malformed ones are
-// assembled from marshalled bytes.
+// The DPoP suite mirrors the token-verifier and dpop-verifier test groups
+// of express-oauth2-jwt-bearer 1.10 through the middleware: every row
+// asserts the status, the exact body and the exact WWW-Authenticate. Proofs
+// are signed with go-jose; only deliberately malformed ones are assembled
+// from marshalled bytes.
 
 const (
 	dpopURL   = "https://api.example.com/tasks"
@@ -513,7 +513,8 @@ func TestDPoPProofChecks(t *testing.T) {
 			tok := boundToken(t, es, map[string]any{"cnf": map[string]any{"jkt": ""}})
 			return dpopReq("DPoP", tok, signProof(t, es, nil, proofClaims(tok)))
 		}, msgJKTInvalid),
-		// The token is verified before the proof, as in the anchor.
+		// The token is verified before the proof, as in
+		// express-oauth2-jwt-bearer 1.10.
 		tokenFailDPoP("expired token with a valid proof", func(t *testing.T) *http.Request {
 			tok := boundToken(t, es, map[string]any{"exp": now - 60})
 			return dpopReq("DPoP", tok, signProof(t, es, nil, proofClaims(tok)))

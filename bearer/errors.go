@@ -35,7 +35,7 @@ type Error struct {
 	// WWWAuthenticate, when set, is the whole WWW-Authenticate value, and
 	// Challenge returns it. The middleware sets it, with DPoP enabled, on
 	// the error it hands to the ErrorHandler: the Bearer and DPoP
-	// challenges in one value, as the anchor writes them.
+	// challenges in one value, as express-oauth2-jwt-bearer 1.10 writes them.
 	WWWAuthenticate string
 }
 
@@ -70,7 +70,8 @@ func InsufficientScope(msg string, scopes []string) *Error {
 // Challenge returns the value of the WWW-Authenticate header for e: its
 // WWWAuthenticate when set, else the plain RFC 6750 form,
 // `Bearer realm="api"`, then the error code, its description (with every
-// `"` replaced by `'`, as the anchor does) and the scopes, when present.
+// `"` replaced by `'`, as express-oauth2-jwt-bearer 1.10 does) and the
+// scopes, when present.
 func (e *Error) Challenge() string {
 	if e.WWWAuthenticate != "" {
 		return e.WWWAuthenticate

@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// Extraction messages. The anchor answers an unusable header with an
-// empty message; these say what is wrong instead.
+// Extraction messages. express-oauth2-jwt-bearer 1.10 answers an unusable
+// header with an empty message; these say what is wrong instead.
 const (
 	msgMultipleMethods = "More than one method used for authentication"
 	msgBadHeader       = "Authorization header must be 'Bearer <token>'"
@@ -25,17 +25,17 @@ func noInfo(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Message: msg}
 }
 
-// TokenFromRequest returns the access token of r, as the anchor looks for
-// it with DPoP disabled: an "Authorization: Bearer <token>" header (split
-// on single spaces into exactly two parts, the scheme in any case), an
-// access_token query parameter (even empty), or an access_token field of
-// an application/x-www-form-urlencoded body of at most maxBody bytes (read,
+// TokenFromRequest returns the access token of r, as
+// express-oauth2-jwt-bearer 1.10 looks for it with DPoP disabled: an
+// "Authorization: Bearer <token>" header (split on single spaces into
+// exactly two parts, the scheme in any case), an access_token query
+// parameter (even empty), or an access_token field of an
+// application/x-www-form-urlencoded body of at most maxBody bytes (read,
 // then put back so the handler still gets the whole body). found is false
 // when r carries no token at all. The errors are 400s: several sources
 // (invalid_request "More than one method used for authentication"), an
-// unusable header or a token in a JSON body (no error code). The
-// middleware applies the same rules, and the DPoP ones when DPoP is
-// enabled.
+// unusable header or a token in a JSON body (no error code). The middleware
+// applies the same rules, and the DPoP ones when DPoP is enabled.
 func TokenFromRequest(r *http.Request, maxBody int64) (token string, found bool, err *Error) {
 	c, err := extractCredentials(r, maxBody, false)
 	if err != nil {
@@ -53,8 +53,8 @@ type credentials struct {
 }
 
 // authScheme returns the lower-case scheme of r's Authorization header
-// when it has exactly two space-separated parts (the anchor's
-// getAuthScheme), else "".
+// when it has exactly two space-separated parts (getAuthScheme of
+// express-oauth2-jwt-bearer 1.10), else "".
 func authScheme(r *http.Request) string {
 	hs := r.Header.Values("Authorization")
 	if len(hs) != 1 {
@@ -67,9 +67,10 @@ func authScheme(r *http.Request) string {
 	return strings.ToLower(scheme)
 }
 
-// extractCredentials finds the token as the anchor's getToken does. With
-// dpop, "DPoP <token>" is a header token too, and a DPoP proof header
-// without an Authorization header is a 400 with no error code.
+// extractCredentials finds the token as getToken of
+// express-oauth2-jwt-bearer 1.10 does. With dpop, "DPoP <token>" is a
+// header token too, and a DPoP proof header without an Authorization header
+// is a 400 with no error code.
 func extractCredentials(r *http.Request, maxBody int64, dpop bool) (credentials, *Error) {
 	var c credentials
 	n := 0

@@ -1,12 +1,14 @@
 package bearer
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 )
 
-// Host and request-URL messages, the anchor's.
+// Host and request-URL messages, those of express-oauth2-jwt-bearer 1.10.
 const (
 	msgInvalidHost       = "Invalid Host header"
 	msgInvalidProto      = "Invalid X-Forwarded-Proto header"
@@ -34,8 +36,8 @@ type origin struct {
 // value from a trusted proxy. A host that is empty, carries a path, query,
 // fragment, user info or "://", or has a bad port, is a 400 invalid_request
 // "Invalid Host header", whatever the mode: it is checked on every request,
-// as the anchor does, because it becomes part of the URL a proof is
-// checked against.
+// as express-oauth2-jwt-bearer 1.10 does, because it becomes part of the
+// URL a proof is checked against.
 func (v *Verifier) requestOrigin(r *http.Request) (origin, *Error) {
 	o := origin{scheme: "http", host: r.Host}
 	if r.TLS != nil {
@@ -92,7 +94,8 @@ func (v *Verifier) fromTrustedProxy(r *http.Request) bool {
 // validHost reports whether h is a host and optional port and nothing
 // else: a registered name of RFC 3986 unreserved characters (letters,
 // digits, "-", ".", "_", "~"; a trailing dot is fine) or a bracketed IPv6
-// literal, then an optional port of 0-65535. This is the anchor's grammar.
+// literal, then an optional port of 0-65535. This is the grammar of
+// express-oauth2-jwt-bearer 1.10.
 func validHost(h string) bool {
 	if h == "" || len(h) > maxHostBytes {
 		return false
@@ -103,7 +106,7 @@ func validHost(h string) bool {
 		if end < 0 {
 			return false
 		}
-		name, port = h[:end+1], h[end+1:]
+		port = h[end+1:]
 		inner := h[1:end]
 		if inner == "" {
 			return false
@@ -154,9 +157,10 @@ func isUnreserved(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// checkPath refuses request paths the anchor refuses before any
-// verification: a path not starting with "/", starting with "//", or
-// starting with what looks like an absolute URL ("/https://...").
+// checkPath refuses request paths that express-oauth2-jwt-bearer 1.10
+// refuses before any verification: a path not starting with "/", starting
+// with "//", or starting with what looks like an absolute URL
+// ("/https://...").
 func checkPath(r *http.Request) *Error {
 	p := r.URL.EscapedPath()
 	switch {
@@ -213,7 +217,7 @@ func normalizeURL(scheme, host, escapedPath string) (string, bool) {
 	name, port := host, ""
 	if host[0] == '[' {
 		end := strings.IndexByte(host, ']')
-		name, port = host[:end+1], host[end+1:]
+		port = host[end+1:]
 		a, err := netip.ParseAddr(host[1:end])
 		if err != nil || !a.Is6() || a.Zone() != "" {
 			return "", false
@@ -240,6 +244,36 @@ func normalizeURL(scheme, host, escapedPath string) (string, bool) {
 		path = "/" + path
 	}
 	return scheme + "://" + name + port + path, true
+}
+
+// normalizeHTU brings a proof's "htu" to the form of the request URL (see
+// normalizeURL): http or https, a valid host, user info, query and
+// fragment dropped.
+func normalizeHTU(raw string) (string, *Error) {
+	u, err := parseAbsoluteURL(raw)
+	if err != nil {
+		return "", invalidProof(msgHTUInvalid)
+	}
+	s, ok := normalizeURL(u.scheme, u.host, u.path)
+	if !ok {
+		return "", invalidProof(msgHTUInvalidHost)
+	}
+	return s, nil
+}
+
+// absoluteURL is the parts of an http or https URL that "htu" keeps.
+type absoluteURL struct{ scheme, host, path string }
+
+// parseAbsoluteURL parses an absolute http or https URL with a host.
+func parseAbsoluteURL(raw string) (absoluteURL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return absoluteURL{}, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Host == "" {
+		return absoluteURL{}, errors.New("not an absolute http(s) URL")
+	}
+	return absoluteURL{scheme: u.Scheme, host: u.Host, path: u.EscapedPath()}, nil
 }
 
 // normalizePercent decodes percent-encoded unreserved characters and

@@ -8,12 +8,12 @@ import (
 	"testing"
 )
 
-// resolve-host.test.ts, row by row: the host a request names, from the
-// Host header or, only from a trusted proxy, X-Forwarded-Host; every
-// refusal is 400 invalid_request "Invalid Host header". The anchor's "trust
-// proxy fn" is TrustedProxies here: "trusted" rows come from 10.0.0.2
-// inside 10.0.0.0/8, "untrusted" ones from 192.0.2.1 or without any
-// TrustedProxies.
+// resolve-host.test.ts of express-oauth2-jwt-bearer 1.10, row by row: the
+// host a request names, from the Host header or, only from a trusted proxy,
+// X-Forwarded-Host; every refusal is 400 invalid_request "Invalid Host
+// header". The Node library's "trust proxy fn" is TrustedProxies here:
+// "trusted" rows come from 10.0.0.2 inside 10.0.0.0/8, "untrusted" ones
+// from 192.0.2.1 or without any TrustedProxies.
 func TestResolveHost(t *testing.T) {
 	const (
 		trusted   = "10.0.0.2:4000"
@@ -72,7 +72,7 @@ func TestResolveHost(t *testing.T) {
 		// trailing space never reaches the handler; the value is trimmed.
 		{name: "MIG-5 trailing spaces trimmed", host: "internal:3000", xfh: []string{"edge.example.com   "}, remote: trusted, want: "edge.example.com"},
 		{name: "MIG-6 whitespace-only first value", host: "internal:3000", xfh: []string{"   , b.example.com"}, remote: trusted, want: invalid},
-		// Beyond the anchor's rows.
+		// Beyond the rows of express-oauth2-jwt-bearer 1.10.
 		{name: "port with 6 digits", host: "resource.com:000080", remote: trusted, want: invalid},
 		{name: "empty port", host: "resource.com:", remote: trusted, want: invalid},
 		{name: "unclosed IPv6 literal", host: "[::1", remote: trusted, want: invalid},
@@ -168,7 +168,8 @@ func TestInvalidHostThroughMiddleware(t *testing.T) {
 
 // The proof's htu names the URL the client used: behind a trusted proxy
 // that is X-Forwarded-Proto://X-Forwarded-Host/path; from anyone else,
-// those headers are ignored (the anchor's htu-bypass fix).
+// those headers are ignored (the htu-bypass fix of
+// express-oauth2-jwt-bearer 1.10).
 func TestDPoPBehindProxy(t *testing.T) {
 	es := esClient(t)
 	proxied := func(remote string) func(t *testing.T) *http.Request {

@@ -19,10 +19,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// The multi-issuer suite mirrors the anchor's MCD cases of
-// jwt-verifier.test.ts (bearer-anchor.md §5) against several local
-// providers at once, each with its own discovery document, key set, key
-// and hit counters.
+// The multi-issuer suite mirrors the MCD cases of jwt-verifier.test.ts in
+// express-oauth2-jwt-bearer 1.10 against several local providers at once,
+// each with its own discovery document, key set, key and hit counters.
 
 // idpHost is one provider of an idpNet, reached under its own host name.
 type idpHost struct {
@@ -722,8 +721,8 @@ func TestIssuersResolverConcurrentEviction(t *testing.T) {
 
 // Normalisation never panics, and what it returns is a bare https or http
 // origin with a path: lower-case scheme and host, no userinfo, query or
-// fragment, no default port. (One trailing "/" is removed, as the anchor
-// does: a path ending in "//" keeps one.)
+// fragment, no default port. (One trailing "/" is removed, as
+// express-oauth2-jwt-bearer 1.10 does: a path ending in "//" keeps one.)
 func FuzzNormalizeIssuer(f *testing.F) {
 	for _, s := range []string{"https://TENANT1.EXAMPLE.COM:443/", "tenant1.example.com", "http://h:80/a/", "https://[::1]:8443/x", "https://u:p@h/?q#f", ":::", "https://h:0443"} {
 		f.Add(s)

@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -61,6 +62,22 @@ type staticKey struct {
 
 // staticKeys is the key set of Config.PublicKey.
 type staticKeys []*staticKey
+
+// staticKeys implements keySource for Config.PublicKey.
+
+func (ks staticKeys) metadata(context.Context) (string, []string, error) { return "", nil, nil }
+
+func (ks staticKeys) key(_ context.Context, kid, alg string) (crypto.PublicKey, any, error) {
+	k, err := ks.find(kid, alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k.pub, nil, nil
+}
+
+func (ks staticKeys) current(any) bool           { return true }
+func (ks staticKeys) warm(context.Context) error { return nil }
+func (ks staticKeys) close() error               { return nil }
 
 // find returns the one key that fits a token's kid and alg, following
 // jose's selection: the key type from alg, the kid when the token has one,

@@ -34,7 +34,8 @@ func errorHandlerFrom(ctx context.Context) ErrorHandler {
 // an invalid Host header is still rejected.
 //
 // With DPoP enabled, the *Error handed to the ErrorHandler carries the
-// anchor's combined Bearer and DPoP challenge in WWWAuthenticate.
+// combined Bearer and DPoP challenge of express-oauth2-jwt-bearer 1.10 in
+// WWWAuthenticate.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, e := v.inspect(r)

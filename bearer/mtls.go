@@ -41,11 +41,12 @@ type MTLSOptions struct {
 	// ignored from any other address.
 	CertificateHeader string
 	// GetCertificate returns the client certificate of r, or nil when
-	// there is none. An error counts as no certificate, as in the anchor.
+	// there is none. An error counts as no certificate, as in
+	// express-oauth2-jwt-bearer 1.10.
 	GetCertificate func(r *http.Request) (*x509.Certificate, error)
 }
 
-// mTLS messages, the anchor's.
+// mTLS messages, those of express-oauth2-jwt-bearer 1.10.
 const (
 	msgCertRequired     = "A client certificate is required for this certificate-bound access token"
 	msgCertMismatch     = "JWT Access Token confirmation mismatch"
@@ -113,12 +114,13 @@ func newMTLSConfig(cfg Config) mtlsConfig {
 // the request that presented it, the way the middleware does after Verify
 // (for requests that the DPoP checks do not handle). It returns nil when
 // mTLS is off, or when the token is not certificate-bound and binding is
-// not required. Otherwise the errors are the anchor's: 401 invalid_token
-// for an unbound token in Required mode or a malformed "cnf", 400
-// invalid_request "A client certificate is required for this
-// certificate-bound access token" without a certificate, 400 with no error
-// code for an unreadable forwarded certificate, and 401 invalid_token "JWT
-// Access Token confirmation mismatch" for another certificate.
+// not required. Otherwise the errors are those of
+// express-oauth2-jwt-bearer 1.10: 401 invalid_token for an unbound token in
+// Required mode or a malformed "cnf", 400 invalid_request "A client
+// certificate is required for this certificate-bound access token" without
+// a certificate, 400 with no error code for an unreadable forwarded
+// certificate, and 401 invalid_token "JWT Access Token confirmation
+// mismatch" for another certificate.
 func (v *Verifier) CheckCertificate(r *http.Request, c *Claims) error {
 	if e := v.checkCertificate(r, c); e != nil {
 		return e
@@ -158,7 +160,7 @@ func (v *Verifier) checkCertificate(r *http.Request, c *Claims) *Error {
 }
 
 // certificateConfirmation returns the token's cnf "x5t#S256", with the
-// anchor's checks of the claim's shape.
+// checks of the claim's shape that express-oauth2-jwt-bearer 1.10 makes.
 func certificateConfirmation(payload map[string]any) (string, *Error) {
 	raw, present := payload["cnf"]
 	if !present || raw == nil {
@@ -236,7 +238,8 @@ func parseForwardedCertificate(v string) ([]byte, *Error) {
 		v = strings.TrimSpace(strings.Replace(u, "-----END+CERTIFICATE-----", pemEnd, 1))
 	}
 	if !strings.HasPrefix(v, "-----") {
-		// base64 DER, or anything else: the anchor's message.
+		// base64 DER, or anything else: the message of
+		// express-oauth2-jwt-bearer 1.10.
 		der, err := decodeBase64(v)
 		if err != nil || len(der) == 0 {
 			return nil, noInfo(msgCertNotPEM)
@@ -286,15 +289,16 @@ func decodeBase64(s string) ([]byte, error) {
 	return enc.Strict().DecodeString(s)
 }
 
-// certificateCheck is the middleware's certificate check: as in the
-// anchor, a request that the DPoP checks handle (DPoP required, the DPoP
-// scheme, a DPoP proof or a cnf "jkt" token) is not checked again here.
+// certificateCheck is the middleware's certificate check: as in
+// express-oauth2-jwt-bearer 1.10, a request that the DPoP checks handle
+// (DPoP required, the DPoP scheme, a DPoP proof or a cnf "jkt" token) is
+// not checked again here.
 func (v *Verifier) certificateCheck(r *http.Request, q *request, c *Claims) *Error {
 	if !v.mtls.enabled {
 		return nil
 	}
 	if d := v.dpop; d != nil {
-		if _, bound := boundJKT(c); d.required || q.scheme == "dpop" || q.hasProof || bound {
+		if d.required || q.scheme == "dpop" || q.hasProof || boundJKT(c) {
 			return nil
 		}
 	}

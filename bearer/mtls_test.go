@@ -23,9 +23,10 @@ import (
 	"time"
 )
 
-// The mTLS suite mirrors the anchor's mTLS cases of index.test.ts (10) and
-// mtls-verifier.test.ts (17), then checks the certificate sources: a real
-// TLS connection with client certificates and a trusted proxy's header.
+// The mTLS suite mirrors the mTLS cases of express-oauth2-jwt-bearer 1.10
+// in index.test.ts (10) and mtls-verifier.test.ts (17), then checks the
+// certificate sources: a real TLS connection with client certificates and a
+// trusted proxy's header.
 
 // testCert is a self-signed client certificate and its key.
 type testCert struct {
@@ -99,8 +100,8 @@ func failingCertificate(*http.Request) (*x509.Certificate, error) {
 	return nil, errors.New("bad proxy header")
 }
 
-// mtlsVerifier is the static-key verifier with o, DPoP as the anchor's
-// default unless bearerOnly.
+// mtlsVerifier is the static-key verifier with o, DPoP as the default of
+// express-oauth2-jwt-bearer 1.10 unless bearerOnly.
 func mtlsVerifier(t *testing.T, o MTLSOptions, bearerOnly bool, more ...func(*Config)) *Verifier {
 	t.Helper()
 	testKeys(t)
@@ -168,9 +169,9 @@ func mtlsFail(name string, o MTLSOptions, req func(t *testing.T) *http.Request, 
 	return mtlsRow{name: name, opts: o, req: req, status: status, body: body(msg, bodyCode), challenge: ch}
 }
 
-// The anchor's express index.test.ts "mTLS (RFC 8705) certificate-bound
-// tokens", row by row.
-func TestMTLSAnchorExpress(t *testing.T) {
+// The express index.test.ts "mTLS (RFC 8705) certificate-bound tokens" of
+// express-oauth2-jwt-bearer 1.10, row by row.
+func TestMTLSNodeExpress(t *testing.T) {
 	testCerts()
 	bound := func(t *testing.T) *http.Request { return boundReq(t, x5t(clientCert.thumbprint())) }
 	wrong := func(t *testing.T) *http.Request { return boundReq(t, x5t("not-the-real-thumbprint")) }
@@ -178,8 +179,8 @@ func TestMTLSAnchorExpress(t *testing.T) {
 	withCert := MTLSOptions{GetCertificate: certificate(clientCert)}
 	rows := []mtlsRow{
 		mtlsOK("cert-bound token passes unchecked when mTLS is not configured", MTLSOptions{}, bound),
-		// The anchor's "explicitly disabled while getCertificate is set"
-		// has no Go form (a certificate source enables mTLS): with no
+		// The Node library's "explicitly disabled while getCertificate is
+		// set" has no Go form (a certificate source enables mTLS): with no
 		// source and Enabled false, a wrong binding is not checked.
 		mtlsOK("binding not checked when mTLS is off", MTLSOptions{}, wrong),
 		mtlsOK("presented certificate matches", withCert, bound),
@@ -205,9 +206,10 @@ func TestMTLSAnchorExpress(t *testing.T) {
 		mtlsOK("GetCertificate failing does not stop a plain token", MTLSOptions{GetCertificate: failingCertificate}, plain),
 		mtlsFail("GetCertificate failing is no certificate for a bound token", MTLSOptions{GetCertificate: failingCertificate}, bound, 400, msgCertRequired, CodeInvalidRequest),
 	}
-	// The anchor's last case, "ignores an error thrown by getCertificate
-	// when authRequired is false", answers 200 with no claims: here an
-	// invalid request is refused even when authentication is optional.
+	// The Node library's last case, "ignores an error thrown by
+	// getCertificate when authRequired is false", answers 200 with no
+	// claims: here an invalid request is refused even when authentication
+	// is optional.
 	optional := mtlsFail("GetCertificate failing with optional authentication (a deliberate difference)", MTLSOptions{GetCertificate: failingCertificate}, bound, 400, msgCertRequired, CodeInvalidRequest)
 	optional.optional = true
 	rows = append(rows, optional)
@@ -219,9 +221,10 @@ func TestMTLSAnchorExpress(t *testing.T) {
 	runMTLSRows(t, rows)
 }
 
-// The anchor's mtls-verifier.test.ts, through the middleware (DPoP
-// disabled, so that a "jkt" member reaches the certificate check).
-func TestMTLSAnchorVerifier(t *testing.T) {
+// The mtls-verifier.test.ts of express-oauth2-jwt-bearer 1.10, through the
+// middleware (DPoP disabled, so that a "jkt" member reaches the certificate
+// check).
+func TestMTLSNodeVerifier(t *testing.T) {
 	testCerts()
 	req := func(cnf any) func(t *testing.T) *http.Request {
 		return func(t *testing.T) *http.Request { return boundReq(t, cnf) }
@@ -373,8 +376,9 @@ func TestMTLSOptionsCheck(t *testing.T) {
 	}
 }
 
-// A DPoP request is left to the DPoP checks, as in the anchor: its token
-// is not checked against the client certificate.
+// A DPoP request is left to the DPoP checks, as in
+// express-oauth2-jwt-bearer 1.10: its token is not checked against the
+// client certificate.
 func TestMTLSAfterDPoP(t *testing.T) {
 	testCerts()
 	v := mtlsVerifier(t, MTLSOptions{Required: true, GetCertificate: certificate(nil)}, false)

@@ -11,8 +11,8 @@ import (
 
 // Profile adapts verification and authorization to where an identity
 // provider puts the audience, the scopes and the client of an access token.
-// The zero Profile is the anchor's behaviour: "aud" holds the audience and
-// "scope" the scopes.
+// The zero Profile is the behaviour of express-oauth2-jwt-bearer 1.10:
+// "aud" holds the audience and "scope" the scopes.
 //
 // Provider shapes it covers:
 //

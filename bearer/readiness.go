@@ -14,10 +14,9 @@ import "errors"
 // Use it for a readiness probe (GET /ready) rather than Warm: Warm fetches,
 // so an identity provider's blip would take every instance out of the load
 // balancer while the cached keys still verify tokens. Ready turns false
-// only when the keys truly cannot be used: never fetched yet (the first
-// Warm or request has not succeeded), or past StaleIfError. A background
-// refresh (RefreshAhead) or retried Warm is what brings it back: Ready
-// itself fetches nothing. The error says which issuer lacks what and, when
+// only when the keys truly cannot be used (never fetched yet, or past
+// StaleIfError), until a background refresh (RefreshAhead) or a retried
+// Warm brings them back. The error says which issuer lacks what and, when
 // the last fetch failed, why; it is meant for logs.
 func (v *Verifier) Ready() error {
 	if v.issuers != nil {

@@ -94,8 +94,8 @@ func (k *remoteKeys) close() error { return k.set.Close() }
 
 // convert maps a keyset failure to an *Error: 503 temporarily_unavailable
 // when no usable key set can be had (an outage is not a bad token), 401
-// invalid_token with the anchor's message otherwise. The cause stays in
-// Err, never shown to clients.
+// invalid_token with the message of express-oauth2-jwt-bearer 1.10
+// otherwise. The cause stays in Err, never shown to clients.
 func (k *remoteKeys) convert(err error) error {
 	var ke *keyset.Error
 	if !errors.As(err, &ke) {

@@ -13,7 +13,8 @@ import (
 type Validator func(value any, payload, header map[string]any) bool
 
 // Equals returns a Validator that accepts exactly want (a string, a number,
-// a bool or nil), the anchor's string-valued validator generalised.
+// a bool or nil): the string-valued validator of
+// express-oauth2-jwt-bearer 1.10, generalised.
 func Equals(want any) Validator {
 	w, ok := primitive(want)
 	if !ok {
@@ -25,7 +26,7 @@ func Equals(want any) Validator {
 	}
 }
 
-// defaultOrder is the anchor's validator order (§1.10).
+// defaultOrder is the validator order of express-oauth2-jwt-bearer 1.10.
 var defaultOrder = []string{"alg", "typ", "iss", "aud", "exp", "iat", "sub", "client_id", "jti"}
 
 // claimCheck is one step of claim validation.
@@ -39,14 +40,15 @@ type claimCheck struct {
 // state is what a check may look at.
 type state struct {
 	header, payload map[string]any
-	now             float64 // seconds since the epoch, floored like the anchor
+	now             float64 // seconds since the epoch, floored as in express-oauth2-jwt-bearer 1.10
 	issuer          string
 }
 
-// buildChecks returns the claim checks in the anchor's order: the default
-// ones that do something for this configuration, each replaced by the
-// caller's Validator of the same name (or dropped, when that is nil), then
-// the caller's other Validators in name order.
+// buildChecks returns the claim checks in the order of
+// express-oauth2-jwt-bearer 1.10: the default ones that do something for
+// this configuration, each replaced by the caller's Validator of the same
+// name (or dropped, when that is nil), then the caller's other Validators
+// in name order.
 func (v *Verifier) buildChecks(custom map[string]Validator) []claimCheck {
 	tol, maxAge, strict := v.tolerance, v.maxAge, v.strict
 	defaults := map[string]func(s *state, value any) bool{

@@ -19,15 +19,16 @@ const (
 
 // discoveryURLs returns the metadata URLs to try, in order, for an issuer
 // base URL (already validated). A URL whose path contains "/.well-known/"
-// is used as is (query included). Otherwise, as the anchor:
+// is used as is (query included). Otherwise, as
+// express-oauth2-jwt-bearer 1.10 does:
 //  1. OpenID Connect: the path with "/.well-known/openid-configuration"
 //     appended (no doubled slash when the path ends with "/");
 //  2. RFC 8414: "/.well-known/oauth-authorization-server" inserted before
 //     the path. A terminating "/" of the path is removed first, as RFC 8414
-//     §3.1 requires (the anchor keeps it).
+//     §3.1 requires (the Node library keeps it).
 //
-// The base URL's query and fragment are dropped for both, as the anchor
-// does (issuer identifiers have none).
+// The base URL's query and fragment are dropped for both, as the Node
+// library does (issuer identifiers have none).
 func discoveryURLs(base *url.URL) []string {
 	if strings.Contains(base.Path, "/.well-known/") {
 		return []string{base.String()}
@@ -96,9 +97,10 @@ func isTimeout(err error) bool {
 
 // discover fetches the provider metadata: the first candidate URL that
 // answers 200 with a JSON object holding a string "issuer" wins. Every
-// failure is reported as the anchor's "Failed to fetch authorization
-// server metadata" (also for a configured ".well-known" URL, where the
-// anchor surfaces the raw error), with the causes joined in Err.
+// failure is reported as "Failed to fetch authorization server metadata",
+// the message of express-oauth2-jwt-bearer 1.10 (also for a configured
+// ".well-known" URL, where the Node library surfaces the raw error), with
+// the causes joined in Err.
 func (s *Set) discover(ctx context.Context) (*Metadata, *Error) {
 	var errs []error
 	for _, u := range s.discovery {

@@ -14,7 +14,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 )
 
-// Key-set messages. The first ones are jose's (the anchor's) exact texts.
+// Key-set messages. The first ones are the exact texts of jose (as used by
+// express-oauth2-jwt-bearer 1.10).
 const (
 	msgNoKey          = "no applicable key found in the JSON Web Key Set"
 	msgMultipleKeys   = "multiple matching keys found in the JSON Web Key Set"
@@ -24,7 +25,8 @@ const (
 	msgJWKSMalformed  = "JSON Web Key Set malformed"
 	msgTimeout        = "request timed out"
 	msgDiscovery      = "Failed to fetch authorization server metadata"
-	// Not in the anchor (it surfaces the raw network error there).
+	// Not in express-oauth2-jwt-bearer 1.10 (it surfaces the raw network
+	// error there).
 	msgJWKSFetch    = "Failed to fetch the JSON Web Key Set"
 	msgJWKSTooLarge = "JSON Web Key Set HTTP response is too large"
 )
@@ -137,8 +139,9 @@ func (p *jwkProbe) hasPrivateParts() bool {
 
 // parseJWKS reads a JSON Web Key Set body and returns its usable signature
 // verification keys, in set order. The body must be a JSON object with a
-// "keys" array of objects (otherwise the anchor's errors). Individual keys
-// that cannot be used are skipped, never failing the set: see usableKey.
+// "keys" array of objects (otherwise the errors of
+// express-oauth2-jwt-bearer 1.10). Individual keys that cannot be used are
+// skipped, never failing the set: see usableKey.
 func parseJWKS(body []byte) ([]*Key, error) {
 	if !json.Valid(body) {
 		return nil, errors.New(msgJWKSParse)

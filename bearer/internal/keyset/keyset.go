@@ -2,38 +2,18 @@
 // metadata (discovery) and its JSON Web Key Set, and selects the public key
 // that verifies a given token.
 //
-// It behaves like jose's createRemoteJWKSet under express-oauth2-jwt-bearer
-// 1.10.0: one shared fetch for all concurrent callers, a cache of MaxAge,
-// one refetch per Cooldown on an unknown kid, failures not cached, only
-// 200 + JSON accepted, jose's key selection and messages. The current
-// state is an immutable snapshot behind an atomic pointer: on a warm cache
-// Key and Contains take no lock and allocate nothing.
+// It behaves like jose's createRemoteJWKSet under
+// express-oauth2-jwt-bearer 1.10.0: one shared fetch for all concurrent
+// callers, a cache of MaxAge, one refetch per Cooldown on an unknown kid,
+// failures not cached, only 200 + JSON accepted, jose's key selection and
+// messages. The current state is an immutable snapshot behind an atomic
+// pointer: on a warm cache Key and Contains take no lock and allocate
+// nothing.
 //
-// Beyond the anchor, and deliberate differences:
-//   - Timeout applies to discovery too (the anchor's discovery can hang).
-//   - After a failed fetch, no new attempt is made for RetryInterval (1s);
-//     callers meanwhile get the last error, or the stale set. Concurrent
-//     callers always share the one fetch in flight.
-//   - Warm, RefreshAhead (background refresh from 80% of MaxAge, driven by
-//     requests and by a ticker for idle sets) and StaleIfError (the last
-//     good metadata and keys keep serving after MaxAge while refetches
-//     fail; once a refetch has failed, stale callers no longer wait and
-//     the retry runs in the background).
-//   - Failures say whether the provider is unavailable (Error.Unavailable),
-//     so that an outage is not reported as a bad token.
-//   - A key that is unchanged by a refetch keeps its *Key, so caches keyed
-//     by it survive refreshes (Contains).
-//   - Keys that carry private or symmetric material are skipped (published,
-//     they are compromised), as are RSA keys under 2048 or over 8192 bits,
-//     keys whose "use" is not "sig" or whose "key_ops" lacks "verify", and
-//     keys whose "alg" does not fit their type. ES256K is not supported.
-//   - Discovery: RFC 8414's URL drops a terminating "/" of the issuer path
-//     (RFC 8414 §3.1; the anchor keeps it); the base URL's query is dropped
-//     as the anchor does; a configured ".well-known" URL failing gives the
-//     same "Failed to fetch authorization server metadata" message (the
-//     anchor surfaces the raw error), with the cause in Error.Err.
-//   - The fetch in flight is detached from the caller who started it:
-//     cancelling that caller's context only ends its own wait.
+// Where it goes beyond the Node library or differs from it (a Timeout
+// that covers discovery, RetryInterval, RefreshAhead, StaleIfError,
+// Error.Unavailable, the keys it skips, RFC 8414's discovery URL), the doc
+// of the field or function concerned says so.
 package keyset
 
 import (
@@ -101,10 +81,6 @@ const (
 	DefaultRetryInterval = time.Second
 )
 
-// refreshAheadAt is the fraction of MaxAge after which RefreshAhead starts
-// a background refresh.
-const refreshAheadAt = 0.8
-
 // Metadata is what discovery found (empty when there is no discovery).
 // Treat as read-only.
 type Metadata struct {
@@ -122,18 +98,11 @@ type Key struct {
 	kind keyKind
 }
 
-// Error is a failure to get metadata or a key.
-//
-// Message is the anchor's exact text where it has one: "Failed to fetch
-// authorization server metadata" (any discovery failure), "Expected 200 OK
-// from the JSON Web Key Set HTTP response", "Failed to parse the JSON Web
-// Key Set HTTP response as JSON", "JSON Web Key Set malformed", "request
-// timed out", "no applicable key found in the JSON Web Key Set", "multiple
-// matching keys found in the JSON Web Key Set" and `Unsupported "alg" value
-// for a JSON Web Key Set`. Where the anchor surfaces a raw error, it is
-// "Failed to fetch the JSON Web Key Set" (network error), "JSON Web Key Set
-// HTTP response is too large" (over MaxBytes) or "request canceled" (the
-// caller's context ended while waiting for a fetch).
+// Error is a failure to get metadata or a key. Message is the exact text of
+// express-oauth2-jwt-bearer 1.10 where it has one (the msg constants of
+// jwks.go); where the Node library surfaces a raw error, it is one of this
+// package: a network error, a body over MaxBytes, or "request canceled"
+// when the caller's context ended while waiting for a fetch.
 //
 // Unavailable is true when no usable key set or metadata can be had at all
 // (network, HTTP status, garbage response, timeout, cancellation, and no
@@ -180,23 +149,6 @@ type Set struct {
 	wg    sync.WaitGroup // flights and the refresh-ahead loop
 	close sync.Once
 }
-
-// snapshot is one immutable state of a Set.
-type snapshot struct {
-	version uint64 // +1 per finished fetch attempt
-
-	meta   *Metadata // nil until discovery succeeded
-	metaAt time.Time // when meta was fetched (zero without discovery)
-	keys   []*Key    // usable keys, in set order; nil until the first fetch
-	keysAt time.Time // when keys were fetched; zero: never
-	member map[*Key]struct{}
-
-	failAt  time.Time // when the last attempt failed; zero if it succeeded
-	failErr *Error    // its error
-}
-
-// flight is one fetch in progress, shared by all who wait for it.
-type flight struct{ done chan struct{} }
 
 // New validates cfg and returns a Set. It does not touch the network: the
 // first Key, Metadata or Warm call fetches.
@@ -370,248 +322,4 @@ func (s *Set) Close() error {
 		s.wg.Wait()
 	})
 	return nil
-}
-
-// need says which part of the state a caller needs fresh.
-type need uint8
-
-const (
-	needKeys need = iota
-	needMeta
-)
-
-// fetchedAt returns when the needed part was fetched; zero when never.
-// Without discovery the metadata is static and counts as always fresh.
-func (s *Set) fetchedAt(snap *snapshot, n need) (at time.Time, have bool) {
-	if n == needMeta {
-		if s.discovery == nil {
-			return time.Time{}, true
-		}
-		return snap.metaAt, snap.meta != nil
-	}
-	return snap.keysAt, !snap.keysAt.IsZero()
-}
-
-// fresh reports whether the needed part is present and younger than MaxAge.
-func (s *Set) fresh(snap *snapshot, n need, now time.Time) bool {
-	if n == needMeta && s.discovery == nil {
-		return true // static metadata
-	}
-	at, have := s.fetchedAt(snap, n)
-	return have && now.Sub(at) < s.cfg.MaxAge
-}
-
-// current returns a snapshot whose needed part may be used: fresh, or
-// stale but within StaleIfError while refetches fail. It fetches (and
-// waits) only when it must.
-func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
-	snap := s.state.Load()
-	now := s.cfg.Now()
-	if s.fresh(snap, n, now) {
-		if s.cfg.RefreshAhead {
-			s.maybeRefreshAhead(snap, now)
-		}
-		return snap, nil
-	}
-	at, have := s.fetchedAt(snap, n)
-	staleOK := have && s.cfg.StaleIfError >= 0 && now.Sub(at) < s.cfg.MaxAge+s.cfg.StaleIfError
-	failing := !snap.failAt.IsZero()
-	retryDue := !failing || now.Sub(snap.failAt) >= s.cfg.RetryInterval
-	if staleOK && failing && snap.failAt.Sub(at) >= s.cfg.MaxAge {
-		// A refetch already failed since this part went stale: serve the
-		// stale copy at once and retry in the background.
-		if retryDue {
-			s.refreshAsync(snap.version)
-		}
-		return snap, nil
-	}
-	if !retryDue {
-		if staleOK {
-			return snap, nil
-		}
-		return nil, snap.failErr
-	}
-	next, err := s.refresh(ctx, snap.version)
-	if err == nil {
-		// Fresh, or a fetch succeeded (then both parts are new): use it.
-		if s.fresh(next, n, s.cfg.Now()) || next.failAt.IsZero() {
-			return next, nil
-		}
-		err = next.failErr
-	}
-	if staleOK {
-		return snap, nil
-	}
-	return nil, err
-}
-
-// failMessage is the message for a failure to get part n.
-func (s *Set) failMessage(n need) string {
-	if n == needMeta || s.discovery != nil {
-		return msgDiscovery
-	}
-	return msgJWKSFetch
-}
-
-// maybeRefreshAhead starts a background refresh once refreshAheadAt of
-// MaxAge has passed for the metadata or the keys (and not more often than
-// RetryInterval after a failure).
-func (s *Set) maybeRefreshAhead(snap *snapshot, now time.Time) {
-	if s.flying.Load() {
-		return
-	}
-	ahead := s.aheadAge()
-	due := false
-	for _, n := range [...]need{needKeys, needMeta} {
-		if at, have := s.fetchedAt(snap, n); have && !at.IsZero() && now.Sub(at) >= ahead {
-			due = true
-		}
-	}
-	if !due || (!snap.failAt.IsZero() && now.Sub(snap.failAt) < s.cfg.RetryInterval) {
-		return
-	}
-	s.refreshAsync(snap.version)
-}
-
-// aheadAge is the age from which RefreshAhead refreshes.
-func (s *Set) aheadAge() time.Duration {
-	return time.Duration(float64(s.cfg.MaxAge) * refreshAheadAt)
-}
-
-// refreshLoop wakes up regularly while RefreshAhead is on, so that an idle
-// Set stays fresh too (requests also trigger refresh-ahead).
-func (s *Set) refreshLoop() {
-	defer s.wg.Done()
-	period := min(max(s.cfg.MaxAge/20, 10*time.Millisecond), time.Minute)
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.base.Done():
-			return
-		case <-t.C:
-			if snap := s.state.Load(); !snap.keysAt.IsZero() {
-				s.maybeRefreshAhead(snap, s.cfg.Now())
-			}
-		}
-	}
-}
-
-// refresh makes sure a fetch attempt finishes after the caller saw the
-// snapshot with version seen, joining the one in flight or starting one,
-// and returns the snapshot then current. The fetch itself does not depend
-// on ctx (it is shared); ctx only bounds the wait.
-func (s *Set) refresh(ctx context.Context, seen uint64) (*snapshot, error) {
-	return s.refreshCounting(ctx, seen, nil)
-}
-
-// refreshCounting is refresh; started, when not nil, counts the fetch if
-// this call starts one (not when it joins one in flight).
-func (s *Set) refreshCounting(ctx context.Context, seen uint64, started *atomic.Uint64) (*snapshot, error) {
-	f, err := s.startFlight(ctx, seen, started)
-	if err != nil {
-		return nil, err
-	}
-	if f != nil {
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			msg := "request canceled"
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				msg = msgTimeout
-			}
-			return nil, &Error{Message: msg, Unavailable: true, Err: ctx.Err()}
-		}
-	}
-	return s.state.Load(), nil
-}
-
-// refreshAsync starts a fetch in the background unless one is in flight or
-// an attempt finished since version seen.
-func (s *Set) refreshAsync(seen uint64) {
-	_, _ = s.startFlight(context.Background(), seen, nil)
-}
-
-// startFlight returns the flight in progress, or starts one if no attempt
-// finished since version seen (nil flight: one did, use the current
-// snapshot). A flight it starts is counted in started, when not nil.
-func (s *Set) startFlight(ctx context.Context, seen uint64, started *atomic.Uint64) (*flight, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inflight != nil {
-		return s.inflight, nil
-	}
-	if s.state.Load().version != seen {
-		return nil, nil
-	}
-	if s.closed {
-		return nil, &Error{Message: s.failMessage(needKeys), Unavailable: true, Err: ErrClosed}
-	}
-	f := &flight{done: make(chan struct{})}
-	s.inflight = f
-	s.flying.Store(true)
-	if started != nil {
-		started.Add(1)
-	}
-	s.wg.Add(1)
-	go s.run(context.WithoutCancel(ctx), f)
-	return f, nil
-}
-
-// run performs one fetch attempt and publishes its outcome.
-func (s *Set) run(ctx context.Context, f *flight) {
-	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.base, cancel)()
-
-	next := s.fetch(ctx)
-	if next.failErr != nil && s.base.Err() != nil {
-		e := *next.failErr
-		e.Err = fmt.Errorf("%w: %w", ErrClosed, e.Err)
-		next.failErr = &e
-	}
-
-	s.mu.Lock()
-	next.version = s.state.Load().version + 1
-	s.state.Store(next)
-	s.inflight = nil
-	s.flying.Store(false)
-	s.mu.Unlock()
-	close(f.done)
-}
-
-// fetch builds the next snapshot: discovery when the metadata is missing
-// or older than MaxAge, then the key set. On failure it is the current
-// snapshot with the failure recorded (and new metadata, if discovery
-// succeeded but the key set did not).
-func (s *Set) fetch(ctx context.Context) *snapshot {
-	cur := s.state.Load()
-	next := *cur
-	now := s.cfg.Now()
-	metaDue := !s.fresh(cur, needMeta, now) ||
-		(s.cfg.RefreshAhead && now.Sub(cur.metaAt) >= s.aheadAge())
-	if s.discovery != nil && metaDue {
-		meta, err := s.discover(ctx)
-		count(err == nil, &s.counters.discoveryOK, &s.counters.discoveryErr)
-		if err != nil {
-			next.failAt, next.failErr = s.cfg.Now(), err
-			return &next
-		}
-		next.meta, next.metaAt = meta, s.cfg.Now()
-	}
-	keys, err := s.fetchJWKS(ctx, next.meta.JWKSURI)
-	count(err == nil, &s.counters.keySetOK, &s.counters.keySetErr)
-	if err != nil {
-		next.failAt, next.failErr = s.cfg.Now(), err
-		return &next
-	}
-	keepIdentity(cur.keys, keys)
-	next.keys, next.keysAt = keys, s.cfg.Now()
-	next.member = make(map[*Key]struct{}, len(keys))
-	for _, k := range keys {
-		next.member[k] = struct{}{}
-	}
-	next.failAt, next.failErr = time.Time{}, nil
-	return &next
 }

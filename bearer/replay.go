@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -33,9 +34,12 @@ type ReplayStore interface {
 	Add(ctx context.Context, key [sha256.Size]byte, expires time.Time) (bool, error)
 }
 
-// msgReplayStoreFailed is the message of a 503 answered when the
-// ReplayStore fails (the cause stays in Error.Err).
-const msgReplayStoreFailed = "Unable to check the DPoP proof for replay"
+const (
+	msgReplayed = `DPoP proof "jti" has already been used`
+	// msgReplayStoreFailed is the message of a 503 answered when the
+	// ReplayStore fails (the cause stays in Error.Err).
+	msgReplayStoreFailed = "Unable to check the DPoP proof for replay"
+)
 
 // replayKey is the key of a proof in the replay cache and the ReplayStore:
 // SHA-256(thumbprint, 0, jti).
@@ -92,4 +96,58 @@ func (v *Verifier) retryAfter() time.Duration {
 		return orDefault(k.cfg.Cooldown, DefaultCooldown)
 	}
 	return DefaultCooldown
+}
+
+// replayCache remembers the proofs accepted within their window, to
+// refuse a replayed one. It is bounded: past size entries, the oldest
+// entry is forgotten first. Entries are keyed by the SHA-256 of the proof
+// key's thumbprint and the jti (RFC 9449 §11.1: a jti is unique per key),
+// so that their size does not depend on the client.
+type replayCache struct {
+	mu    sync.Mutex
+	size  int
+	seen  map[[sha256.Size]byte]replayEntry
+	order [][sha256.Size]byte // insertion ring
+	next  int
+}
+
+type replayEntry struct {
+	expires int64 // unix seconds: the proof is refused until then
+	pos     int   // position in order
+}
+
+func newReplayCache(size int) *replayCache {
+	return &replayCache{size: size, seen: make(map[[sha256.Size]byte]replayEntry)}
+}
+
+// addKey records a proof's replayKey until expires and reports whether it
+// was new: false means a replay seen at or before now.
+func (c *replayCache) addKey(key [sha256.Size]byte, expires, now int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.seen[key]; ok && e.expires >= now {
+		return false
+	}
+	pos := c.next
+	if len(c.order) < c.size {
+		c.order = append(c.order, key)
+	} else {
+		old := c.order[pos]
+		if e, ok := c.seen[old]; ok && e.pos == pos {
+			delete(c.seen, old)
+		}
+		c.order[pos] = key
+	}
+	c.next = (pos + 1) % c.size
+	c.seen[key] = replayEntry{expires: expires, pos: pos}
+	return true
+}
+
+// forget removes key, recorded by a proof that was not accepted after all
+// (the ReplayStore failed), so that the proof may be sent again. Its slot
+// in the ring stays until reused; eviction checks the position first.
+func (c *replayCache) forget(key [sha256.Size]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.seen, key)
 }
