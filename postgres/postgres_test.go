@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/postgres/pgtest"
-	"github.com/taskapi/taskapi/storetest"
 )
 
 // open opens a store on a fresh schema of the test server (see pgtest) and
@@ -39,13 +38,6 @@ func admin(t testing.TB, url string) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
-}
-
-func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) taskapi.Store {
-		s, _ := open(t, WithNow(storetest.Now(t)))
-		return s
-	})
 }
 
 // latestMigration is the version of the newest embedded migration.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/storetest"
 )
 
 // open opens a store on a new file in t's temporary directory.
@@ -23,13 +22,6 @@ func open(t testing.TB, opts ...Option) (*Store, string) {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, path
-}
-
-func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) taskapi.Store {
-		s, _ := open(t, WithNow(storetest.Now(t)))
-		return s
-	})
 }
 
 // pragma reads one pragma on db.

@@ -2,17 +2,9 @@
 // (SQLite, PostgreSQL) runs the same tests, so the service behaves the same
 // on each.
 //
-// A store's own tests call Run with a function that opens a fresh, empty,
-// migrated store and hands it the suite's clock:
-//
-//	storetest.Run(t, func(t *testing.T) taskapi.Store {
-//		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"), sqlite.WithNow(storetest.Now(t)))
-//		if err != nil {
-//			t.Fatal(err)
-//		}
-//		t.Cleanup(func() { s.Close() })
-//		return s
-//	})
+// TestSQLite and TestPostgres run it, each with a function that opens a
+// fresh, empty, migrated store reading the suite's clock. A new store gets
+// a test of its own beside them.
 //
 // Beyond taskapi.Store's documentation the suite expects what the service
 // needs of every store:
