@@ -18,11 +18,13 @@ import (
 //   - every checkpoint interval, a PASSIVE checkpoint: it copies what no
 //     reader still needs without taking any lock a writer or reader waits
 //     for;
-//   - when the WAL is still over the WAL limit afterwards (readers kept it
-//     from being reused), a TRUNCATE checkpoint, which waits a short while
-//     for readers and writers, copies everything and empties the file. It
-//     fails harmlessly when that wait runs out, and is tried again at the
-//     next interval.
+//   - when the WAL is still larger than the database (at least minWALLimit,
+//     at most the WAL limit) afterwards, a TRUNCATE checkpoint, which waits
+//     a short while for readers and writers, copies everything and empties
+//     the file. It fails harmlessly when that wait runs out, and is tried
+//     again at the next interval. A PASSIVE checkpoint lets writers reuse
+//     the WAL from its start but never shrinks the file, so without this a
+//     burst of writes would leave a WAL many times the database's size.
 //
 // A failed checkpoint is tried again at the next interval; CheckpointErr
 // tells the last one's error.
@@ -31,6 +33,10 @@ import (
 const (
 	DefaultCheckpointInterval = 250 * time.Millisecond
 	DefaultWALLimit           = 64 << 20 // bytes
+	// minWALLimit is the WAL size below which a WAL larger than the
+	// database is left alone: truncating a small WAL gains little and
+	// makes the next writes grow it again.
+	minWALLimit = 1 << 20
 	// checkpointBusyTimeout bounds how long a TRUNCATE checkpoint makes
 	// writers wait while it waits for readers.
 	checkpointBusyTimeout = 200 * time.Millisecond
@@ -42,8 +48,9 @@ func WithCheckpointInterval(d time.Duration) Option {
 	return func(o *options) { o.checkpointInterval = d }
 }
 
-// WithWALLimit sets the WAL size in bytes above which a checkpoint
-// truncates the WAL (default DefaultWALLimit).
+// WithWALLimit sets the largest WAL, in bytes, that a checkpoint leaves
+// in place (default DefaultWALLimit); a WAL larger than both the database
+// and 1 MiB is truncated even below it.
 func WithWALLimit(bytes int64) Option {
 	return func(o *options) { o.walLimit = bytes }
 }
@@ -104,13 +111,19 @@ func (c *checkpointer) run(interval time.Duration, tick <-chan time.Time) {
 }
 
 // checkpoint runs a PASSIVE checkpoint, and a TRUNCATE one when the WAL is
-// still over the limit.
+// still over its limit: the database's size, at least minWALLimit, at most
+// the configured WAL limit.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
 	frames, err := c.walCheckpoint(ctx, "PASSIVE")
 	if err != nil {
 		return err
 	}
-	if frames*(c.pageSize+walFrameHeader) <= c.walLimit {
+	var pages int64
+	if err := c.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		return fmt.Errorf("sqlite: page count: %w", err)
+	}
+	limit := min(c.walLimit, max(minWALLimit, pages*c.pageSize))
+	if frames*(c.pageSize+walFrameHeader) <= limit {
 		return nil
 	}
 	_, err = c.walCheckpoint(ctx, "TRUNCATE")

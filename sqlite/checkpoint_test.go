@@ -39,17 +39,19 @@ func TestCheckpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		walLimit int64
+		writes   int
 		wantWAL  func(before int64) bool
 	}{
-		{"under the limit: passive", DefaultWALLimit, func(before int64) bool { return before > 0 }},
-		{"over the limit: truncated", 0, func(int64) bool { return false }},
+		{"under the limit: passive", DefaultWALLimit, 10, func(before int64) bool { return before > 0 }},
+		{"over the limit: truncated", 0, 100, func(int64) bool { return false }},
+		{"larger than the database and 1 MiB: truncated", DefaultWALLimit, 100, func(int64) bool { return false }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, path := open(t, WithWALLimit(tc.walLimit), withTick(make(chan time.Time)))
-			createTasks(t, s, 100)
+			createTasks(t, s, tc.writes)
 			dbBefore, walBefore := fileSize(t, path), fileSize(t, path+"-wal")
 			if walBefore == 0 {
-				t.Fatal("no WAL after 100 writes")
+				t.Fatalf("no WAL after %d writes", tc.writes)
 			}
 			if err := s.ckpt.checkpoint(t.Context()); err != nil {
 				t.Fatal(err)
@@ -62,7 +64,7 @@ func TestCheckpoint(t *testing.T) {
 				t.Errorf("WAL %d bytes before the checkpoint, %d after", walBefore, walAfter)
 			}
 			page, err := s.Tasks(t.Context(), taskapi.TaskFilter{UserID: "auth0|ckpt", Limit: 100})
-			if err != nil || len(page.Tasks) != 100 {
+			if err != nil || len(page.Tasks) != tc.writes {
 				t.Fatalf("after the checkpoint: %v, %v", page, err)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -350,3 +351,21 @@ func TestPing(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestFilesPrivate: a new database, its WAL and its shared memory are
+// readable by their owner only, whatever the umask.
+func TestFilesPrivate(t *testing.T) {
+	s, path := open(t)
+	if err := s.CreateTask(t.Context(), &taskapi.Task{UserID: "auth0|private", Name: "secret plans"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(name), perm)
+		}
+	}
+}

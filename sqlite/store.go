@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -187,6 +188,15 @@ func Migrate(ctx context.Context, path string) error {
 func openDB(path string, busy time.Duration, readOnly bool, pragmas ...string) (*sql.DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
+	}
+	// A new database is readable by its owner only; SQLite gives its WAL
+	// and shared-memory files the database file's permissions.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		f.Close()
+	case !errors.Is(err, fs.ErrExist):
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
 	q := []string{
 		"_pragma=busy_timeout(" + strconv.FormatInt(busy.Milliseconds(), 10) + ")",
