@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -59,7 +65,7 @@ func taskapiBinary(t *testing.T) string {
 // tokens, every scenario. It asserts zero errors and zero non-2xx answers,
 // never timings.
 func TestShortSQLite(t *testing.T) {
-	testShort(t, "sqlite", "/bare sqlite/get-tasks sqlite/post-tasks sqlite/mixed")
+	testShort(t, "sqlite", "/bare sqlite/get-tasks sqlite/post-tasks sqlite/mixed sqlite/mixed-users")
 }
 
 // TestShortPostgres is TestShortSQLite on a PostgreSQL schema of its own
@@ -67,7 +73,7 @@ func TestShortSQLite(t *testing.T) {
 // failure when CI is set), without the bare handler.
 func TestShortPostgres(t *testing.T) {
 	pg := pgtest.Schema(t) // the reachability check; loadgen makes its own schema
-	testShort(t, "postgres", "postgres/get-tasks postgres/post-tasks postgres/mixed", "-pg", pg, "-scenario", "get-tasks,post-tasks,mixed")
+	testShort(t, "postgres", "postgres/get-tasks postgres/post-tasks postgres/mixed postgres/mixed-users", "-pg", pg, "-scenario", "get-tasks,post-tasks,mixed,mixed-users")
 }
 
 func testShort(t *testing.T, db, want string, extra ...string) {
@@ -106,6 +112,99 @@ func testShort(t *testing.T, db, want string, extra ...string) {
 		}
 		if !strings.Contains(stdout.String(), "get-tasks / bare") {
 			t.Errorf("table without the ratio to the bare handler:\n%s", &stdout)
+		}
+	}
+}
+
+// TestMixedUsersWorkload runs the workers of mixed-users against a fake
+// API that records every request. Each worker must act as a user of its
+// own with listSize tasks, and per 10 requests read its own list 6 times
+// (every third read with a query), create 2 tasks and patch 2 times a
+// task of its own with the ETag of the last answer (else 412).
+func TestMixedUsersWorkload(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		counts   = map[string]map[string]int{} // by Authorization: requests by method, path and query
+		tasks    = map[string]int{}            // by Authorization: tasks created
+		owner    = map[string]string{}         // by task id: its user's Authorization
+		versions = map[string]int{}            // by task id
+	)
+	etag := func(id string) string { return fmt.Sprintf(`"%s-%d"`, id, versions[id]) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		auth, path := r.Header.Get("Authorization"), r.URL.Path
+		switch {
+		case r.Method == http.MethodGet && path == "/tasks":
+			io.WriteString(w, `{"tasks":[]}`)
+		case r.Method == http.MethodPost && path == "/tasks":
+			id := "t" + strconv.Itoa(len(owner))
+			owner[id] = auth
+			tasks[auth]++
+			w.Header().Set("ETag", etag(id))
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"task":{"id":%q}}`, id)
+		case r.Method == http.MethodPatch && strings.HasPrefix(path, "/tasks/"):
+			id := strings.TrimPrefix(path, "/tasks/")
+			if owner[id] != auth {
+				http.NotFound(w, r)
+				return
+			}
+			if r.Header.Get("If-Match") != etag(id) {
+				w.WriteHeader(http.StatusPreconditionFailed)
+				return
+			}
+			versions[id]++
+			w.Header().Set("ETag", etag(id))
+			path = "/tasks/{id}"
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		if counts[auth] == nil {
+			counts[auth] = map[string]int{}
+		}
+		counts[auth][r.Method+" "+path+"?"+r.URL.RawQuery]++
+	}))
+	defer srv.Close()
+	a := &api{url: srv.URL, token: func(sub string) (string, error) { return sub, nil }}
+
+	const n = 4
+	ws, err := a.workers(t.Context(), scenarioMixedUsers, n, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != n {
+		t.Fatalf("seeded %d users, want %d", len(tasks), n)
+	}
+	for auth, c := range tasks {
+		if c != listSize {
+			t.Errorf("%s: seeded %d tasks, want %d", auth, c, listSize)
+		}
+	}
+	clear(counts)
+	for _, w := range ws {
+		c := newClient()
+		for i := range 30 {
+			if status, err := w.do(t.Context(), c, i); err != nil || status/100 != 2 {
+				t.Fatalf("request %d: status %d, %v", i, status, err)
+			}
+		}
+		c.CloseIdleConnections()
+	}
+	want := map[string]int{
+		"GET /tasks?": 12,
+		"GET /tasks?completed=false&sort=due_date": 3,
+		"GET /tasks?sort=-updated_at":              3,
+		"POST /tasks?":                             6,
+		"PATCH /tasks/{id}?":                       6,
+	}
+	if len(counts) != n {
+		t.Errorf("%d users sent requests, want %d", len(counts), n)
+	}
+	for auth, got := range counts {
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: requests %v, want %v", auth, got, want)
 		}
 	}
 }

@@ -27,8 +27,9 @@ import (
 //
 // The load's own goroutines carry the label side=loadgen, so the profile of
 // the service alone is the rest. LOADGEN_PROFILE_SCENARIO picks another
-// scenario (post-tasks, mixed) and LOADGEN_PROFILE_DURATION another length
-// (default 10s). Without LOADGEN_PROFILE the test is skipped.
+// scenario (post-tasks, mixed, mixed-users) and LOADGEN_PROFILE_DURATION
+// another length (default 10s). Without LOADGEN_PROFILE the test is
+// skipped.
 func TestProfileGetTasks(t *testing.T) {
 	out := os.Getenv("LOADGEN_PROFILE")
 	if out == "" {

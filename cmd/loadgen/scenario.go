@@ -9,25 +9,33 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
 // Scenarios, in the order "all" runs them.
 const (
-	scenarioBare      = "bare"
-	scenarioGetTasks  = "get-tasks"
-	scenarioPostTasks = "post-tasks"
-	scenarioMixed     = "mixed"
+	scenarioBare       = "bare"
+	scenarioGetTasks   = "get-tasks"
+	scenarioPostTasks  = "post-tasks"
+	scenarioMixed      = "mixed"
+	scenarioMixedUsers = "mixed-users"
 )
 
-var allScenarios = []string{scenarioBare, scenarioGetTasks, scenarioPostTasks, scenarioMixed}
+var allScenarios = []string{scenarioBare, scenarioGetTasks, scenarioPostTasks, scenarioMixed, scenarioMixedUsers}
 
 // listSize is the number of tasks GET /tasks answers with: the reader has
 // exactly this many, the default page size.
 const listSize = 20
 
+// setupConcurrency bounds the workers set up at once: mixed-users seeds
+// listSize tasks for each (1,280 POSTs for 64 workers), which one worker
+// after the other took 1–3.5 s on a 2-core machine, 0.6–1.7 s so.
+const setupConcurrency = 8
+
 // Subjects of the users loadgen acts as. The reader owns the listSize
-// tasks; every writer worker has a user of its own.
+// tasks; every writer worker (post-tasks, mixed, mixed-users) has a user of
+// its own.
 const (
 	readerSubject = "loadgen|reader"
 	writerSubject = "loadgen|writer-%s-%d" // scenario, worker
@@ -88,30 +96,50 @@ func newTaskBody(name string) map[string]any {
 // seedReader gives the reader listSize tasks (fewer than that are topped
 // up) and returns its token.
 func (a *api) seedReader(ctx context.Context) (string, error) {
-	tok, err := a.token(readerSubject)
+	return a.seedUser(ctx, readerSubject, listSize)
+}
+
+// seedUser gives the user sub n tasks (fewer than that are topped up) and
+// returns its token.
+func (a *api) seedUser(ctx context.Context, sub string, n int) (string, error) {
+	tok, err := a.token(sub)
 	if err != nil {
 		return "", err
 	}
 	var list struct {
 		Tasks []json.RawMessage `json:"tasks"`
 	}
-	status, _, body, err := a.call(ctx, http.MethodGet, "/tasks?limit="+strconv.Itoa(listSize), tok, nil, &list)
+	status, _, body, err := a.call(ctx, http.MethodGet, "/tasks?limit="+strconv.Itoa(n), tok, nil, &list)
 	if err != nil {
 		return "", err
 	}
 	if status != http.StatusOK {
 		return "", fmt.Errorf("GET /tasks: status %d: %s", status, truncate(body))
 	}
-	for i := len(list.Tasks); i < listSize; i++ {
-		status, _, body, err := a.call(ctx, http.MethodPost, "/tasks", tok, newTaskBody(fmt.Sprintf("Load task %02d", i+1)), nil)
-		if err != nil {
+	for i := len(list.Tasks); i < n; i++ {
+		if _, _, err := a.createTask(ctx, tok, fmt.Sprintf("Load task %02d", i+1)); err != nil {
 			return "", err
-		}
-		if status != http.StatusCreated {
-			return "", fmt.Errorf("POST /tasks: status %d: %s", status, truncate(body))
 		}
 	}
 	return tok, nil
+}
+
+// createTask creates a task named name as the user of tok and returns its
+// id and ETag.
+func (a *api) createTask(ctx context.Context, tok, name string) (id, etag string, err error) {
+	var created struct {
+		Task struct {
+			ID string `json:"id"`
+		} `json:"task"`
+	}
+	status, h, body, err := a.call(ctx, http.MethodPost, "/tasks", tok, newTaskBody(name), &created)
+	if err != nil {
+		return "", "", err
+	}
+	if status != http.StatusCreated || created.Task.ID == "" || h.Get("ETag") == "" {
+		return "", "", fmt.Errorf("POST /tasks: status %d, ETag %q: %s", status, h.Get("ETag"), truncate(body))
+	}
+	return created.Task.ID, h.Get("ETag"), nil
 }
 
 // capture is one answer of the API, kept to be served again by the bare
@@ -202,14 +230,36 @@ func (w *postWorker) do(ctx context.Context, c *http.Client, i int) (int, error)
 	return status, err
 }
 
+// patchWorker renames one task with If-Match, its ETag kept from the
+// last answer.
+type patchWorker struct {
+	url  string // .../tasks/{id}
+	auth string
+	etag string
+}
+
+func (w *patchWorker) do(ctx context.Context, c *http.Client, i int) (int, error) {
+	body, _ := json.Marshal(map[string]any{"name": "Patched by loadgen " + strconv.Itoa(i)})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, w.url, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", w.auth)
+	req.Header.Set("Content-Type", "application/merge-patch+json")
+	req.Header.Set("If-Match", w.etag)
+	status, h, err := send(c, req)
+	if err == nil && status == http.StatusOK {
+		w.etag = h.Get("ETag")
+	}
+	return status, err
+}
+
 // mixedWorker reads the reader's list 8 times in 10 and writes 2 times in
-// 10: a POST /tasks, and a PATCH /tasks/{id} of a task of its own with
-// If-Match, its ETag kept from the last answer.
+// 10: a POST /tasks, and a PATCH /tasks/{id} of a task of its own.
 type mixedWorker struct {
 	get   getWorker
 	post  postWorker
-	patch string // .../tasks/{id}
-	etag  string
+	patch patchWorker
 }
 
 func (w *mixedWorker) do(ctx context.Context, c *http.Client, i int) (int, error) {
@@ -217,68 +267,117 @@ func (w *mixedWorker) do(ctx context.Context, c *http.Client, i int) (int, error
 	case 4:
 		return w.post.do(ctx, c, i)
 	case 9:
-		body, _ := json.Marshal(map[string]any{"name": "Patched by loadgen " + strconv.Itoa(i)})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPatch, w.patch, bytes.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", w.post.auth)
-		req.Header.Set("Content-Type", "application/merge-patch+json")
-		req.Header.Set("If-Match", w.etag)
-		status, h, err := send(c, req)
-		if err == nil && status == http.StatusOK {
-			w.etag = h.Get("ETag")
-		}
-		return status, err
+		return w.patch.do(ctx, c, i)
 	default:
 		return w.get.do(ctx, c, i)
 	}
 }
 
-// workers builds the workers of scenario on a: n of them. readerToken is
-// the reader's token; bareURL the bare handler's.
+// Queries of the reads of a usersWorker besides the default page: every
+// third read takes one of them in turn.
+var userListQueries = []string{"?completed=false&sort=due_date", "?sort=-updated_at"}
+
+// usersWorker acts as a user of its own with listSize tasks. Per 10
+// requests it reads its own list 6 times, every third read with a query
+// of userListQueries, and writes 4 times: 2 POST /tasks and 2 PATCH
+// /tasks/{id} of one of its tasks.
+type usersWorker struct {
+	lists []getWorker // its list: the default page, then userListQueries
+	reads int
+	post  postWorker
+	patch patchWorker
+}
+
+func (w *usersWorker) do(ctx context.Context, c *http.Client, i int) (int, error) {
+	switch i % 10 {
+	case 2, 7:
+		return w.post.do(ctx, c, i)
+	case 4, 9:
+		return w.patch.do(ctx, c, i)
+	default:
+		n := w.reads
+		w.reads++
+		if n%3 != 2 {
+			return w.lists[0].do(ctx, c, i)
+		}
+		return w.lists[1+n/3%len(userListQueries)].do(ctx, c, i)
+	}
+}
+
+// workers builds the workers of scenario on a: n of them, up to
+// setupConcurrency at once. readerToken is the reader's token; bareURL the
+// bare handler's.
 func (a *api) workers(ctx context.Context, scenario string, n int, readerToken, bareURL string) ([]worker, error) {
 	ws := make([]worker, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, setupConcurrency)
 	for i := range ws {
-		switch scenario {
-		case scenarioBare:
-			ws[i] = &getWorker{url: bareURL + "/tasks"}
-		case scenarioGetTasks:
-			ws[i] = &getWorker{url: a.url + "/tasks", auth: "Bearer " + readerToken}
-		case scenarioPostTasks:
-			tok, err := a.token(fmt.Sprintf(writerSubject, scenario, i))
-			if err != nil {
-				return nil, err
-			}
-			ws[i] = &postWorker{url: a.url + "/tasks", auth: "Bearer " + tok, name: fmt.Sprintf("Load w%d #", i)}
-		case scenarioMixed:
-			tok, err := a.token(fmt.Sprintf(writerSubject, scenario, i))
-			if err != nil {
-				return nil, err
-			}
-			var created struct {
-				Task struct {
-					ID string `json:"id"`
-				} `json:"task"`
-			}
-			status, h, body, err := a.call(ctx, http.MethodPost, "/tasks", tok, newTaskBody(fmt.Sprintf("Mixed w%d", i)), &created)
-			if err != nil {
-				return nil, err
-			}
-			if status != http.StatusCreated || created.Task.ID == "" || h.Get("ETag") == "" {
-				return nil, fmt.Errorf("POST /tasks: status %d, ETag %q: %s", status, h.Get("ETag"), truncate(body))
-			}
-			ws[i] = &mixedWorker{
-				get:   getWorker{url: a.url + "/tasks", auth: "Bearer " + readerToken},
-				post:  postWorker{url: a.url + "/tasks", auth: "Bearer " + tok, name: fmt.Sprintf("Mixed w%d #", i)},
-				patch: a.url + "/tasks/" + created.Task.ID,
-				etag:  h.Get("ETag"),
-			}
-		default:
-			return nil, fmt.Errorf("unknown scenario %q", scenario)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			ws[i], errs[i] = a.worker(ctx, scenario, i, readerToken, bareURL)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	return ws, nil
+}
+
+// worker builds the i-th worker of scenario on a.
+func (a *api) worker(ctx context.Context, scenario string, i int, readerToken, bareURL string) (worker, error) {
+	switch scenario {
+	case scenarioBare:
+		return &getWorker{url: bareURL + "/tasks"}, nil
+	case scenarioGetTasks:
+		return &getWorker{url: a.url + "/tasks", auth: "Bearer " + readerToken}, nil
+	case scenarioPostTasks:
+		tok, err := a.token(fmt.Sprintf(writerSubject, scenario, i))
+		if err != nil {
+			return nil, err
+		}
+		return &postWorker{url: a.url + "/tasks", auth: "Bearer " + tok, name: fmt.Sprintf("Load w%d #", i)}, nil
+	case scenarioMixed:
+		tok, err := a.token(fmt.Sprintf(writerSubject, scenario, i))
+		if err != nil {
+			return nil, err
+		}
+		id, etag, err := a.createTask(ctx, tok, fmt.Sprintf("Mixed w%d", i))
+		if err != nil {
+			return nil, err
+		}
+		auth := "Bearer " + tok
+		return &mixedWorker{
+			get:   getWorker{url: a.url + "/tasks", auth: "Bearer " + readerToken},
+			post:  postWorker{url: a.url + "/tasks", auth: auth, name: fmt.Sprintf("Mixed w%d #", i)},
+			patch: patchWorker{url: a.url + "/tasks/" + id, auth: auth, etag: etag},
+		}, nil
+	case scenarioMixedUsers:
+		// listSize tasks of its own, the last the one it patches.
+		tok, err := a.seedUser(ctx, fmt.Sprintf(writerSubject, scenario, i), listSize-1)
+		if err != nil {
+			return nil, err
+		}
+		id, etag, err := a.createTask(ctx, tok, fmt.Sprintf("Mixed users w%d", i))
+		if err != nil {
+			return nil, err
+		}
+		auth := "Bearer " + tok
+		w := &usersWorker{
+			lists: []getWorker{{url: a.url + "/tasks", auth: auth}},
+			post:  postWorker{url: a.url + "/tasks", auth: auth, name: fmt.Sprintf("Mixed users w%d #", i)},
+			patch: patchWorker{url: a.url + "/tasks/" + id, auth: auth, etag: etag},
+		}
+		for _, q := range userListQueries {
+			w.lists = append(w.lists, getWorker{url: a.url + "/tasks" + q, auth: auth})
+		}
+		return w, nil
+	}
+	return nil, fmt.Errorf("unknown scenario %q", scenario)
 }
 
 // truncate shortens an answer for an error message.
