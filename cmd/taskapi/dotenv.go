@@ -169,8 +169,19 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// overlay returns a getenv that answers from getenv (the real environment)
-// and, for variables that are unset or empty there, from file.
+// withDotenv returns a getenv that answers from getenv (the real
+// environment) and, for variables unset or empty there, from the .env file
+// at path.
+func withDotenv(getenv func(string) string, path string) (func(string) string, error) {
+	file, err := readDotenv(path)
+	if err != nil {
+		return nil, err
+	}
+	return overlay(getenv, file), nil
+}
+
+// overlay returns a getenv that answers from getenv and, for variables
+// unset or empty there, from file.
 func overlay(getenv func(string) string, file map[string]string) func(string) string {
 	return func(k string) string {
 		if v := getenv(k); v != "" {

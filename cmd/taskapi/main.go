@@ -34,7 +34,10 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	getenv, err := withDotenv(os.Getenv, dotenvFile)
+	if err == nil {
+		err = run(ctx, os.Args, getenv, os.Stdin, os.Stdout, os.Stderr)
+	}
 	stop()
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -69,15 +72,14 @@ var commands = []command{
 
 // environment is what a subcommand may touch besides its arguments.
 type environment struct {
-	getenv func(string) string // the real environment over the .env file
+	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
 
-// run runs the taskapi command line args (args[0] is the program name).
-// getenv is the real environment; a .env file in the working directory
-// fills in what it leaves unset.
+// run runs the taskapi command line args (args[0] is the program name)
+// with the variables of getenv.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		usage(stderr)
@@ -93,12 +95,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if c.name != name {
 			continue
 		}
-		file, err := readDotenv(dotenvFile)
-		if err != nil {
-			return err
-		}
-		env := &environment{getenv: overlay(getenv, file), stdin: stdin, stdout: stdout, stderr: stderr}
-		return c.run(ctx, env, args[2:])
+		return c.run(ctx, &environment{getenv, stdin, stdout, stderr}, args[2:])
 	}
 	fmt.Fprintf(stderr, "taskapi: unknown command %q\n\n", name)
 	usage(stderr)
