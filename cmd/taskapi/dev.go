@@ -12,19 +12,22 @@ import (
 	"github.com/taskapi/taskapi/devissuer"
 )
 
-const devVariables = `  PORT               API port (5000)
-  DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working
-                     directory); the development signing key is ` + devKeyFile + `
-                     beside the SQLite file (in the working directory for PostgreSQL)
-  LOG_LEVEL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REQUIRE_SCOPES, METRICS,
-  CORS_ORIGINS, RATE_LIMIT, TRUSTED_PROXIES, REQUEST_TIMEOUT, DPOP_DISABLED,
-  DPOP_REQUIRED, DPOP_NONCE_KEY, MTLS_CERT_HEADER, MTLS_REQUIRED as for serve.
-  ISSUER_BASE_URL, ISSUERS and AUDIENCE are ignored: dev uses its own issuer
-  and the audience ` + devAudience + `.
+// The development issuer and its defaults.
+const (
+	devAudience   = "task-manager-api"
+	devKeyFile    = "taskapi-dev-key.pem"
+	devIssuerAddr = "127.0.0.1:5001"
+	devDemoUser   = "dev|demo-user"
+	devScopes     = "read:tasks write:tasks delete:tasks"
+)
+
+const devNote = `The development signing key is ` + devKeyFile + ` beside the SQLite file (in
+the working directory with PostgreSQL). ISSUER_BASE_URL, ISSUERS and AUDIENCE
+are ignored: dev uses its own issuer and the audience ` + devAudience + `.
 `
 
 func runDev(ctx context.Context, env *environment, args []string) error {
-	flags := newFlagSet(env, "dev", "dev [-addr HOST:PORT] [-issuer-addr HOST:PORT] [-user SUB]", devVariables)
+	flags := newFlagSet(env, "dev", "dev [-addr HOST:PORT] [-issuer-addr HOST:PORT] [-user SUB]", devNote)
 	addr := flags.String("addr", "", "API listen address, loopback only (default 127.0.0.1:$PORT)")
 	issuerAddr := flags.String("issuer-addr", devIssuerAddr, "development issuer address; loopback only")
 	user := flags.String("user", devDemoUser, "the demo user: seeded, and the subject of the printed token")

@@ -38,29 +38,11 @@ const (
 	callbackReadHeader = 10 * time.Second
 )
 
-const loginVariables = `  ISSUER_BASE_URL       the provider (discovery at /.well-known/openid-configuration); required
-  AUDIENCE              the API identifier; required
-  CLIENT_ID             the application (client) id at the provider; required
-  CLIENT_SECRET         its secret: needed for -client-credentials (and for
-                        confidential clients); never a flag
-  LOGIN_AUDIENCE_PARAM  how the audience is requested: audience (Auth0),
-                        resource (RFC 8707), both or none (audience)
-  LOGIN_AUDIENCE        the value requested (default: the first AUDIENCE)
-  LOGIN_SCOPES          scopes to request (default for a user:
-                        "` + defaultUserScopes + `";
-                        for -client-credentials: none, the provider's default)
-  LOGIN_REDIRECT_URI    a fixed loopback redirect, e.g. http://localhost:8765/callback,
-                        for providers that want it registered exactly
-                        (default: http://127.0.0.1:<random port>/callback)
-  TOKEN_FILE            where the token is saved (default: taskapi/token.json
-                        in the user's configuration directory)
-`
-
 // openBrowser opens url in the user's browser; tests replace it.
 var openBrowser = defaultOpenBrowser
 
 func runLogin(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "login", "login [-device | -client-credentials] [-print] [-scope SCOPES] [-force]", loginVariables)
+	fs := newFlagSet(env, "login", "login [-device | -client-credentials] [-print] [-scope SCOPES] [-force]", "")
 	device := fs.Bool("device", false, "use the device authorization grant (RFC 8628): for machines without a browser")
 	machine := fs.Bool("client-credentials", false, "use the client credentials grant (a machine client; needs CLIENT_SECRET)")
 	printOnly := fs.Bool("print", false, "write the access token alone to standard output instead of saving it")
@@ -127,38 +109,20 @@ type loginConfig struct {
 	RedirectURI string
 }
 
+// loadLoginConfig reads the variables of login and checks that the grant
+// has what it needs.
 func loadLoginConfig(getenv func(string) string, machine bool) (loginConfig, error) {
-	c := loginConfig{
-		IssuerBaseURL: strings.TrimSpace(getenv("ISSUER_BASE_URL")),
-		AudienceParam: strings.ToLower(strings.TrimSpace(getenv("LOGIN_AUDIENCE_PARAM"))),
-		ClientID:      strings.TrimSpace(getenv("CLIENT_ID")),
-		ClientSecret:  getenv("CLIENT_SECRET"),
-		TokenFile:     strings.TrimSpace(getenv("TOKEN_FILE")),
-		RedirectURI:   strings.TrimSpace(getenv("LOGIN_REDIRECT_URI")),
-	}
-	var errs []error
-	if c.RedirectURI != "" {
-		if _, _, err := loopbackRedirect(c.RedirectURI); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	cfg, err := readConfig(getenv, "login")
+	errs := []error{err}
+	c := cfg.Login
+	c.IssuerBaseURL = cfg.Bearer.IssuerBaseURL
 	if c.IssuerBaseURL == "" {
 		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your provider's URL, e.g. https://YOUR_TENANT.us.auth0.com"))
 	} else if u, err := url.Parse(c.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("ISSUER_BASE_URL must be an http(s) URL, got %q", truncate(c.IssuerBaseURL, 60)))
 	}
-	c.Audience = strings.TrimSpace(getenv("LOGIN_AUDIENCE"))
-	if c.Audience == "" {
-		if list := splitList(getenv("AUDIENCE")); len(list) > 0 {
-			c.Audience = list[0]
-		}
-	}
-	switch c.AudienceParam {
-	case "":
-		c.AudienceParam = "audience"
-	case "audience", "resource", "both", "none":
-	default:
-		errs = append(errs, fmt.Errorf("LOGIN_AUDIENCE_PARAM=%q: want audience, resource, both or none", truncate(c.AudienceParam, 20)))
+	if c.Audience == "" && len(cfg.Bearer.Audience) > 0 {
+		c.Audience = cfg.Bearer.Audience[0]
 	}
 	if c.Audience == "" && c.AudienceParam != "none" {
 		errs = append(errs, errors.New("AUDIENCE is not set: set it to your API identifier, e.g. AUDIENCE=task-manager-api"))
@@ -169,11 +133,9 @@ func loadLoginConfig(getenv func(string) string, machine bool) (loginConfig, err
 	if machine && c.ClientSecret == "" {
 		errs = append(errs, errors.New("CLIENT_SECRET is not set: -client-credentials needs it in the environment or .env (never on the command line)"))
 	}
-	scopes := getenv("LOGIN_SCOPES")
-	if scopes == "" && !machine {
-		scopes = defaultUserScopes
+	if len(c.Scopes) == 0 && !machine {
+		c.Scopes = strings.Fields(defaultUserScopes)
 	}
-	c.Scopes = strings.Fields(scopes)
 	if c.TokenFile == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {

@@ -123,17 +123,17 @@ flags and variables of a command.
 }
 
 // newFlagSet returns a flag set for a subcommand whose -h prints synopsis,
-// the flags, and the environment variables the command reads.
-func newFlagSet(env *environment, name, synopsis, variables string) *flag.FlagSet {
+// the flags, the variables of the command and note.
+func newFlagSet(env *environment, name, synopsis, note string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "Usage: taskapi %s\n\n", synopsis)
 		fs.PrintDefaults()
-		if variables != "" {
-			fmt.Fprintf(out, "\nEnvironment (or .env):\n%s", variables)
-		}
+		fmt.Fprintf(out, "\nEnvironment (or .env):\n")
+		printVariables(out, name)
+		fmt.Fprint(out, note)
 	}
 	return fs
 }

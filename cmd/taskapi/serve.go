@@ -42,51 +42,8 @@ const (
 // the fetch at start failed (doubling up to warmRetryMax); tests shorten it.
 var warmRetryFirst = 2 * time.Second
 
-const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a URL); required
-  AUDIENCE           the API identifier, e.g. task-manager-api; required
-  ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
-                     optional overrides of the verification
-  ISSUERS            several issuer URLs, commas or spaces, each one's keys
-                     found by discovery; instead of ISSUER_BASE_URL
-  ISSUERS_ALLOW_HTTP accept http:// issuers in ISSUERS, development only (false)
-  DPOP_DISABLED      accept only Bearer tokens, ignore DPoP proofs (false:
-                     DPoP tokens with proofs accepted beside Bearer tokens)
-  DPOP_REQUIRED      accept only DPoP-bound tokens with a proof (false)
-  DPOP_NONCE_KEY     secret of at least 32 bytes: proofs must carry a nonce
-                     from the DPoP-Nonce header (RFC 9449 §9); the same on
-                     every instance (none)
-  MTLS_CERT_HEADER   header in which a TLS-terminating proxy of
-                     TRUSTED_PROXIES forwards the client certificate; checks
-                     certificate-bound tokens (RFC 8705) (none)
-  MTLS_REQUIRED      refuse tokens that are not certificate-bound (false)
-  AUDIENCE_CLAIM     the claim holding the audience (aud; client_id for Cognito)
-  SCOPE_CLAIMS       claims holding scopes, e.g. scope,scp (scope)
-  SCOPE_PREFIX       removed from scopes, e.g. task-manager-api/ (Cognito)
-  ALLOWED_CLIENT_IDS accept tokens of these clients only (any)
-  PORT               listening port (5000)
-  DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working directory)
-  LOG_LEVEL          debug, info, warn or error (info)
-  DEFAULT_PAGE_SIZE  page size of a list without ?limit (20)
-  MAX_PAGE_SIZE      largest ?limit (100)
-  REQUIRE_SCOPES     enforce read:tasks, write:tasks, delete:tasks (false)
-  METRICS            serve Prometheus metrics at GET /metrics (false)
-  CORS_ORIGINS       browser origins allowed, comma-separated, or * (none)
-  RATE_LIMIT         requests per second per subject, RATE_LIMIT_BURST the
-                     bucket size (0: off)
-  AUTH_FAILURE_LIMIT failed authentications per second per client address,
-                     AUTH_FAILURE_LIMIT_BURST the bucket size (0: off)
-  TRUSTED_PROXIES    proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and
-                     -Proto (and MTLS_CERT_HEADER) are believed
-  REQUEST_TIMEOUT    bound of each API request: past it a stalled database is
-                     answered 503 (10s; 0s: none)
-  PPROF_ADDR         loopback HOST:PORT serving net/http/pprof at /debug/pprof/
-                     (none; other addresses are refused)
-  SHUTDOWN_DELAY     on SIGTERM, how long GET /ready answers 503 before the
-                     server stops accepting connections (0s)
-`
-
 func runServe(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "serve", "serve [-addr HOST:PORT]", serveVariables)
+	fs := newFlagSet(env, "serve", "serve [-addr HOST:PORT]", "")
 	addr := fs.String("addr", "", "listen address (default \":$PORT\", every interface)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

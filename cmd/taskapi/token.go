@@ -16,7 +16,7 @@ import (
 
 func runToken(ctx context.Context, env *environment, args []string) error {
 	flags := newFlagSet(env, "token", "token [-sub SUB] [-scope SCOPES] [-ttl DURATION] [-aud AUDIENCE]",
-		"  DATABASE_URL  sqlite:PATH; the development key is "+devKeyFile+" beside it\n                (in the working directory with postgres://…)\n")
+		"The development key is "+devKeyFile+" beside the SQLite file (in the working\ndirectory with PostgreSQL).\n")
 	sub := flags.String("sub", devDemoUser, "the token's subject (user id)")
 	scope := flags.String("scope", devScopes, "space-separated scopes (\"\" for none)")
 	ttl := flags.Duration("ttl", devissuer.DefaultTTL, "lifetime of the token, e.g. 15m or 2h")
@@ -43,11 +43,11 @@ func runToken(ctx context.Context, env *environment, args []string) error {
 	if err := devissuer.CheckLoopback(*issuerAddr); err != nil {
 		return err
 	}
-	db, err := parseDatabaseURL(env.getenv(databaseEnv))
+	cfg, err := readConfig(env.getenv, "token")
 	if err != nil {
 		return err
 	}
-	keyPath := devKeyPath(db)
+	keyPath := devKeyPath(cfg.Database)
 	b, err := os.ReadFile(keyPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no development signing key at %s: run `taskapi dev` once in this directory (with the same DATABASE_URL) first", keyPath)
