@@ -65,32 +65,17 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	defer iss.Close()
 
-	store, err := openStore(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if _, err := seedUser(ctx, store, *user, time.Now()); err != nil {
-		return fmt.Errorf("seed %s: %w", *user, err)
-	}
-
 	// The development issuer replaces the configured ones; the DPoP and
 	// mTLS modes are kept, to try them locally.
 	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}, TrustedProxies: cfg.TrustedProxies,
 		DPoP: cfg.Bearer.DPoP, MTLS: cfg.Bearer.MTLS}
-	verifier, err := bearer.New(cfg.Bearer)
-	if err != nil {
-		return fmt.Errorf("token verification: %w", err)
-	}
-	defer verifier.Close()
-	warmCtx, stopWarm := context.WithCancel(ctx)
-	defer stopWarm()
-	warm(warmCtx, log, verifier)
-
-	drain := &drainState{verifier: verifier}
-	api, err := newAPI(cfg, store, verifier, log, drain.ready)
+	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	defer api.Close()
+	if _, err := seedUser(ctx, api.store, *user, time.Now()); err != nil {
+		return fmt.Errorf("seed %s: %w", *user, err)
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -103,7 +88,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
-	return serveHTTP(ctx, log, l, api, drain, 0)
+	return serveHTTP(ctx, log, l, api.handler, api.drain, 0)
 }
 
 // apiURL is the base URL of the API listening on a, with "localhost" for

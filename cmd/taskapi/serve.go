@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,37 +57,12 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if *addr == "" {
 		*addr = ":" + strconv.Itoa(cfg.Port)
 	}
-	log := newLogger(env.stderr, cfg.LogLevel)
-
-	store, err := openStore(ctx, cfg.Database)
+	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-
-	// Refresh the key set in the background before it expires, so that no
-	// request waits for a fetch.
-	cfg.Bearer.RefreshAhead = true
-	// On PostgreSQL, instances behind one load balancer share the DPoP
-	// proofs they accepted, so that a proof is not replayed to another
-	// instance; on SQLite (one instance) the in-process cache suffices.
-	if pg, ok := store.(*postgres.Store); ok && !cfg.Bearer.DPoP.Disabled {
-		cfg.Bearer.DPoP.ReplayStore = pg.DPoPReplays()
-	}
-	verifier, err := bearer.New(cfg.Bearer)
-	if err != nil {
-		return fmt.Errorf("token verification: %w", err)
-	}
-	defer verifier.Close()
-	warmCtx, stopWarm := context.WithCancel(ctx)
-	defer stopWarm()
-	warm(warmCtx, log, verifier)
-
-	drain := &drainState{verifier: verifier}
-	api, err := newAPI(cfg, store, verifier, log, drain.ready)
-	if err != nil {
-		return err
-	}
+	defer api.Close()
 	if cfg.PprofAddr != "" {
 		stopPprof, err := startPprof(log, cfg.PprofAddr)
 		if err != nil {
@@ -106,7 +80,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
-	return serveHTTP(ctx, log, l, api, drain, cfg.ShutdownDelay)
+	return serveHTTP(ctx, log, l, api.handler, api.drain, cfg.ShutdownDelay)
 }
 
 // dpopMode names the DPoP mode for the log.
@@ -118,11 +92,6 @@ func dpopMode(o bearer.DPoPOptions) string {
 		return "required"
 	}
 	return "allowed"
-}
-
-// newLogger returns the JSON logger of the service.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // warm fetches the provider's discovery document and keys once, so that a
@@ -174,39 +143,82 @@ func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier, wait time
 	}
 }
 
-// newAPI builds the API handler on store, protected by v; ready is the
-// readiness check of GET /ready beside the store's. With METRICS, the
+// api is the API of serve and dev: its store and token verifier behind
+// its handler.
+type api struct {
+	store    taskapi.Store
+	verifier *bearer.Verifier
+	drain    *drainState
+	handler  http.Handler
+	stopWarm context.CancelFunc
+}
+
+// openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
+// fetching the keys (warm) and builds the handler. With METRICS, the
 // registry of /metrics also holds the verifier's counters and the store's
 // connection pools.
-func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger, ready func(context.Context) error) (http.Handler, error) {
+func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
+	store, err := openStore(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	// The key set is refreshed in the background before it expires, so
+	// that no request waits for a fetch.
+	cfg.Bearer.RefreshAhead = true
+	// On PostgreSQL, instances behind one load balancer share the DPoP
+	// proofs they accepted, so that a proof is not replayed to another
+	// instance; on SQLite (one instance) the in-process cache suffices.
+	if pg, ok := store.(*postgres.Store); ok && !cfg.Bearer.DPoP.Disabled {
+		cfg.Bearer.DPoP.ReplayStore = pg.DPoPReplays()
+	}
+	v, err := bearer.New(cfg.Bearer)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("token verification: %w", err)
+	}
+	a := &api{store: store, verifier: v, drain: &drainState{verifier: v}}
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	a.stopWarm = stopWarm
+	warm(warmCtx, log, v)
+
 	var reg *prometheus.Registry
 	if cfg.Metrics {
 		reg = prometheus.NewRegistry()
-		if err := reg.Register(metrics.NewBearerCollector(v.Stats)); err != nil {
-			return nil, err
-		}
-		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok {
-			if err := reg.Register(metrics.NewDBPoolsCollector(p.Stats)); err != nil {
-				return nil, err
-			}
+		err = reg.Register(metrics.NewBearerCollector(v.Stats))
+		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok && err == nil {
+			err = reg.Register(metrics.NewDBPoolsCollector(p.Stats))
 		}
 	}
-	return httpapi.NewServer(httpapi.Config{
-		Ready:            ready,
-		Store:            store,
-		Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
-		RequireScopes:    cfg.RequireScopes,
-		DefaultPageSize:  cfg.DefaultPageSize,
-		MaxPageSize:      cfg.MaxPageSize,
-		Logger:           log,
-		Metrics:          cfg.Metrics,
-		MetricsRegistry:  reg,
-		CORSOrigins:      cfg.CORSOrigins,
-		RateLimit:        cfg.RateLimit,
-		AuthFailureLimit: cfg.AuthFailureLimit,
-		TrustedProxies:   cfg.TrustedProxies,
-		RequestTimeout:   cfg.RequestTimeout,
-	})
+	if err == nil {
+		a.handler, err = httpapi.NewServer(httpapi.Config{
+			Ready:            a.drain.ready,
+			Store:            store,
+			Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
+			RequireScopes:    cfg.RequireScopes,
+			DefaultPageSize:  cfg.DefaultPageSize,
+			MaxPageSize:      cfg.MaxPageSize,
+			Logger:           log,
+			Metrics:          cfg.Metrics,
+			MetricsRegistry:  reg,
+			CORSOrigins:      cfg.CORSOrigins,
+			RateLimit:        cfg.RateLimit,
+			AuthFailureLimit: cfg.AuthFailureLimit,
+			TrustedProxies:   cfg.TrustedProxies,
+			RequestTimeout:   cfg.RequestTimeout,
+		})
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close stops fetching keys and closes the verifier and the store.
+func (a *api) Close() {
+	a.stopWarm()
+	a.verifier.Close()
+	a.store.Close()
 }
 
 // drainState is the readiness of the instance beside its store: not ready
