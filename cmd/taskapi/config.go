@@ -254,13 +254,9 @@ func parseRate(name, s string) (httpapi.RateLimit, error) {
 }
 
 // parseBurst reads the bucket size of l, when l is on.
-func parseBurst(l *httpapi.RateLimit, name, s string) error {
-	if l.Rate == 0 || strings.TrimSpace(s) == "" {
-		return nil
-	}
-	n, err := intIn(name, s, 1, 1_000_000)
-	if err == nil {
-		l.Burst = n
+func parseBurst(l *httpapi.RateLimit, name, s string) (err error) {
+	if l.Rate > 0 && strings.TrimSpace(s) != "" {
+		l.Burst, err = intIn(name, s, 1, 1_000_000)
 	}
 	return err
 }
@@ -305,6 +301,18 @@ func prefixes(s string) ([]netip.Prefix, error) {
 // splitList splits a list separated by commas or white space.
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
+// splitCommas splits a comma-separated list, trimming each item and
+// dropping empty ones.
+func splitCommas(s string) []string {
+	var list []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			list = append(list, item)
+		}
+	}
+	return list
 }
 
 func durationIn(name, s string, hi time.Duration) (time.Duration, error) {

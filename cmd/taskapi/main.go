@@ -1,20 +1,10 @@
 // Command taskapi is the Task Manager API: a JSON API of tasks and projects
 // per user, secured by OAuth 2.0 bearer tokens (Auth0 or any OpenID Connect
-// provider), on an embedded SQLite database.
-//
-// Usage:
-//
-//	taskapi serve     run the API (needs ISSUER_BASE_URL and AUDIENCE)
-//	taskapi dev       run the API with a local development token issuer
-//	taskapi token     mint a development access token
-//	taskapi seed      add demo data for one or more users
-//	taskapi migrate   apply database migrations and exit
-//	taskapi login     get an access token from the identity provider
-//	taskapi decode    show a token and whether the service would accept it
+// provider), on SQLite or PostgreSQL. Run `taskapi -h` for its commands and
+// `taskapi COMMAND -h` for the flags and variables of one.
 //
 // Configuration comes from environment variables and from a .env file in
-// the working directory; the environment wins. Run `taskapi COMMAND -h` for
-// the flags of a command.
+// the working directory; the environment wins.
 package main
 
 import (

@@ -103,7 +103,7 @@ func dpopMode(o bearer.DPoPOptions) string {
 func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 	if err := warmOnce(ctx, v); err != nil {
 		log.Warn("could not fetch the token issuer's keys; retrying in the background (GET /ready answers 503 meanwhile)", "err", err)
-		go rewarm(ctx, log, v, warmRetryFirst)
+		go rewarm(ctx, log, v)
 	}
 }
 
@@ -117,24 +117,22 @@ func warmOnce(ctx context.Context, v *bearer.Verifier) error {
 	return nil
 }
 
-// rewarm is warm's retry loop; wait is the first wait.
-func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier, wait time.Duration) {
-	for {
-		t := time.NewTimer(wait)
+// rewarm is warm's retry loop.
+func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
+	for wait := warmRetryFirst; ; {
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 		if v.Ready() == nil {
 			return // a request fetched the keys meanwhile
 		}
 		err := warmOnce(ctx, v)
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return
-		case err == nil:
+		}
+		if err == nil {
 			log.Info("fetched the token issuer's keys")
 			return
 		}

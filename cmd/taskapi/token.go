@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/taskapi/taskapi/devissuer"
@@ -31,12 +30,7 @@ func runToken(ctx context.Context, env *environment, args []string) error {
 	if err := checkSubject(*sub); err != nil {
 		return fmt.Errorf("-sub %q: %w", truncate(*sub, 60), err)
 	}
-	var audience []string
-	for _, a := range strings.Split(*aud, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			audience = append(audience, a)
-		}
-	}
+	audience := splitCommas(*aud)
 	if len(audience) == 0 {
 		return errors.New("-aud: no audience given")
 	}

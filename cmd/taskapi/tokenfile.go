@@ -1,11 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -48,16 +46,12 @@ func (s *savedToken) token() *oauth2.Token {
 
 // readSavedToken reads the token file; a missing file gives nil, nil.
 func readSavedToken(path string) (*savedToken, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	b, err := readSmallFile(path, maxTokenFileBytes)
+	if err != nil || b == nil {
 		return nil, err
 	}
-	defer f.Close()
 	var s savedToken
-	if err := json.NewDecoder(io.LimitReader(f, maxTokenFileBytes)).Decode(&s); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&s); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &s, nil

@@ -117,14 +117,7 @@ var variables = []variable{
 			return err
 		}},
 	{"SEED_USERS", "", "seed", "users to seed, comma-separated (added to -user)",
-		func(c *config, _, s string) error {
-			for _, u := range strings.Split(s, ",") {
-				if u = strings.TrimSpace(u); u != "" {
-					c.SeedUsers = append(c.SeedUsers, u)
-				}
-			}
-			return nil
-		}},
+		func(c *config, _, s string) error { c.SeedUsers = splitCommas(s); return nil }},
 	{"CLIENT_ID", "", "login", "the application (client) id at the provider; required",
 		func(c *config, _, s string) error { c.Login.ClientID = strings.TrimSpace(s); return nil }},
 	{"CLIENT_SECRET", "", "login", "its secret: needed for -client-credentials (and for confidential clients); never a flag",
@@ -143,12 +136,10 @@ var variables = []variable{
 	{"LOGIN_SCOPES", "", "login", `scopes to request (default for a user: "` + defaultUserScopes + `"; for -client-credentials: none, the provider's default)`,
 		func(c *config, _, s string) error { c.Login.Scopes = strings.Fields(s); return nil }},
 	{"LOGIN_REDIRECT_URI", "", "login", "a fixed loopback redirect, e.g. http://localhost:8765/callback, for providers that want it registered exactly (default: http://127.0.0.1:<random port>/callback)",
-		func(c *config, _, s string) error {
-			c.Login.RedirectURI = strings.TrimSpace(s)
-			if c.Login.RedirectURI == "" {
-				return nil
+		func(c *config, _, s string) (err error) {
+			if c.Login.RedirectURI = strings.TrimSpace(s); c.Login.RedirectURI != "" {
+				_, _, err = loopbackRedirect(c.Login.RedirectURI)
 			}
-			_, _, err := loopbackRedirect(c.Login.RedirectURI)
 			return err
 		}},
 	{"TOKEN_FILE", "", "login", "where the token is saved (default: taskapi/token.json in the user's configuration directory)",
