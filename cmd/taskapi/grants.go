@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +40,6 @@ type providerMetadata struct {
 	TokenEndpoint               string   `json:"token_endpoint"`
 	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint"`
 	TokenEndpointAuthMethods    []string `json:"token_endpoint_auth_methods_supported"`
-	IssParameterSupported       bool     `json:"authorization_response_iss_parameter_supported"`
 }
 
 // discover fetches the provider's metadata: OpenID Connect discovery, then
@@ -129,13 +128,7 @@ func (l *login) authStyle(md *providerMetadata) oauth2.AuthStyle {
 	if l.cfg.ClientSecret == "" {
 		return oauth2.AuthStyleInParams
 	}
-	basic := len(md.TokenEndpointAuthMethods) == 0
-	for _, m := range md.TokenEndpointAuthMethods {
-		if m == "client_secret_basic" {
-			basic = true
-		}
-	}
-	if basic {
+	if len(md.TokenEndpointAuthMethods) == 0 || slices.Contains(md.TokenEndpointAuthMethods, "client_secret_basic") {
 		return oauth2.AuthStyleInHeader
 	}
 	return oauth2.AuthStyleInParams
@@ -217,7 +210,7 @@ func (l *login) authorizationCode(ctx context.Context, md *providerMetadata) (*o
 		redirect = "http://" + ln.Addr().String() + callbackPath
 	}
 	cfg := l.oauthConfig(md, redirect)
-	state := randomString()
+	state := rand.Text()
 	verifier := oauth2.GenerateVerifier()
 	opts := append(l.audienceOptions(), oauth2.S256ChallengeOption(verifier))
 	authURL := cfg.AuthCodeURL(state, opts...)
@@ -367,16 +360,8 @@ func oauthError(step string, err error) error {
 	if hint, ok := oauthMessages[re.ErrorCode]; ok {
 		msg += ": " + hint
 	}
-	return &loginError{msg: msg, Code: re.ErrorCode}
+	return errors.New(msg)
 }
-
-// loginError is an OAuth error response, with its code.
-type loginError struct {
-	msg  string
-	Code string
-}
-
-func (e *loginError) Error() string { return e.msg }
 
 // printableText keeps the printable characters of s, at most n bytes: a
 // provider's text is shown in a terminal.
@@ -388,12 +373,6 @@ func printableText(s string, n int) string {
 		return r
 	}, s)
 	return truncate(s, n)
-}
-
-func randomString() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func defaultOpenBrowser(u string) error {
