@@ -109,7 +109,7 @@ func printDevBanner(env *environment, api, issuer, user, token, issuerAddr strin
 	fmt.Fprintf(w, "\nTask Manager API (development mode) on %s\n", api)
 	fmt.Fprintf(w, "Development token issuer on %s (loopback only, for development only)\n\n", issuer)
 	fmt.Fprintf(w, "Access token for %s (scopes %s; expires %s):\n\n%s\n\n", user, devScopes,
-		tokenLifetime(time.Now(), devissuer.DefaultTTL), token)
+		time.Now().Add(devissuer.DefaultTTL).UTC().Format(time.RFC3339), token)
 	fmt.Fprintf(w, "Try it:\n\n")
 	fmt.Fprintf(w, "curl -H \"Authorization: Bearer %s\" %s/tasks\n\n", token, api)
 	more := "taskapi token -sub 'SUB' -scope 'read:tasks'"

@@ -227,11 +227,8 @@ type drainState struct {
 	verifier *bearer.Verifier // nil: no keys to check
 }
 
-// ready is the httpapi readiness check: 503 "Shutting down" once
-// draining, 503 "Not ready: token signing keys unavailable" while the
-// verifier cannot verify from what it has cached (bearer's Ready, which
-// makes no network request: an identity provider that is down while the
-// keys are cached does not take the instance out).
+// ready is the httpapi readiness check: 503 once draining, or while the
+// verifier has no usable cached keys (bearer's Ready makes no request).
 func (d *drainState) ready(context.Context) error {
 	if d.draining.Load() {
 		return taskapi.Errorf(taskapi.EUNAVAILABLE, "Shutting down")

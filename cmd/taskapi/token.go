@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/taskapi/taskapi/devissuer"
 )
@@ -79,9 +78,4 @@ func issuerURL(addr string) string {
 		addr = net.JoinHostPort("127.0.0.1", p)
 	}
 	return "http://" + addr
-}
-
-// tokenLifetime formats when a token minted now with ttl expires.
-func tokenLifetime(now time.Time, ttl time.Duration) string {
-	return now.Add(ttl).UTC().Format(time.RFC3339)
 }
