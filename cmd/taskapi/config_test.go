@@ -3,6 +3,8 @@ package main
 import (
 	"log/slog"
 	"net/netip"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -228,5 +230,41 @@ func TestBearerModesConfig(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), key) {
 			t.Errorf("env %v: the error shows DPOP_NONCE_KEY", tt.env)
 		}
+	}
+}
+
+// TestREADMEListsVariables checks that the tables "Configuration" and
+// "Identity providers" of README.md document exactly the variables of the
+// table.
+func TestREADMEListsVariables(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
+	documented := map[string]bool{}
+	section := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			section = h
+			continue
+		}
+		if (section == "Configuration" || section == "Identity providers") && strings.HasPrefix(line, "| `") {
+			for _, m := range name.FindAllStringSubmatch(strings.Split(line, "|")[1], -1) {
+				documented[m[1]] = true
+			}
+		}
+	}
+	for _, v := range variables {
+		if !documented[v.name] {
+			t.Errorf("%s is not in README.md's tables", v.name)
+		}
+		delete(documented, v.name)
+		if (v.listedBy("dev") || v.listedBy("decode")) && !v.listedBy("serve") {
+			t.Errorf("%s: dev and decode read the variables of serve", v.name)
+		}
+	}
+	for n := range documented {
+		t.Errorf("README.md documents %s, which no command reads", n)
 	}
 }

@@ -21,19 +21,12 @@ import (
 // decodeTimeout bounds the discovery and key fetches of taskapi decode.
 const decodeTimeout = 15 * time.Second
 
-const decodeVariables = `  ISSUER_BASE_URL, AUDIENCE, ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
-                     the verification, as for taskapi serve
-  AUDIENCE_CLAIM, SCOPE_CLAIMS, SCOPE_PREFIX, ALLOWED_CLIENT_IDS
-                     provider profile (see README, "Identity providers")
-  REQUIRE_SCOPES     also report the scope check of each route group
-`
-
 // errRejected reports that the service would refuse the token; the reason
 // has been printed.
 var errRejected = errors.New("the service would reject this token")
 
 func runDecode(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "decode", "decode [-unverified] TOKEN|-", decodeVariables)
+	fs := newFlagSet(env, "decode", "decode [-unverified] TOKEN|-", "")
 	unverified := fs.Bool("unverified", false, "only decode: do not check the token against the configuration")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -245,18 +238,4 @@ func listOrNone(list []string) string {
 		return "(none)"
 	}
 	return strings.Join(list, " ")
-}
-
-// authConfig reads the provider profile (AUDIENCE_CLAIM, SCOPE_CLAIMS,
-// ALLOWED_CLIENT_IDS) and applies it to the verifier's configuration b;
-// loadConfig calls it, so serve and decode verify alike.
-func authConfig(b bearer.Config, getenv func(string) string) (bearer.Config, bearer.Profile, error) {
-	p, err := bearer.ProfileFromEnv(getenv)
-	if err != nil {
-		return b, p, err
-	}
-	if err := p.Apply(&b); err != nil {
-		return b, p, err
-	}
-	return b, p, nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -105,12 +103,4 @@ func TestDecodeMalformed(t *testing.T) {
 	if r := runCmd(t, nil, "decode"); !errors.Is(r.err, errUsage) {
 		t.Errorf("no argument: %v", r.err)
 	}
-}
-
-// runCmdStdin is runCmd with stdin.
-func runCmdStdin(t *testing.T, env map[string]string, stdin string, args ...string) runResult {
-	t.Helper()
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), append([]string{"taskapi"}, args...), mapEnv(env), strings.NewReader(stdin), &stdout, &stderr)
-	return runResult{err, stdout.String(), stderr.String()}
 }

@@ -12,19 +12,22 @@ import (
 	"github.com/taskapi/taskapi/devissuer"
 )
 
-const devVariables = `  PORT               API port (5000)
-  DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working
-                     directory); the development signing key is ` + devKeyFile + `
-                     beside the SQLite file (in the working directory for PostgreSQL)
-  LOG_LEVEL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, REQUIRE_SCOPES, METRICS,
-  CORS_ORIGINS, RATE_LIMIT, TRUSTED_PROXIES, REQUEST_TIMEOUT, DPOP_DISABLED,
-  DPOP_REQUIRED, DPOP_NONCE_KEY, MTLS_CERT_HEADER, MTLS_REQUIRED as for serve.
-  ISSUER_BASE_URL, ISSUERS and AUDIENCE are ignored: dev uses its own issuer
-  and the audience ` + devAudience + `.
+// The development issuer and its defaults.
+const (
+	devAudience   = "task-manager-api"
+	devKeyFile    = "taskapi-dev-key.pem"
+	devIssuerAddr = "127.0.0.1:5001"
+	devDemoUser   = "dev|demo-user"
+	devScopes     = "read:tasks write:tasks delete:tasks"
+)
+
+const devNote = `The development signing key is ` + devKeyFile + ` beside the SQLite file (in
+the working directory with PostgreSQL). ISSUER_BASE_URL, ISSUERS and AUDIENCE
+are ignored: dev uses its own issuer and the audience ` + devAudience + `.
 `
 
 func runDev(ctx context.Context, env *environment, args []string) error {
-	flags := newFlagSet(env, "dev", "dev [-addr HOST:PORT] [-issuer-addr HOST:PORT] [-user SUB]", devVariables)
+	flags := newFlagSet(env, "dev", "dev [-addr HOST:PORT] [-issuer-addr HOST:PORT] [-user SUB]", devNote)
 	addr := flags.String("addr", "", "API listen address, loopback only (default 127.0.0.1:$PORT)")
 	issuerAddr := flags.String("issuer-addr", devIssuerAddr, "development issuer address; loopback only")
 	user := flags.String("user", devDemoUser, "the demo user: seeded, and the subject of the printed token")
@@ -62,32 +65,17 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	defer iss.Close()
 
-	store, err := openStore(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if _, err := seedUser(ctx, store, *user, time.Now()); err != nil {
-		return fmt.Errorf("seed %s: %w", *user, err)
-	}
-
 	// The development issuer replaces the configured ones; the DPoP and
 	// mTLS modes are kept, to try them locally.
 	cfg.Bearer = bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{devAudience}, TrustedProxies: cfg.TrustedProxies,
 		DPoP: cfg.Bearer.DPoP, MTLS: cfg.Bearer.MTLS}
-	verifier, err := bearer.New(cfg.Bearer)
-	if err != nil {
-		return fmt.Errorf("token verification: %w", err)
-	}
-	defer verifier.Close()
-	warmCtx, stopWarm := context.WithCancel(ctx)
-	defer stopWarm()
-	warm(warmCtx, log, verifier)
-
-	drain := &drainState{verifier: verifier}
-	api, err := newAPI(cfg, store, verifier, log, drain.ready)
+	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	defer api.Close()
+	if _, err := seedUser(ctx, api.store, *user, time.Now()); err != nil {
+		return fmt.Errorf("seed %s: %w", *user, err)
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -100,7 +88,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
-	return serveHTTP(ctx, log, l, api, drain, 0)
+	return serveHTTP(ctx, log, l, api.handler, api.drain, 0)
 }
 
 // apiURL is the base URL of the API listening on a, with "localhost" for
@@ -121,7 +109,7 @@ func printDevBanner(env *environment, api, issuer, user, token, issuerAddr strin
 	fmt.Fprintf(w, "\nTask Manager API (development mode) on %s\n", api)
 	fmt.Fprintf(w, "Development token issuer on %s (loopback only, for development only)\n\n", issuer)
 	fmt.Fprintf(w, "Access token for %s (scopes %s; expires %s):\n\n%s\n\n", user, devScopes,
-		tokenLifetime(time.Now(), devissuer.DefaultTTL), token)
+		time.Now().Add(devissuer.DefaultTTL).UTC().Format(time.RFC3339), token)
 	fmt.Fprintf(w, "Try it:\n\n")
 	fmt.Fprintf(w, "curl -H \"Authorization: Bearer %s\" %s/tasks\n\n", token, api)
 	more := "taskapi token -sub 'SUB' -scope 'read:tasks'"

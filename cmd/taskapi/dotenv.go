@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +15,20 @@ const maxDotenvBytes = 1 << 20
 // readDotenv reads the .env file at path. A missing file is no error and
 // gives no variables.
 func readDotenv(path string) (map[string]string, error) {
+	b, err := readSmallFile(path, maxDotenvBytes)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	vars, err := parseDotenv(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return vars, nil
+}
+
+// readSmallFile reads the file at path, refusing one over max bytes. A
+// missing file gives nil and no error.
+func readSmallFile(path string, max int) ([]byte, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -25,18 +37,11 @@ func readDotenv(path string) (map[string]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxDotenvBytes+1))
-	if err != nil {
-		return nil, err
+	b, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err == nil && len(b) > max {
+		err = fmt.Errorf("%s: over %d bytes", path, max)
 	}
-	if len(b) > maxDotenvBytes {
-		return nil, fmt.Errorf("%s: over %d bytes", path, maxDotenvBytes)
-	}
-	vars, err := parseDotenv(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return vars, nil
+	return b, err
 }
 
 // parseDotenv parses the common .env format, one variable per line:
@@ -51,13 +56,9 @@ func readDotenv(path string) (map[string]string, error) {
 // overrides an earlier one. Errors name the line ("line 3: ...").
 func parseDotenv(b []byte) (map[string]string, error) {
 	vars := make(map[string]string)
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 0, 4096), maxDotenvBytes)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if n == 1 {
-			line = strings.TrimPrefix(line, "\uFEFF")
-		}
+	for i, line := range strings.Split(strings.TrimPrefix(string(b), "\uFEFF"), "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -75,9 +76,6 @@ func parseDotenv(b []byte) (map[string]string, error) {
 			return nil, fmt.Errorf("line %d: %s: %w", n, key, err)
 		}
 		vars[key] = val
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	return vars, nil
 }
@@ -169,8 +167,19 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// overlay returns a getenv that answers from getenv (the real environment)
-// and, for variables that are unset or empty there, from file.
+// withDotenv returns a getenv that answers from getenv (the real
+// environment) and, for variables unset or empty there, from the .env file
+// at path.
+func withDotenv(getenv func(string) string, path string) (func(string) string, error) {
+	file, err := readDotenv(path)
+	if err != nil {
+		return nil, err
+	}
+	return overlay(getenv, file), nil
+}
+
+// overlay returns a getenv that answers from getenv and, for variables
+// unset or empty there, from file.
 func overlay(getenv func(string) string, file map[string]string) func(string) string {
 	return func(k string) string {
 		if v := getenv(k); v != "" {

@@ -55,13 +55,22 @@ type runResult struct {
 	stdout, stderr string
 }
 
-// runCmd runs the command line in dir (the working directory, so that no
-// .env and no default database of the developer's is touched) with env
-// as the whole environment.
+// runCmd runs the command line as main does, env being the whole
+// environment and a .env file of the working directory (a test's own
+// temporary directory) filling in.
 func runCmd(t *testing.T, env map[string]string, args ...string) runResult {
 	t.Helper()
+	return runCmdStdin(t, env, "", args...)
+}
+
+// runCmdStdin is runCmd with stdin.
+func runCmdStdin(t *testing.T, env map[string]string, stdin string, args ...string) runResult {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), append([]string{"taskapi"}, args...), mapEnv(env), strings.NewReader(""), &stdout, &stderr)
+	getenv, err := withDotenv(mapEnv(env), dotenvFile)
+	if err == nil {
+		err = run(context.Background(), append([]string{"taskapi"}, args...), getenv, strings.NewReader(stdin), &stdout, &stderr)
+	}
 	return runResult{err, stdout.String(), stderr.String()}
 }
 
@@ -73,8 +82,12 @@ func startCmd(t *testing.T, env map[string]string, args ...string) (stdout, stde
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = new(syncBuffer), new(syncBuffer)
 	ch := make(chan error, 1)
+	getenv, err := withDotenv(mapEnv(env), dotenvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		ch <- run(ctx, append([]string{"taskapi"}, args...), mapEnv(env), strings.NewReader(""), stdout, stderr)
+		ch <- run(ctx, append([]string{"taskapi"}, args...), getenv, strings.NewReader(""), stdout, stderr)
 	}()
 	var once sync.Once
 	var result error

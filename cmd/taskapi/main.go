@@ -1,20 +1,10 @@
 // Command taskapi is the Task Manager API: a JSON API of tasks and projects
 // per user, secured by OAuth 2.0 bearer tokens (Auth0 or any OpenID Connect
-// provider), on an embedded SQLite database.
-//
-// Usage:
-//
-//	taskapi serve     run the API (needs ISSUER_BASE_URL and AUDIENCE)
-//	taskapi dev       run the API with a local development token issuer
-//	taskapi token     mint a development access token
-//	taskapi seed      add demo data for one or more users
-//	taskapi migrate   apply database migrations and exit
-//	taskapi login     get an access token from the identity provider
-//	taskapi decode    show a token and whether the service would accept it
+// provider), on SQLite or PostgreSQL. Run `taskapi -h` for its commands and
+// `taskapi COMMAND -h` for the flags and variables of one.
 //
 // Configuration comes from environment variables and from a .env file in
-// the working directory; the environment wins. Run `taskapi COMMAND -h` for
-// the flags of a command.
+// the working directory; the environment wins.
 package main
 
 import (
@@ -34,7 +24,10 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	getenv, err := withDotenv(os.Getenv, dotenvFile)
+	if err == nil {
+		err = run(ctx, os.Args, getenv, os.Stdin, os.Stdout, os.Stderr)
+	}
 	stop()
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -69,15 +62,14 @@ var commands = []command{
 
 // environment is what a subcommand may touch besides its arguments.
 type environment struct {
-	getenv func(string) string // the real environment over the .env file
+	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
 
-// run runs the taskapi command line args (args[0] is the program name).
-// getenv is the real environment; a .env file in the working directory
-// fills in what it leaves unset.
+// run runs the taskapi command line args (args[0] is the program name)
+// with the variables of getenv.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
 		usage(stderr)
@@ -93,12 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if c.name != name {
 			continue
 		}
-		file, err := readDotenv(dotenvFile)
-		if err != nil {
-			return err
-		}
-		env := &environment{getenv: overlay(getenv, file), stdin: stdin, stdout: stdout, stderr: stderr}
-		return c.run(ctx, env, args[2:])
+		return c.run(ctx, &environment{getenv, stdin, stdout, stderr}, args[2:])
 	}
 	fmt.Fprintf(stderr, "taskapi: unknown command %q\n\n", name)
 	usage(stderr)
@@ -126,17 +113,17 @@ flags and variables of a command.
 }
 
 // newFlagSet returns a flag set for a subcommand whose -h prints synopsis,
-// the flags, and the environment variables the command reads.
-func newFlagSet(env *environment, name, synopsis, variables string) *flag.FlagSet {
+// the flags, the variables of the command and note.
+func newFlagSet(env *environment, name, synopsis, note string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	fs.Usage = func() {
 		out := fs.Output()
 		fmt.Fprintf(out, "Usage: taskapi %s\n\n", synopsis)
 		fs.PrintDefaults()
-		if variables != "" {
-			fmt.Fprintf(out, "\nEnvironment (or .env):\n%s", variables)
-		}
+		fmt.Fprintf(out, "\nEnvironment (or .env):\n")
+		printVariables(out, name)
+		fmt.Fprint(out, note)
 	}
 	return fs
 }

@@ -6,17 +6,17 @@ import (
 )
 
 func runMigrate(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "migrate", "migrate", "  DATABASE_URL  sqlite:PATH or postgres://… (default taskapi.db in the working directory)\n")
+	fs := newFlagSet(env, "migrate", "migrate", "")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := parseDatabaseURL(env.getenv(databaseEnv))
+	cfg, err := readConfig(env.getenv, "migrate")
 	if err != nil {
 		return err
 	}
-	if err := migrateDatabase(ctx, db); err != nil {
+	if err := migrateDatabase(ctx, cfg.Database); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "migrations applied to %s\n", db)
+	fmt.Fprintf(env.stdout, "migrations applied to %s\n", cfg.Database)
 	return nil
 }

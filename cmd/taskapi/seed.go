@@ -6,19 +6,14 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/taskapi/taskapi"
 )
 
-const seedVariables = `  SEED_USERS    users to seed, comma-separated (added to -user)
-  DATABASE_URL  sqlite:PATH or postgres://… (default taskapi.db in the working directory)
-`
-
 func runSeed(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "seed", "seed -user SUB [-user SUB ...]", seedVariables)
+	fs := newFlagSet(env, "seed", "seed -user SUB [-user SUB ...]", "")
 	var users []string
 	fs.Func("user", "the `sub` of a user to seed (repeatable); the sub claim of the user's access token", func(s string) error {
 		users = append(users, s)
@@ -27,11 +22,8 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	for _, u := range strings.Split(env.getenv("SEED_USERS"), ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			users = append(users, u)
-		}
-	}
+	cfg, cfgErr := readConfig(env.getenv, "seed")
+	users = append(users, cfg.SeedUsers...)
 	if len(users) == 0 {
 		return errors.New("seed: no users: give -user SUB (the sub claim of your access token) or set SEED_USERS")
 	}
@@ -40,10 +32,10 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 			return fmt.Errorf("seed: -user %q: %w", truncate(u, 60), err)
 		}
 	}
-	db, err := parseDatabaseURL(env.getenv(databaseEnv))
-	if err != nil {
-		return err
+	if cfgErr != nil {
+		return cfgErr
 	}
+	db := cfg.Database
 	store, err := openStore(ctx, db)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -42,51 +41,8 @@ const (
 // the fetch at start failed (doubling up to warmRetryMax); tests shorten it.
 var warmRetryFirst = 2 * time.Second
 
-const serveVariables = `  ISSUER_BASE_URL    the token issuer (Auth0 domain as a URL); required
-  AUDIENCE           the API identifier, e.g. task-manager-api; required
-  ISSUER, JWKS_URI, SECRET, TOKEN_SIGNING_ALG
-                     optional overrides of the verification
-  ISSUERS            several issuer URLs, commas or spaces, each one's keys
-                     found by discovery; instead of ISSUER_BASE_URL
-  ISSUERS_ALLOW_HTTP accept http:// issuers in ISSUERS, development only (false)
-  DPOP_DISABLED      accept only Bearer tokens, ignore DPoP proofs (false:
-                     DPoP tokens with proofs accepted beside Bearer tokens)
-  DPOP_REQUIRED      accept only DPoP-bound tokens with a proof (false)
-  DPOP_NONCE_KEY     secret of at least 32 bytes: proofs must carry a nonce
-                     from the DPoP-Nonce header (RFC 9449 §9); the same on
-                     every instance (none)
-  MTLS_CERT_HEADER   header in which a TLS-terminating proxy of
-                     TRUSTED_PROXIES forwards the client certificate; checks
-                     certificate-bound tokens (RFC 8705) (none)
-  MTLS_REQUIRED      refuse tokens that are not certificate-bound (false)
-  AUDIENCE_CLAIM     the claim holding the audience (aud; client_id for Cognito)
-  SCOPE_CLAIMS       claims holding scopes, e.g. scope,scp (scope)
-  SCOPE_PREFIX       removed from scopes, e.g. task-manager-api/ (Cognito)
-  ALLOWED_CLIENT_IDS accept tokens of these clients only (any)
-  PORT               listening port (5000)
-  DATABASE_URL       sqlite:PATH or postgres://… (default taskapi.db in the working directory)
-  LOG_LEVEL          debug, info, warn or error (info)
-  DEFAULT_PAGE_SIZE  page size of a list without ?limit (20)
-  MAX_PAGE_SIZE      largest ?limit (100)
-  REQUIRE_SCOPES     enforce read:tasks, write:tasks, delete:tasks (false)
-  METRICS            serve Prometheus metrics at GET /metrics (false)
-  CORS_ORIGINS       browser origins allowed, comma-separated, or * (none)
-  RATE_LIMIT         requests per second per subject, RATE_LIMIT_BURST the
-                     bucket size (0: off)
-  AUTH_FAILURE_LIMIT failed authentications per second per client address,
-                     AUTH_FAILURE_LIMIT_BURST the bucket size (0: off)
-  TRUSTED_PROXIES    proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and
-                     -Proto (and MTLS_CERT_HEADER) are believed
-  REQUEST_TIMEOUT    bound of each API request: past it a stalled database is
-                     answered 503 (10s; 0s: none)
-  PPROF_ADDR         loopback HOST:PORT serving net/http/pprof at /debug/pprof/
-                     (none; other addresses are refused)
-  SHUTDOWN_DELAY     on SIGTERM, how long GET /ready answers 503 before the
-                     server stops accepting connections (0s)
-`
-
 func runServe(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "serve", "serve [-addr HOST:PORT]", serveVariables)
+	fs := newFlagSet(env, "serve", "serve [-addr HOST:PORT]", "")
 	addr := fs.String("addr", "", "listen address (default \":$PORT\", every interface)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -101,37 +57,12 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if *addr == "" {
 		*addr = ":" + strconv.Itoa(cfg.Port)
 	}
-	log := newLogger(env.stderr, cfg.LogLevel)
-
-	store, err := openStore(ctx, cfg.Database)
+	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-
-	// Refresh the key set in the background before it expires, so that no
-	// request waits for a fetch.
-	cfg.Bearer.RefreshAhead = true
-	// On PostgreSQL, instances behind one load balancer share the DPoP
-	// proofs they accepted, so that a proof is not replayed to another
-	// instance; on SQLite (one instance) the in-process cache suffices.
-	if pg, ok := store.(*postgres.Store); ok && !cfg.Bearer.DPoP.Disabled {
-		cfg.Bearer.DPoP.ReplayStore = pg.DPoPReplays()
-	}
-	verifier, err := bearer.New(cfg.Bearer)
-	if err != nil {
-		return fmt.Errorf("token verification: %w", err)
-	}
-	defer verifier.Close()
-	warmCtx, stopWarm := context.WithCancel(ctx)
-	defer stopWarm()
-	warm(warmCtx, log, verifier)
-
-	drain := &drainState{verifier: verifier}
-	api, err := newAPI(cfg, store, verifier, log, drain.ready)
-	if err != nil {
-		return err
-	}
+	defer api.Close()
 	if cfg.PprofAddr != "" {
 		stopPprof, err := startPprof(log, cfg.PprofAddr)
 		if err != nil {
@@ -149,7 +80,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
-	return serveHTTP(ctx, log, l, api, drain, cfg.ShutdownDelay)
+	return serveHTTP(ctx, log, l, api.handler, api.drain, cfg.ShutdownDelay)
 }
 
 // dpopMode names the DPoP mode for the log.
@@ -163,11 +94,6 @@ func dpopMode(o bearer.DPoPOptions) string {
 	return "allowed"
 }
 
-// newLogger returns the JSON logger of the service.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
-}
-
 // warm fetches the provider's discovery document and keys once, so that a
 // misconfiguration shows at start and the first requests do not wait. A
 // failure is logged, not fatal: a goroutine tries again until ctx ends,
@@ -177,7 +103,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 func warm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
 	if err := warmOnce(ctx, v); err != nil {
 		log.Warn("could not fetch the token issuer's keys; retrying in the background (GET /ready answers 503 meanwhile)", "err", err)
-		go rewarm(ctx, log, v, warmRetryFirst)
+		go rewarm(ctx, log, v)
 	}
 }
 
@@ -191,24 +117,22 @@ func warmOnce(ctx context.Context, v *bearer.Verifier) error {
 	return nil
 }
 
-// rewarm is warm's retry loop; wait is the first wait.
-func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier, wait time.Duration) {
-	for {
-		t := time.NewTimer(wait)
+// rewarm is warm's retry loop.
+func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier) {
+	for wait := warmRetryFirst; ; {
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 		if v.Ready() == nil {
 			return // a request fetched the keys meanwhile
 		}
 		err := warmOnce(ctx, v)
-		switch {
-		case ctx.Err() != nil:
+		if ctx.Err() != nil {
 			return
-		case err == nil:
+		}
+		if err == nil {
 			log.Info("fetched the token issuer's keys")
 			return
 		}
@@ -217,39 +141,82 @@ func rewarm(ctx context.Context, log *slog.Logger, v *bearer.Verifier, wait time
 	}
 }
 
-// newAPI builds the API handler on store, protected by v; ready is the
-// readiness check of GET /ready beside the store's. With METRICS, the
+// api is the API of serve and dev: its store and token verifier behind
+// its handler.
+type api struct {
+	store    taskapi.Store
+	verifier *bearer.Verifier
+	drain    *drainState
+	handler  http.Handler
+	stopWarm context.CancelFunc
+}
+
+// openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
+// fetching the keys (warm) and builds the handler. With METRICS, the
 // registry of /metrics also holds the verifier's counters and the store's
 // connection pools.
-func newAPI(cfg config, store taskapi.Store, v *bearer.Verifier, log *slog.Logger, ready func(context.Context) error) (http.Handler, error) {
+func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
+	store, err := openStore(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	// The key set is refreshed in the background before it expires, so
+	// that no request waits for a fetch.
+	cfg.Bearer.RefreshAhead = true
+	// On PostgreSQL, instances behind one load balancer share the DPoP
+	// proofs they accepted, so that a proof is not replayed to another
+	// instance; on SQLite (one instance) the in-process cache suffices.
+	if pg, ok := store.(*postgres.Store); ok && !cfg.Bearer.DPoP.Disabled {
+		cfg.Bearer.DPoP.ReplayStore = pg.DPoPReplays()
+	}
+	v, err := bearer.New(cfg.Bearer)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("token verification: %w", err)
+	}
+	a := &api{store: store, verifier: v, drain: &drainState{verifier: v}}
+	warmCtx, stopWarm := context.WithCancel(ctx)
+	a.stopWarm = stopWarm
+	warm(warmCtx, log, v)
+
 	var reg *prometheus.Registry
 	if cfg.Metrics {
 		reg = prometheus.NewRegistry()
-		if err := reg.Register(metrics.NewBearerCollector(v.Stats)); err != nil {
-			return nil, err
-		}
-		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok {
-			if err := reg.Register(metrics.NewDBPoolsCollector(p.Stats)); err != nil {
-				return nil, err
-			}
+		err = reg.Register(metrics.NewBearerCollector(v.Stats))
+		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok && err == nil {
+			err = reg.Register(metrics.NewDBPoolsCollector(p.Stats))
 		}
 	}
-	return httpapi.NewServer(httpapi.Config{
-		Ready:            ready,
-		Store:            store,
-		Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
-		RequireScopes:    cfg.RequireScopes,
-		DefaultPageSize:  cfg.DefaultPageSize,
-		MaxPageSize:      cfg.MaxPageSize,
-		Logger:           log,
-		Metrics:          cfg.Metrics,
-		MetricsRegistry:  reg,
-		CORSOrigins:      cfg.CORSOrigins,
-		RateLimit:        cfg.RateLimit,
-		AuthFailureLimit: cfg.AuthFailureLimit,
-		TrustedProxies:   cfg.TrustedProxies,
-		RequestTimeout:   cfg.RequestTimeout,
-	})
+	if err == nil {
+		a.handler, err = httpapi.NewServer(httpapi.Config{
+			Ready:            a.drain.ready,
+			Store:            store,
+			Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
+			RequireScopes:    cfg.RequireScopes,
+			DefaultPageSize:  cfg.DefaultPageSize,
+			MaxPageSize:      cfg.MaxPageSize,
+			Logger:           log,
+			Metrics:          cfg.Metrics,
+			MetricsRegistry:  reg,
+			CORSOrigins:      cfg.CORSOrigins,
+			RateLimit:        cfg.RateLimit,
+			AuthFailureLimit: cfg.AuthFailureLimit,
+			TrustedProxies:   cfg.TrustedProxies,
+			RequestTimeout:   cfg.RequestTimeout,
+		})
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close stops fetching keys and closes the verifier and the store.
+func (a *api) Close() {
+	a.stopWarm()
+	a.verifier.Close()
+	a.store.Close()
 }
 
 // drainState is the readiness of the instance beside its store: not ready
@@ -260,11 +227,8 @@ type drainState struct {
 	verifier *bearer.Verifier // nil: no keys to check
 }
 
-// ready is the httpapi readiness check: 503 "Shutting down" once
-// draining, 503 "Not ready: token signing keys unavailable" while the
-// verifier cannot verify from what it has cached (bearer's Ready, which
-// makes no network request: an identity provider that is down while the
-// keys are cached does not take the instance out).
+// ready is the httpapi readiness check: 503 once draining, or while the
+// verifier has no usable cached keys (bearer's Ready makes no request).
 func (d *drainState) ready(context.Context) error {
 	if d.draining.Load() {
 		return taskapi.Errorf(taskapi.EUNAVAILABLE, "Shutting down")

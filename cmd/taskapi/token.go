@@ -8,15 +8,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/taskapi/taskapi/devissuer"
 )
 
 func runToken(ctx context.Context, env *environment, args []string) error {
 	flags := newFlagSet(env, "token", "token [-sub SUB] [-scope SCOPES] [-ttl DURATION] [-aud AUDIENCE]",
-		"  DATABASE_URL  sqlite:PATH; the development key is "+devKeyFile+" beside it\n                (in the working directory with postgres://…)\n")
+		"The development key is "+devKeyFile+" beside the SQLite file (in the working\ndirectory with PostgreSQL).\n")
 	sub := flags.String("sub", devDemoUser, "the token's subject (user id)")
 	scope := flags.String("scope", devScopes, "space-separated scopes (\"\" for none)")
 	ttl := flags.Duration("ttl", devissuer.DefaultTTL, "lifetime of the token, e.g. 15m or 2h")
@@ -31,23 +29,18 @@ func runToken(ctx context.Context, env *environment, args []string) error {
 	if err := checkSubject(*sub); err != nil {
 		return fmt.Errorf("-sub %q: %w", truncate(*sub, 60), err)
 	}
-	var audience []string
-	for _, a := range strings.Split(*aud, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			audience = append(audience, a)
-		}
-	}
+	audience := splitCommas(*aud)
 	if len(audience) == 0 {
 		return errors.New("-aud: no audience given")
 	}
 	if err := devissuer.CheckLoopback(*issuerAddr); err != nil {
 		return err
 	}
-	db, err := parseDatabaseURL(env.getenv(databaseEnv))
+	cfg, err := readConfig(env.getenv, "token")
 	if err != nil {
 		return err
 	}
-	keyPath := devKeyPath(db)
+	keyPath := devKeyPath(cfg.Database)
 	b, err := os.ReadFile(keyPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no development signing key at %s: run `taskapi dev` once in this directory (with the same DATABASE_URL) first", keyPath)
@@ -85,9 +78,4 @@ func issuerURL(addr string) string {
 		addr = net.JoinHostPort("127.0.0.1", p)
 	}
 	return "http://" + addr
-}
-
-// tokenLifetime formats when a token minted now with ttl expires.
-func tokenLifetime(now time.Time, ttl time.Duration) string {
-	return now.Add(ttl).UTC().Format(time.RFC3339)
 }
