@@ -198,10 +198,30 @@ type ProjectStore interface {
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
 }
 
-// Store is everything the service keeps.
-type Store interface {
+// IssuerStore keeps the tasks and projects of the users of one token
+// issuer.
+type IssuerStore interface {
 	TaskStore
 	ProjectStore
+}
+
+// Store is everything the service keeps. A user is a subject of one token
+// issuer: the same subject of another issuer is another user, who sees none
+// of the first one's rows. The TaskStore and ProjectStore methods of a Store
+// act for the issuer "" (data written before issuers were recorded, or a
+// deployment that does not record them); ForIssuer gives those of any other.
+type Store interface {
+	IssuerStore
+	// ForIssuer returns the rows of issuer's users, in the same database
+	// and with the same resources as the Store itself.
+	ForIssuer(issuer string) IssuerStore
+	// Issuers returns the issuers that own rows, "" among them when rows
+	// without an issuer exist, in ascending order.
+	Issuers(ctx context.Context) ([]string, error)
+	// AssignIssuer gives every row without an issuer to issuer: the rows
+	// written before the store recorded issuers, for a deployment with one
+	// issuer. It returns how many tasks and projects it changed.
+	AssignIssuer(ctx context.Context, issuer string) (int64, error)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

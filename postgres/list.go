@@ -72,7 +72,7 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	}
 
 	var q query
-	q.add("user_id = ?", f.UserID)
+	q.add("user_id = ? AND issuer = ?", f.UserID, s.issuer)
 	if f.Completed != nil {
 		if *f.Completed {
 			q.add("completed_on IS NOT NULL")

@@ -41,7 +41,7 @@ func admin(t testing.TB, url string) *pgx.Conn {
 }
 
 // latestMigration is the version of the newest embedded migration.
-const latestMigration = 4
+const latestMigration = 5
 
 // schemaVersion returns the newest migration applied in url's schema.
 func schemaVersion(t *testing.T, url string) int64 {
@@ -70,10 +70,10 @@ func columns(t *testing.T, url string) []string {
 }
 
 var wantColumns = []string{
-	"projects.created_at timestamp with time zone", "projects.description text", "projects.id text", "projects.name text",
+	"projects.created_at timestamp with time zone", "projects.description text", "projects.id text", "projects.issuer text", "projects.name text",
 	"projects.updated_at timestamp with time zone", "projects.user_id text", "projects.version bigint",
 	"tasks.completed_on timestamp with time zone", "tasks.created_at timestamp with time zone", "tasks.description text",
-	"tasks.due_date date", "tasks.id text", "tasks.name text", "tasks.project_id text",
+	"tasks.due_date date", "tasks.id text", "tasks.issuer text", "tasks.name text", "tasks.project_id text",
 	"tasks.updated_at timestamp with time zone", "tasks.user_id text", "tasks.version bigint",
 }
 

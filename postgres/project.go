@@ -13,17 +13,17 @@ const projectColumns = `id, user_id, name, description, created_at, updated_at, 
 // The statements of projects. pgx prepares each on first use per
 // connection.
 const (
-	qProjectByID       = `SELECT ` + projectColumns + ` FROM projects WHERE id = $1 AND user_id = $2`
+	qProjectByID       = `SELECT ` + projectColumns + ` FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3`
 	qProjectForUpdate  = qProjectByID + ` FOR UPDATE`
-	qProjectVersionFor = `SELECT version FROM projects WHERE id = $1 AND user_id = $2 FOR UPDATE`
-	qInsertProject     = `INSERT INTO projects (` + projectColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	qProjectVersionFor = `SELECT version FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3 FOR UPDATE`
+	qInsertProject     = `INSERT INTO projects (` + projectColumns + `, issuer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	qUpdateProject     = `UPDATE projects SET name = $1, description = $2, updated_at = $3, version = version + 1
-		WHERE id = $4 AND user_id = $5 AND version = $6`
-	qUnlinkTasks   = `UPDATE tasks SET project_id = NULL, updated_at = $1, version = version + 1 WHERE project_id = $2 AND user_id = $3`
-	qDeleteProject = `DELETE FROM projects WHERE id = $1 AND user_id = $2`
-	qProjectsPage  = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 ORDER BY created_at, id LIMIT $2`
-	qProjectsAfter = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND (created_at, id) > ($2, $3)
-		ORDER BY created_at, id LIMIT $4`
+		WHERE id = $4 AND user_id = $5 AND version = $6 AND issuer = $7`
+	qUnlinkTasks   = `UPDATE tasks SET project_id = NULL, updated_at = $1, version = version + 1 WHERE project_id = $2 AND user_id = $3 AND issuer = $4`
+	qDeleteProject = `DELETE FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3`
+	qProjectsPage  = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND issuer = $2 ORDER BY created_at, id LIMIT $3`
+	qProjectsAfter = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND issuer = $2 AND (created_at, id) > ($3, $4)
+		ORDER BY created_at, id LIMIT $5`
 )
 
 func scanProject(r rowScanner) (*taskapi.Project, error) {
@@ -49,7 +49,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n.CreatedAt = s.nowMicro()
 	n.UpdatedAt = n.CreatedAt
 	n.Version = 1
-	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version)
+	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version, s.issuer)
 	if isViolation(err, uniqueViolation) {
 		err = fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 	if unstorable(userID, id) {
 		return nil, taskapi.ProjectNotFound()
 	}
-	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID))
+	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID, s.issuer))
 	if err != nil {
 		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
 	}
@@ -84,13 +84,13 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	var rows pgx.Rows
 	var err error
 	if f.After == nil {
-		rows, err = s.pool.Query(ctx, qProjectsPage, f.UserID, f.Limit+1)
+		rows, err = s.pool.Query(ctx, qProjectsPage, f.UserID, s.issuer, f.Limit+1)
 	} else {
 		v, cerr := cursorValue(taskapi.SortCreatedAt, f.After)
 		if cerr != nil {
 			return nil, cerr
 		}
-		rows, err = s.pool.Query(ctx, qProjectsAfter, f.UserID, v, f.After.ID, f.Limit+1)
+		rows, err = s.pool.Query(ctx, qProjectsAfter, f.UserID, s.issuer, v, f.After.ID, f.Limit+1)
 	}
 	if err != nil {
 		return nil, mapError(ctx, "list projects", err)
@@ -114,7 +114,7 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 	var p *taskapi.Project
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		p, err = scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID))
+		p, err = scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID, s.issuer))
 		if err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
@@ -122,7 +122,7 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 			return err
 		}
 		p.Apply(u, s.nowMicro())
-		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version)
+		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer)
 		if err != nil {
 			return err
 		}
@@ -147,16 +147,16 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var version int64
-		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID).Scan(&version); err != nil {
+		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID, s.issuer).Scan(&version); err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
 		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID); err != nil {
+		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID, s.issuer); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, qDeleteProject, id, userID)
+		_, err := tx.Exec(ctx, qDeleteProject, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete project", err)

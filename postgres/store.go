@@ -57,6 +57,9 @@ type Store struct {
 	// fold is the collation lower() uses for search: an ICU one when the
 	// server has it, else the database's default (see foldCollation).
 	fold string
+	// issuer is the token issuer whose users' rows the methods act on
+	// (ForIssuer); "" for the Store Open returns.
+	issuer string
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -169,6 +172,45 @@ func foldCollation(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 		return `"und-x-icu"`, nil
 	}
 	return `"default"`, nil
+}
+
+// ForIssuer returns the store of issuer's users: the same pool, every
+// query scoped by issuer as well as by user.
+func (s *Store) ForIssuer(issuer string) taskapi.IssuerStore {
+	v := *s
+	v.issuer = issuer
+	return &v
+}
+
+// Issuers returns the issuers that own tasks or projects, in order.
+func (s *Store) Issuers(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
+	if err != nil {
+		return nil, mapError(ctx, "list issuers", err)
+	}
+	issuers, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return issuers, mapError(ctx, "list issuers", err)
+}
+
+// AssignIssuer gives the rows without an issuer to issuer, in one
+// transaction.
+func (s *Store) AssignIssuer(ctx context.Context, issuer string) (int64, error) {
+	if unstorable(issuer) {
+		return 0, fmt.Errorf("postgres: assign issuer: %q is not storable text", issuer)
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		for _, table := range []string{"projects", "tasks"} {
+			tag, err := tx.Exec(ctx, `UPDATE `+table+` SET issuer = $1 WHERE issuer = ''`, issuer)
+			if err != nil {
+				return err
+			}
+			n += tag.RowsAffected()
+		}
+		return nil
+	})
+	return n, mapError(ctx, "assign issuer", err)
 }
 
 // Ping reports whether the database answers a query.

@@ -14,19 +14,19 @@ const taskColumns = `id, user_id, project_id, name, description, due_date, compl
 
 // The statements of tasks. pgx prepares each on first use per connection.
 const (
-	qTaskByID       = `SELECT ` + taskColumns + ` FROM tasks WHERE id = $1 AND user_id = $2`
+	qTaskByID       = `SELECT ` + taskColumns + ` FROM tasks WHERE id = $1 AND user_id = $2 AND issuer = $3`
 	qTaskForUpdate  = qTaskByID + ` FOR UPDATE`
-	qTaskVersionFor = `SELECT version FROM tasks WHERE id = $1 AND user_id = $2 FOR UPDATE`
+	qTaskVersionFor = `SELECT version FROM tasks WHERE id = $1 AND user_id = $2 AND issuer = $3 FOR UPDATE`
 	// qInsertTask inserts the task only when its project, if any, is one
 	// of the user's: one statement, no transaction. The foreign key
 	// catches a project deleted meanwhile.
-	qInsertTask = `INSERT INTO tasks (` + taskColumns + `)
-		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10::bigint
-		WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $3 AND user_id = $2)`
-	qProjectExists = `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND user_id = $2)`
+	qInsertTask = `INSERT INTO tasks (` + taskColumns + `, issuer)
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10::bigint, $11::text
+		WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $3 AND user_id = $2 AND issuer = $11)`
+	qProjectExists = `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3)`
 	qUpdateTask    = `UPDATE tasks SET project_id = $1, name = $2, description = $3, due_date = $4, completed_on = $5,
-		updated_at = $6, version = version + 1 WHERE id = $7 AND user_id = $8 AND version = $9`
-	qDeleteTask = `DELETE FROM tasks WHERE id = $1 AND user_id = $2`
+		updated_at = $6, version = version + 1 WHERE id = $7 AND user_id = $8 AND version = $9 AND issuer = $10`
+	qDeleteTask = `DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND issuer = $3`
 )
 
 // rowScanner is a pgx.Row or pgx.Rows.
@@ -87,7 +87,7 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	}
 	tag, err := s.pool.Exec(ctx, qInsertTask,
 		n.ID, n.UserID, n.ProjectID, n.Name, n.Description, dateArg(n.DueDate),
-		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version)
+		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version, s.issuer)
 	switch {
 	case isViolation(err, uniqueViolation):
 		err = fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
@@ -108,7 +108,7 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 	if unstorable(userID, id) {
 		return nil, taskapi.TaskNotFound()
 	}
-	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID))
+	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID, s.issuer))
 	if err != nil {
 		return nil, mapError(ctx, "get task", notFound(err, taskapi.TaskNotFound))
 	}
@@ -129,7 +129,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 	var t *taskapi.Task
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		t, err = scanTask(tx.QueryRow(ctx, qTaskForUpdate, id, userID))
+		t, err = scanTask(tx.QueryRow(ctx, qTaskForUpdate, id, userID, s.issuer))
 		if err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
@@ -138,7 +138,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			var exists bool
-			if err := tx.QueryRow(ctx, qProjectExists, u.ProjectID.Value, userID).Scan(&exists); err != nil {
+			if err := tx.QueryRow(ctx, qProjectExists, u.ProjectID.Value, userID, s.issuer).Scan(&exists); err != nil {
 				return err
 			}
 			if !exists {
@@ -151,7 +151,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 			t.CompletedOn = &c
 		}
 		tag, err := tx.Exec(ctx, qUpdateTask, t.ProjectID, t.Name, t.Description, dateArg(t.DueDate), timeArg(t.CompletedOn),
-			t.UpdatedAt, id, userID, t.Version)
+			t.UpdatedAt, id, userID, t.Version, s.issuer)
 		if err != nil {
 			if isViolation(err, foreignKeyViolation) {
 				return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
@@ -179,13 +179,13 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Pre
 	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var version int64
-		if err := tx.QueryRow(ctx, qTaskVersionFor, id, userID).Scan(&version); err != nil {
+		if err := tx.QueryRow(ctx, qTaskVersionFor, id, userID, s.issuer).Scan(&version); err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
 		if err := p.Check(version, taskapi.TaskChanged); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, qDeleteTask, id, userID)
+		_, err := tx.Exec(ctx, qDeleteTask, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete task", err)

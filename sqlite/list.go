@@ -24,7 +24,7 @@ func (q *query) add(term string, args ...any) {
 // and id of the last row seen, never an offset), so rows inserted or
 // deleted between two pages neither repeat nor skip rows that stayed.
 func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
-	text, args, field, err := tasksQuery(f)
+	text, args, field, err := tasksQuery(f, s.issuer)
 	if err != nil {
 		return nil, err
 	}
@@ -39,9 +39,9 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
 }
 
-// tasksQuery returns the SQL text and arguments of the list f asks for,
-// and the field the list is sorted by.
-func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.SortField, err error) {
+// tasksQuery returns the SQL text and arguments of the list f asks for
+// among issuer's rows, and the field the list is sorted by.
+func tasksQuery(f taskapi.TaskFilter, issuer string) (text string, args []any, field taskapi.SortField, err error) {
 	if f.Limit < 1 {
 		return "", nil, "", badRequest("limit must be at least 1")
 	}
@@ -54,7 +54,7 @@ func tasksQuery(f taskapi.TaskFilter) (text string, args []any, field taskapi.So
 	}
 
 	var q query
-	q.add("user_id = ?", f.UserID)
+	q.add("user_id = ? AND issuer = ?", f.UserID, issuer)
 	if f.Completed != nil {
 		if *f.Completed {
 			q.add("completed_on IS NOT NULL")

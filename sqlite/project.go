@@ -45,7 +45,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n.UpdatedAt = n.CreatedAt
 	n.Version = 1
 	err := s.inTx(ctx, func(tx *tx) error {
-		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
+		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
 		if isPrimaryKeyViolation(err) {
 			return fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
 		}
@@ -60,7 +60,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 
 // Project returns the project id of userID.
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
-	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID))
+	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID, s.issuer))
 	if err != nil {
 		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
 	}
@@ -74,7 +74,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 		return nil, badRequest("limit must be at least 1")
 	}
 	var q query
-	q.add("user_id = ?", f.UserID)
+	q.add("user_id = ? AND issuer = ?", f.UserID, s.issuer)
 	if f.After != nil {
 		v, err := cursorValue(taskapi.SortCreatedAt, f.After)
 		if err != nil {
@@ -101,7 +101,7 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 	var p *taskapi.Project
 	err := s.inTx(ctx, func(tx *tx) error {
 		var err error
-		p, err = scanProject(tx.queryRow(qProjectByID, id, userID))
+		p, err = scanProject(tx.queryRow(qProjectByID, id, userID, s.issuer))
 		if err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
@@ -109,7 +109,7 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 			return err
 		}
 		p.Apply(u, s.now())
-		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version)
+		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version, s.issuer)
 		if err != nil {
 			return err
 		}
@@ -131,17 +131,17 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
 	err := s.inTx(ctx, func(tx *tx) error {
 		var version int64
-		err := tx.queryRow(qProjectVersion, id, userID).Scan(&version)
+		err := tx.queryRow(qProjectVersion, id, userID, s.issuer).Scan(&version)
 		if err != nil {
 			return notFound(err, taskapi.ProjectNotFound)
 		}
 		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
 			return err
 		}
-		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID); err != nil {
+		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID, s.issuer); err != nil {
 			return err
 		}
-		_, err = tx.exec(qDeleteProject, id, userID)
+		_, err = tx.exec(qDeleteProject, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete project", err)

@@ -28,7 +28,7 @@ func TestTaskListUsesIndex(t *testing.T) {
 		for _, desc := range []bool{false, true} {
 			for _, after := range []*taskapi.Cursor{nil, {Value: cursors[field], ID: "t1"}} {
 				f := taskapi.TaskFilter{UserID: "auth0|u", Limit: 20, Sort: taskapi.Sort{Field: field, Desc: desc}, After: after}
-				text, args, _, err := tasksQuery(f)
+				text, args, _, err := tasksQuery(f, "")
 				if err != nil {
 					t.Fatal(err)
 				}

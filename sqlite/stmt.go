@@ -8,22 +8,23 @@ import (
 	"sync"
 )
 
-// The statements of the write path. They are prepared once, at Open, on
+// The statements of the write path. Each one's last argument is the
+// issuer of the store (see ForIssuer). They are prepared once, at Open, on
 // the write connection; a transaction reuses them (sql.Tx.StmtContext)
 // instead of parsing the SQL again on every call.
 const (
-	qTaskByID       = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ?`
-	qTaskVersion    = `SELECT version FROM tasks WHERE id = ? AND user_id = ?`
-	qInsertTask     = `INSERT INTO tasks (` + taskColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpdateTask     = `UPDATE tasks SET project_id = ?, name = ?, description = ?, due_date = ?, completed_on = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ?`
-	qDeleteTask     = `DELETE FROM tasks WHERE id = ? AND user_id = ?`
-	qProjectExists  = `SELECT 1 FROM projects WHERE id = ? AND user_id = ?`
-	qProjectByID    = `SELECT ` + projectColumns + ` FROM projects WHERE id = ? AND user_id = ?`
-	qProjectVersion = `SELECT version FROM projects WHERE id = ? AND user_id = ?`
-	qInsertProject  = `INSERT INTO projects (` + projectColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qUpdateProject  = `UPDATE projects SET name = ?, description = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ?`
-	qUnlinkTasks    = `UPDATE tasks SET project_id = NULL, updated_at = ?, version = version + 1 WHERE project_id = ? AND user_id = ?`
-	qDeleteProject  = `DELETE FROM projects WHERE id = ? AND user_id = ?`
+	qTaskByID       = `SELECT ` + taskColumns + ` FROM tasks WHERE id = ? AND user_id = ? AND issuer = ?`
+	qTaskVersion    = `SELECT version FROM tasks WHERE id = ? AND user_id = ? AND issuer = ?`
+	qInsertTask     = `INSERT INTO tasks (` + taskColumns + `, issuer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateTask     = `UPDATE tasks SET project_id = ?, name = ?, description = ?, due_date = ?, completed_on = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ? AND issuer = ?`
+	qDeleteTask     = `DELETE FROM tasks WHERE id = ? AND user_id = ? AND issuer = ?`
+	qProjectExists  = `SELECT 1 FROM projects WHERE id = ? AND user_id = ? AND issuer = ?`
+	qProjectByID    = `SELECT ` + projectColumns + ` FROM projects WHERE id = ? AND user_id = ? AND issuer = ?`
+	qProjectVersion = `SELECT version FROM projects WHERE id = ? AND user_id = ? AND issuer = ?`
+	qInsertProject  = `INSERT INTO projects (` + projectColumns + `, issuer) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpdateProject  = `UPDATE projects SET name = ?, description = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ? AND issuer = ?`
+	qUnlinkTasks    = `UPDATE tasks SET project_id = NULL, updated_at = ?, version = version + 1 WHERE project_id = ? AND user_id = ? AND issuer = ?`
+	qDeleteProject  = `DELETE FROM projects WHERE id = ? AND user_id = ? AND issuer = ?`
 )
 
 var writeQueries = []string{

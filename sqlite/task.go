@@ -85,13 +85,13 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	}
 	err := s.inTx(ctx, func(tx *tx) error {
 		if n.ProjectID != nil {
-			if err := checkProject(tx, n.UserID, *n.ProjectID); err != nil {
+			if err := s.checkProject(tx, n.UserID, *n.ProjectID); err != nil {
 				return err
 			}
 		}
 		_, err := tx.exec(qInsertTask,
 			n.ID, n.UserID, nullString(n.ProjectID), n.Name, nullString(n.Description), nullDate(n.DueDate),
-			nullTime(n.CompletedOn), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version)
+			nullTime(n.CompletedOn), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
 		switch {
 		case isPrimaryKeyViolation(err):
 			return fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
@@ -109,9 +109,9 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 
 // checkProject reports EINVALID on project_id unless id names a project of
 // userID.
-func checkProject(tx *tx, userID, id string) error {
+func (s *Store) checkProject(tx *tx, userID, id string) error {
 	var one int
-	err := tx.queryRow(qProjectExists, id, userID).Scan(&one)
+	err := tx.queryRow(qProjectExists, id, userID, s.issuer).Scan(&one)
 	if err == sql.ErrNoRows {
 		return taskapi.NoSuchProject()
 	}
@@ -120,7 +120,7 @@ func checkProject(tx *tx, userID, id string) error {
 
 // Task returns the task id of userID.
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
-	t, err := scanTask(s.queryRow(ctx, qTaskByID, id, userID))
+	t, err := scanTask(s.queryRow(ctx, qTaskByID, id, userID, s.issuer))
 	if err != nil {
 		return nil, mapError(ctx, "get task", notFound(err, taskapi.TaskNotFound))
 	}
@@ -134,7 +134,7 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 	var t *taskapi.Task
 	err := s.inTx(ctx, func(tx *tx) error {
 		var err error
-		t, err = scanTask(tx.queryRow(qTaskByID, id, userID))
+		t, err = scanTask(tx.queryRow(qTaskByID, id, userID, s.issuer))
 		if err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
@@ -142,13 +142,13 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 			return err
 		}
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
-			if err := checkProject(tx, userID, u.ProjectID.Value); err != nil {
+			if err := s.checkProject(tx, userID, u.ProjectID.Value); err != nil {
 				return err
 			}
 		}
 		t.Apply(u, s.now())
 		res, err := tx.exec(qUpdateTask, nullString(t.ProjectID), t.Name, nullString(t.Description), nullDate(t.DueDate), nullTime(t.CompletedOn),
-			formatTime(t.UpdatedAt), id, userID, t.Version)
+			formatTime(t.UpdatedAt), id, userID, t.Version, s.issuer)
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
@@ -174,14 +174,14 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
 	err := s.inTx(ctx, func(tx *tx) error {
 		var version int64
-		err := tx.queryRow(qTaskVersion, id, userID).Scan(&version)
+		err := tx.queryRow(qTaskVersion, id, userID, s.issuer).Scan(&version)
 		if err != nil {
 			return notFound(err, taskapi.TaskNotFound)
 		}
 		if err := p.Check(version, taskapi.TaskChanged); err != nil {
 			return err
 		}
-		_, err = tx.exec(qDeleteTask, id, userID)
+		_, err = tx.exec(qDeleteTask, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete task", err)

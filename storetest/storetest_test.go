@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) taskapi.Store) {
 		{"List", listTests},
 		{"Concurrency", concurrencyTests},
 		{"InvalidUTF8", invalidUTF8Tests},
+		{"Issuers", issuerTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
