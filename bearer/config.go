@@ -39,13 +39,20 @@ type Config struct {
 	Audience []string
 	// IssuerBaseURL is the authorization server's base URL, used for
 	// OpenID Connect discovery and then the RFC 8414 fallback; a URL whose
-	// path contains "/.well-known/" is fetched as is.
+	// path contains "/.well-known/" is fetched as is. The metadata must
+	// announce the issuer it names (or Issuer, or DiscoveryIssuer).
 	IssuerBaseURL string
 	// Issuer is the exact "iss" value to accept. It overrides the
 	// discovered issuer.
 	Issuer string
 	// JWKSURI is the JSON Web Key Set URL. It overrides the discovered one.
 	JWKSURI string
+	// DiscoveryIssuer is an issuer the discovery metadata may announce
+	// besides the one IssuerBaseURL names and Issuer, e.g.
+	// "https://login.microsoftonline.com/{tenantid}/v2.0" for Entra ID's
+	// multi-tenant endpoints. Any other announced issuer makes the
+	// metadata unusable.
+	DiscoveryIssuer string
 	// Secret is the shared secret of HS256/HS384/HS512 tokens. It needs
 	// TokenSigningAlg and excludes JWKSURI and PublicKey.
 	Secret string
@@ -216,6 +223,9 @@ func (c *Config) check() error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return errors.New("'" + raw.name + "' must be an absolute http or https URL")
 		}
+	}
+	if _, err := c.discoveryIssuers(); err != nil {
+		return err
 	}
 	if c.MaxTokenAge < 0 {
 		return errors.New("'maxTokenAge' must not be negative")

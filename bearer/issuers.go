@@ -142,6 +142,8 @@ func (c *Config) checkIssuers() error {
 		return errors.New(msgMultiPublicKey)
 	case c.TokenSigningAlg != "":
 		return errors.New(msgMultiAlg)
+	case c.DiscoveryIssuer != "":
+		return errors.New("DiscoveryIssuer is for single-issuer mode: with Issuers, each issuer's metadata must announce that issuer")
 	case o.Resolve != nil && (o.URLs != nil || o.Configs != nil):
 		return errors.New(msgMultiBoth)
 	case o.Resolve == nil && len(o.URLs) == 0 && len(o.Configs) == 0:

@@ -123,7 +123,7 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 				kc.IssuerBaseURL = "https://" + ic.Issuer
 			}
 		}
-		src, err := newRemoteKeys(kc, p.keyCounters)
+		src, err := newRemoteKeys(kc, p.keyCounters, false)
 		if err != nil {
 			return nil, err
 		}

@@ -130,6 +130,11 @@ func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, erro
 	if doc.Issuer == nil || *doc.Issuer == "" {
 		return nil, errors.New("'issuer' not found in authorization server metadata")
 	}
+	if s.cfg.CheckIssuer != nil {
+		if err := s.cfg.CheckIssuer(*doc.Issuer); err != nil {
+			return nil, err
+		}
+	}
 	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs}
 	if m.JWKSURI == "" {
 		if doc.JWKSURI == nil || *doc.JWKSURI == "" {

@@ -69,6 +69,12 @@ type Config struct {
 	// Counters, when set, receives the fetch counts of this Set (see
 	// Stats); several Sets may share one. Default: a Counters of its own.
 	Counters *Counters
+
+	// CheckIssuer, when set, is asked about the "issuer" of every
+	// discovery document: a document it returns an error for is not used,
+	// like one that could not be fetched (the next candidate URL is
+	// tried). The Node library makes no such check in single-issuer mode.
+	CheckIssuer func(issuer string) error
 }
 
 // Defaults for the zero values of Config.

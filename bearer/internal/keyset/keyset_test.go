@@ -918,3 +918,34 @@ func TestContainsExpires(t *testing.T) {
 		})
 	}
 }
+
+// A document whose issuer CheckIssuer refuses is not used: the next
+// candidate is tried, and when none passes, discovery fails as an outage.
+func TestCheckIssuer(t *testing.T) {
+	testKeys(t)
+	p := newProvider(t)
+	p.serve("/.well-known/openid-configuration", 200, []byte(`{"issuer":"https://evil.example.com","jwks_uri":"`+p.URL("/jwks")+`"}`))
+	p.serve("/.well-known/oauth-authorization-server", 200, p.metadata("RS256"))
+	p.serve("/jwks", 200, jwks(t, jwk(t, &rsaA.PublicKey, "a", "", nil)))
+	refused := errors.New("not this issuer")
+	only := func(want string) func(string) error {
+		return func(got string) error {
+			if got != want {
+				return refused
+			}
+			return nil
+		}
+	}
+	s := newSet(t, Config{IssuerBaseURL: p.URL("/"), CheckIssuer: only(p.URL("/"))})
+	if m, err := s.Metadata(bg); err != nil || m.Issuer != p.URL("/") {
+		t.Fatalf("Metadata = %+v, %v; want the RFC 8414 document", m, err)
+	}
+	s = newSet(t, Config{IssuerBaseURL: p.URL("/"), CheckIssuer: only("https://other.example.com")})
+	err := s.Warm(bg)
+	if e := asError(t, err); e.Message != msgDiscovery || !e.Unavailable || !errors.Is(err, refused) {
+		t.Fatalf("Warm error = %v, want %q caused by the check", err, msgDiscovery)
+	}
+	if _, err := s.Key(bg, "a", "RS256"); err == nil {
+		t.Fatal("Key succeeded without usable metadata")
+	}
+}
