@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/taskapi/taskapi/bearer/internal/keyset"
 )
 
 // Defaults of the Config fields that are left zero.
@@ -129,6 +131,18 @@ type Config struct {
 	// X-Forwarded-Host and X-Forwarded-Proto headers give the URL a DPoP
 	// proof must name; from any other peer they are ignored.
 	TrustedProxies []netip.Prefix
+	// AllowInsecureHTTP accepts plain-http IssuerBaseURL and JWKSURI
+	// (configured or discovered) off loopback, and http issuers with
+	// Issuers (as IssuersOptions.AllowInsecureHTTP). For development only:
+	// without it, http is accepted only on loopback (127.0.0.0/8, ::1,
+	// "localhost"), and never for Issuers.
+	AllowInsecureHTTP bool
+}
+
+// allowInsecureHTTP reports whether either field allowing plain http is
+// set.
+func (c *Config) allowInsecureHTTP() bool {
+	return c.AllowInsecureHTTP || c.Issuers.AllowInsecureHTTP
 }
 
 // ConfigFromEnv returns a Config filled from the environment variables of
@@ -222,6 +236,9 @@ func (c *Config) check() error {
 		u, err := url.Parse(raw.u)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return errors.New("'" + raw.name + "' must be an absolute http or https URL")
+		}
+		if u.Scheme == "http" && !c.allowInsecureHTTP() && !keyset.Loopback(u.Hostname()) {
+			return errors.New("'" + raw.name + "' uses plain http off loopback: use https, or set AllowInsecureHTTP for development")
 		}
 	}
 	if _, err := c.discoveryIssuers(); err != nil {

@@ -45,6 +45,7 @@ type IssuersOptions struct {
 	MaxResolved int
 	// AllowInsecureHTTP accepts http:// issuers. Use it for development
 	// only: the discovery and key set fetches are then unauthenticated.
+	// Config.AllowInsecureHTTP is the same setting for both modes.
 	AllowInsecureHTTP bool
 }
 
@@ -153,7 +154,7 @@ func (c *Config) checkIssuers() error {
 	}
 	seen := map[string]bool{}
 	for _, ic := range o.all() {
-		n, err := ic.check(o.AllowInsecureHTTP)
+		n, err := ic.check(c.allowInsecureHTTP())
 		if err != nil {
 			return err
 		}

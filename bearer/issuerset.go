@@ -61,7 +61,7 @@ func newIssuerSet(parent *Verifier, cfg Config) (*issuerSet, error) {
 	s := &issuerSet{
 		parent:     parent,
 		cfg:        cfg,
-		allowHTTP:  o.AllowInsecureHTTP,
+		allowHTTP:  cfg.allowInsecureHTTP(),
 		unverified: jwt.NewParser(jwt.WithStrictDecoding()),
 		static:     map[string]*issuerEntry{},
 		resolve:    o.Resolve,

@@ -50,6 +50,8 @@ func newRemoteKeys(cfg Config, counters *keyset.Counters, checkIssuer bool) (*re
 		Now:           cfg.Now,
 		Counters:      counters,
 		CheckIssuer:   check,
+
+		AllowInsecureHTTP: cfg.allowInsecureHTTP(),
 	})
 	if err != nil {
 		return nil, err
