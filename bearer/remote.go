@@ -37,20 +37,19 @@ func newRemoteKeys(cfg Config, counters *keyset.Counters, checkIssuer bool) (*re
 		}
 	}
 	set, err := keyset.New(keyset.Config{
-		IssuerBaseURL: cfg.IssuerBaseURL,
-		JWKSURI:       cfg.JWKSURI,
-		Client:        cfg.HTTPClient,
-		Timeout:       orDefault(cfg.Timeout, DefaultTimeout),
-		Cooldown:      orDefault(cfg.Cooldown, DefaultCooldown),
-		MaxAge:        orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
-		StaleIfError:  orDefault(cfg.StaleIfError, DefaultStaleIfError),
-		RetryInterval: orDefault(cfg.RetryInterval, DefaultRetryInterval),
-		RefreshAhead:  cfg.RefreshAhead,
-		MaxBytes:      maxBytes,
-		Now:           cfg.Now,
-		Counters:      counters,
-		CheckIssuer:   check,
-
+		IssuerBaseURL:     cfg.IssuerBaseURL,
+		JWKSURI:           cfg.JWKSURI,
+		Client:            cfg.HTTPClient,
+		Timeout:           orDefault(cfg.Timeout, DefaultTimeout),
+		Cooldown:          orDefault(cfg.Cooldown, DefaultCooldown),
+		MaxAge:            orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
+		StaleIfError:      orDefault(cfg.StaleIfError, DefaultStaleIfError),
+		RetryInterval:     orDefault(cfg.RetryInterval, DefaultRetryInterval),
+		RefreshAhead:      cfg.RefreshAhead,
+		MaxBytes:          maxBytes,
+		Now:               cfg.Now,
+		Counters:          counters,
+		CheckIssuer:       check,
 		AllowInsecureHTTP: cfg.allowInsecureHTTP(),
 	})
 	if err != nil {

@@ -160,8 +160,9 @@ func New(cfg Config) (*Verifier, error) {
 
 // Warm fetches discovery metadata and the key set now, so that the first
 // request does not wait for them; its error's text gives the cause. It
-// does nothing without an IssuerBaseURL or a JWKSURI. With Issuers, it warms every listed issuer that has a
-// remote key set (a Resolve function's issuers are not known in advance).
+// does nothing without an IssuerBaseURL or a JWKSURI. With Issuers, it
+// warms every listed issuer that has a remote key set (a Resolve
+// function's issuers are not known in advance).
 func (v *Verifier) Warm(ctx context.Context) error {
 	if v.keys == nil {
 		return nil
