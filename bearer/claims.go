@@ -34,8 +34,9 @@ func (c *Claims) String(name string) string {
 // list of one).
 func (c *Claims) Audience() []string { return stringList(c.Payload["aud"], false) }
 
-// Scopes returns the "scope" claim as a list: a space-separated string (RFC
-// 8693 §4.2) or, as some providers send it, an array of strings.
+// Scopes returns the "scope" claim as a list: a string split on U+0020
+// SPACE alone (RFC 6749 §3.3, RFC 8693 §4.2; other white space is part of a
+// scope) or, as some providers send it, an array of strings.
 func (c *Claims) Scopes() []string { return stringList(c.Payload["scope"], true) }
 
 // Permissions returns the "permissions" claim of Auth0 RBAC as a list.
@@ -87,13 +88,13 @@ func (c *Claims) Time(name string) time.Time {
 }
 
 // stringList reads a claim that is a string or an array of strings. With
-// split, a string is split on spaces; otherwise it is a list of one.
-// Non-string array members are skipped.
+// split, a string is split as splitScopes does; otherwise it is a list of
+// one. Non-string array members are skipped.
 func stringList(v any, split bool) []string {
 	switch v := v.(type) {
 	case string:
 		if split {
-			return strings.Fields(v)
+			return splitScopes(v)
 		}
 		return []string{v}
 	case []any:
@@ -108,6 +109,20 @@ func stringList(v any, split bool) []string {
 		return v
 	}
 	return nil
+}
+
+// splitScopes splits a scope string on U+0020 SPACE alone, as RFC 6749
+// §3.3 and express-oauth2-jwt-bearer 1.10 do: a TAB or a no-break space
+// joins two scopes into one that matches neither. The empty parts of
+// repeated, leading or trailing spaces are dropped.
+func splitScopes(s string) []string {
+	out := make([]string, 0, strings.Count(s, " ")+1)
+	for part := range strings.SplitSeq(s, " ") {
+		if part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 type claimsKey struct{}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/taskapi/taskapi/bearer/internal/keyset"
 )
 
 // Defaults of the Config fields that are left zero.
@@ -39,13 +41,21 @@ type Config struct {
 	Audience []string
 	// IssuerBaseURL is the authorization server's base URL, used for
 	// OpenID Connect discovery and then the RFC 8414 fallback; a URL whose
-	// path contains "/.well-known/" is fetched as is.
+	// path contains "/.well-known/" is fetched as is. Off loopback, the
+	// metadata must announce the issuer it names (or Issuer, or
+	// DiscoveryIssuer).
 	IssuerBaseURL string
 	// Issuer is the exact "iss" value to accept. It overrides the
 	// discovered issuer.
 	Issuer string
 	// JWKSURI is the JSON Web Key Set URL. It overrides the discovered one.
 	JWKSURI string
+	// DiscoveryIssuer is an issuer the discovery metadata may announce
+	// besides the one IssuerBaseURL names and Issuer, e.g.
+	// "https://login.microsoftonline.com/{tenantid}/v2.0" for Entra ID's
+	// multi-tenant endpoints. Any other announced issuer makes the
+	// metadata unusable.
+	DiscoveryIssuer string
 	// Secret is the shared secret of HS256/HS384/HS512 tokens. It needs
 	// TokenSigningAlg and excludes JWKSURI and PublicKey.
 	Secret string
@@ -122,6 +132,18 @@ type Config struct {
 	// X-Forwarded-Host and X-Forwarded-Proto headers give the URL a DPoP
 	// proof must name; from any other peer they are ignored.
 	TrustedProxies []netip.Prefix
+	// AllowInsecureHTTP accepts plain-http IssuerBaseURL and JWKSURI
+	// (configured or discovered) off loopback, and http issuers with
+	// Issuers (as IssuersOptions.AllowInsecureHTTP). For development only:
+	// without it, http is accepted only on loopback (127.0.0.0/8, ::1,
+	// "localhost"), and never for Issuers.
+	AllowInsecureHTTP bool
+}
+
+// allowInsecureHTTP reports whether either field allowing plain http is
+// set.
+func (c *Config) allowInsecureHTTP() bool {
+	return c.AllowInsecureHTTP || c.Issuers.AllowInsecureHTTP
 }
 
 // ConfigFromEnv returns a Config filled from the environment variables of
@@ -216,6 +238,12 @@ func (c *Config) check() error {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return errors.New("'" + raw.name + "' must be an absolute http or https URL")
 		}
+		if u.Scheme == "http" && !c.allowInsecureHTTP() && !keyset.Loopback(u.Hostname()) {
+			return errors.New("'" + raw.name + "' uses plain http off loopback: use https, or set AllowInsecureHTTP for development")
+		}
+	}
+	if _, err := c.discoveryIssuers(); err != nil {
+		return err
 	}
 	if c.MaxTokenAge < 0 {
 		return errors.New("'maxTokenAge' must not be negative")

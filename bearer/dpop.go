@@ -326,6 +326,11 @@ func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof,
 	if !ok {
 		return nil, InvalidToken(msgCnfStructure)
 	}
+	if len(obj) > 1 {
+		// Another binding (x5t#S256, say) or a member this package does not
+		// understand: the proof alone must not satisfy the token.
+		return nil, InvalidToken(msgMultipleConfirm)
+	}
 	jktValue, ok := obj["jkt"]
 	if !ok {
 		return nil, InvalidToken(msgNoJKT)

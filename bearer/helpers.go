@@ -184,11 +184,12 @@ func listCheck(claim string, want []string, all bool, insufficient string) Middl
 	})
 }
 
-// scopeArgs splits the arguments on spaces and panics when none is left.
+// scopeArgs splits the arguments as token scopes are (splitScopes) and
+// panics when none is left.
 func scopeArgs(args []string) []string {
 	var out []string
 	for _, a := range args {
-		out = append(out, strings.Fields(a)...)
+		out = append(out, splitScopes(a)...)
 	}
 	if len(out) == 0 {
 		panic("bearer: 'scopes' must be a string or array of strings")

@@ -45,6 +45,7 @@ type IssuersOptions struct {
 	MaxResolved int
 	// AllowInsecureHTTP accepts http:// issuers. Use it for development
 	// only: the discovery and key set fetches are then unauthenticated.
+	// Config.AllowInsecureHTTP is the same setting for both modes.
 	AllowInsecureHTTP bool
 }
 
@@ -142,6 +143,8 @@ func (c *Config) checkIssuers() error {
 		return errors.New(msgMultiPublicKey)
 	case c.TokenSigningAlg != "":
 		return errors.New(msgMultiAlg)
+	case c.DiscoveryIssuer != "":
+		return errors.New("DiscoveryIssuer is for single-issuer mode: with Issuers, each issuer's metadata must announce that issuer")
 	case o.Resolve != nil && (o.URLs != nil || o.Configs != nil):
 		return errors.New(msgMultiBoth)
 	case o.Resolve == nil && len(o.URLs) == 0 && len(o.Configs) == 0:
@@ -151,7 +154,7 @@ func (c *Config) checkIssuers() error {
 	}
 	seen := map[string]bool{}
 	for _, ic := range o.all() {
-		n, err := ic.check(o.AllowInsecureHTTP)
+		n, err := ic.check(c.allowInsecureHTTP())
 		if err != nil {
 			return err
 		}

@@ -61,7 +61,7 @@ func newIssuerSet(parent *Verifier, cfg Config) (*issuerSet, error) {
 	s := &issuerSet{
 		parent:     parent,
 		cfg:        cfg,
-		allowHTTP:  o.AllowInsecureHTTP,
+		allowHTTP:  cfg.allowInsecureHTTP(),
 		unverified: jwt.NewParser(jwt.WithStrictDecoding()),
 		static:     map[string]*issuerEntry{},
 		resolve:    o.Resolve,
@@ -123,7 +123,7 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 				kc.IssuerBaseURL = "https://" + ic.Issuer
 			}
 		}
-		src, err := newRemoteKeys(kc, p.keyCounters)
+		src, err := newRemoteKeys(kc, p.keyCounters, false)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -21,25 +22,35 @@ type remoteKeys struct {
 }
 
 // newRemoteKeys builds the key set of cfg, counting its fetches in
-// counters.
-func newRemoteKeys(cfg Config, counters *keyset.Counters) (*remoteKeys, error) {
+// counters. With checkIssuer (single-issuer mode), a discovery document
+// must announce one of cfg's discoveryIssuers.
+func newRemoteKeys(cfg Config, counters *keyset.Counters, checkIssuer bool) (*remoteKeys, error) {
 	maxBytes := cfg.MaxJWKSBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxJWKSBytes
 	}
+	var check func(string) error
+	if checkIssuer {
+		var err error
+		if check, err = cfg.issuerCheck(); err != nil {
+			return nil, err
+		}
+	}
 	set, err := keyset.New(keyset.Config{
-		IssuerBaseURL: cfg.IssuerBaseURL,
-		JWKSURI:       cfg.JWKSURI,
-		Client:        cfg.HTTPClient,
-		Timeout:       orDefault(cfg.Timeout, DefaultTimeout),
-		Cooldown:      orDefault(cfg.Cooldown, DefaultCooldown),
-		MaxAge:        orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
-		StaleIfError:  orDefault(cfg.StaleIfError, DefaultStaleIfError),
-		RetryInterval: orDefault(cfg.RetryInterval, DefaultRetryInterval),
-		RefreshAhead:  cfg.RefreshAhead,
-		MaxBytes:      maxBytes,
-		Now:           cfg.Now,
-		Counters:      counters,
+		IssuerBaseURL:     cfg.IssuerBaseURL,
+		JWKSURI:           cfg.JWKSURI,
+		Client:            cfg.HTTPClient,
+		Timeout:           orDefault(cfg.Timeout, DefaultTimeout),
+		Cooldown:          orDefault(cfg.Cooldown, DefaultCooldown),
+		MaxAge:            orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
+		StaleIfError:      orDefault(cfg.StaleIfError, DefaultStaleIfError),
+		RetryInterval:     orDefault(cfg.RetryInterval, DefaultRetryInterval),
+		RefreshAhead:      cfg.RefreshAhead,
+		MaxBytes:          maxBytes,
+		Now:               cfg.Now,
+		Counters:          counters,
+		CheckIssuer:       check,
+		AllowInsecureHTTP: cfg.allowInsecureHTTP(),
 	})
 	if err != nil {
 		return nil, err
@@ -83,11 +94,18 @@ func (k *remoteKeys) current(handle any) bool {
 	return ok && k.set.Contains(key)
 }
 
+// warm fetches now. Its error is the *Error a request would get, with the
+// cause in its text, for logs.
 func (k *remoteKeys) warm(ctx context.Context) error {
-	if err := k.set.Warm(ctx); err != nil {
-		return k.convert(err)
+	err := k.set.Warm(ctx)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var ke *keyset.Error
+	if errors.As(err, &ke) && ke.Err != nil {
+		return fmt.Errorf("%w: %w", k.convert(err), ke.Err)
+	}
+	return k.convert(err)
 }
 
 func (k *remoteKeys) close() error { return k.set.Close() }

@@ -129,7 +129,7 @@ func New(cfg Config) (*Verifier, error) {
 		if cfg.IssuerBaseURL != "" {
 			// As in express-oauth2-jwt-bearer 1.10, discovery still gives
 			// the issuer and the algorithm list; the key set is not used.
-			src, err := newRemoteKeys(cfg, v.keyCounters)
+			src, err := newRemoteKeys(cfg, v.keyCounters, true)
 			if err != nil {
 				return nil, err
 			}
@@ -142,7 +142,7 @@ func New(cfg Config) (*Verifier, error) {
 		}
 		v.keys = keys
 	default:
-		src, err := newRemoteKeys(cfg, v.keyCounters)
+		src, err := newRemoteKeys(cfg, v.keyCounters, true)
 		if err != nil {
 			return nil, err
 		}
@@ -159,9 +159,10 @@ func New(cfg Config) (*Verifier, error) {
 }
 
 // Warm fetches discovery metadata and the key set now, so that the first
-// request does not wait for them. It does nothing without an IssuerBaseURL
-// or a JWKSURI. With Issuers, it warms every listed issuer that has a
-// remote key set (a Resolve function's issuers are not known in advance).
+// request does not wait for them; its error's text gives the cause. It
+// does nothing without an IssuerBaseURL or a JWKSURI. With Issuers, it
+// warms every listed issuer that has a remote key set (a Resolve
+// function's issuers are not known in advance).
 func (v *Verifier) Warm(ctx context.Context) error {
 	if v.keys == nil {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -130,12 +131,17 @@ func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, erro
 	if doc.Issuer == nil || *doc.Issuer == "" {
 		return nil, errors.New("'issuer' not found in authorization server metadata")
 	}
+	if s.cfg.CheckIssuer != nil {
+		if err := s.cfg.CheckIssuer(*doc.Issuer); err != nil {
+			return nil, err
+		}
+	}
 	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs}
 	if m.JWKSURI == "" {
 		if doc.JWKSURI == nil || *doc.JWKSURI == "" {
 			return nil, errors.New("'jwks_uri' not found in authorization server metadata")
 		}
-		if err := checkURL(*doc.JWKSURI); err != nil {
+		if err := checkURL(*doc.JWKSURI, s.cfg.AllowInsecureHTTP); err != nil {
 			return nil, fmt.Errorf("'jwks_uri' in authorization server metadata: %w", err)
 		}
 		m.JWKSURI = *doc.JWKSURI
@@ -164,8 +170,13 @@ func (s *Set) fetchJWKS(ctx context.Context, rawURL string) ([]*Key, *Error) {
 	return keys, nil
 }
 
-// checkURL accepts an absolute http or https URL with a host.
-func checkURL(raw string) error {
+// ErrInsecureHTTP is the cause when a plain-http URL is not on loopback
+// and Config.AllowInsecureHTTP is off.
+var ErrInsecureHTTP = errors.New("plain http is accepted only on loopback (127.0.0.0/8, ::1, localhost) without AllowInsecureHTTP")
+
+// checkURL accepts an absolute http or https URL with a host; plain http
+// only on loopback, unless allowHTTP.
+func checkURL(raw string, allowHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return err
@@ -173,5 +184,18 @@ func checkURL(raw string) error {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
 	}
+	if u.Scheme == "http" && !allowHTTP && !Loopback(u.Hostname()) {
+		return fmt.Errorf("%q: %w", raw, ErrInsecureHTTP)
+	}
 	return nil
+}
+
+// Loopback reports whether host (a URL's host name, without port or
+// brackets) is "localhost" or an address of 127.0.0.0/8 or ::1.
+func Loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
 }

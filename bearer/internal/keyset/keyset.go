@@ -69,6 +69,17 @@ type Config struct {
 	// Counters, when set, receives the fetch counts of this Set (see
 	// Stats); several Sets may share one. Default: a Counters of its own.
 	Counters *Counters
+
+	// CheckIssuer, when set, is asked about the "issuer" of every
+	// discovery document: a document it returns an error for is not used,
+	// like one that could not be fetched (the next candidate URL is
+	// tried). The Node library makes no such check in single-issuer mode.
+	CheckIssuer func(issuer string) error
+
+	// AllowInsecureHTTP accepts plain-http URLs (configured or discovered)
+	// off loopback; without it, http is accepted only for "localhost",
+	// 127.0.0.0/8 and ::1. The Node library accepts any http URL.
+	AllowInsecureHTTP bool
 }
 
 // Defaults for the zero values of Config.
@@ -158,14 +169,14 @@ func New(cfg Config) (*Set, error) {
 	}
 	var discovery []string
 	if cfg.IssuerBaseURL != "" {
-		if err := checkURL(cfg.IssuerBaseURL); err != nil {
+		if err := checkURL(cfg.IssuerBaseURL, cfg.AllowInsecureHTTP); err != nil {
 			return nil, fmt.Errorf("keyset: issuer base URL: %w", err)
 		}
 		u, _ := url.Parse(cfg.IssuerBaseURL)
 		discovery = discoveryURLs(u)
 	}
 	if cfg.JWKSURI != "" {
-		if err := checkURL(cfg.JWKSURI); err != nil {
+		if err := checkURL(cfg.JWKSURI, cfg.AllowInsecureHTTP); err != nil {
 			return nil, fmt.Errorf("keyset: JWKS URI: %w", err)
 		}
 	}

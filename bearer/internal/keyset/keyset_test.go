@@ -24,6 +24,8 @@ func TestNewValidates(t *testing.T) {
 		{"ftp issuer URL", Config{IssuerBaseURL: "ftp://example.com/"}},
 		{"unparsable issuer URL", Config{IssuerBaseURL: "http://[::1"}},
 		{"relative JWKS URI", Config{JWKSURI: "jwks.json"}},
+		{"http issuer URL off loopback", Config{IssuerBaseURL: "http://example.com/"}},
+		{"http JWKS URI off loopback", Config{JWKSURI: "http://example.com/jwks"}},
 		{"negative timeout", Config{JWKSURI: "https://example.com/jwks", Timeout: -1}},
 		{"negative cooldown", Config{JWKSURI: "https://example.com/jwks", Cooldown: -1}},
 		{"negative max age", Config{JWKSURI: "https://example.com/jwks", MaxAge: -1}},
@@ -916,5 +918,57 @@ func TestContainsExpires(t *testing.T) {
 				t.Fatalf("Contains fetched: %d fetches", p.hitsOf("/jwks"))
 			}
 		})
+	}
+}
+
+// A document whose issuer CheckIssuer refuses is not used: the next
+// candidate is tried, and when none passes, discovery fails as an outage.
+func TestCheckIssuer(t *testing.T) {
+	testKeys(t)
+	p := newProvider(t)
+	p.serve("/.well-known/openid-configuration", 200, []byte(`{"issuer":"https://evil.example.com","jwks_uri":"`+p.URL("/jwks")+`"}`))
+	p.serve("/.well-known/oauth-authorization-server", 200, p.metadata("RS256"))
+	p.serve("/jwks", 200, jwks(t, jwk(t, &rsaA.PublicKey, "a", "", nil)))
+	refused := errors.New("not this issuer")
+	only := func(want string) func(string) error {
+		return func(got string) error {
+			if got != want {
+				return refused
+			}
+			return nil
+		}
+	}
+	s := newSet(t, Config{IssuerBaseURL: p.URL("/"), CheckIssuer: only(p.URL("/"))})
+	if m, err := s.Metadata(bg); err != nil || m.Issuer != p.URL("/") {
+		t.Fatalf("Metadata = %+v, %v; want the RFC 8414 document", m, err)
+	}
+	s = newSet(t, Config{IssuerBaseURL: p.URL("/"), CheckIssuer: only("https://other.example.com")})
+	err := s.Warm(bg)
+	if e := asError(t, err); e.Message != msgDiscovery || !e.Unavailable || !errors.Is(err, refused) {
+		t.Fatalf("Warm error = %v, want %q caused by the check", err, msgDiscovery)
+	}
+	if _, err := s.Key(bg, "a", "RS256"); err == nil {
+		t.Fatal("Key succeeded without usable metadata")
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST": true, "127.0.0.1": true, "127.255.0.9": true, "::1": true,
+		"localhost.": false, "localhost.example.com": false, "127.0.0.1.nip.io": false, "0.0.0.0": false,
+		"10.0.0.1": false, "::": false, "::2": false, "fe80::1": false, "::1%lo": false, "": false,
+	} {
+		if got := Loopback(host); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if err := checkURL("http://example.com/jwks", false); !errors.Is(err, ErrInsecureHTTP) {
+		t.Errorf("checkURL off loopback = %v, want ErrInsecureHTTP", err)
+	}
+	for _, u := range []string{"http://example.com/jwks", "http://[::1]:8080/jwks", "https://example.com/jwks"} {
+		allow := !strings.Contains(u, "[::1]") && strings.HasPrefix(u, "http:")
+		if err := checkURL(u, allow); err != nil {
+			t.Errorf("checkURL(%q, %v) = %v", u, allow, err)
+		}
 	}
 }
