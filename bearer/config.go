@@ -41,9 +41,8 @@ type Config struct {
 	Audience []string
 	// IssuerBaseURL is the authorization server's base URL, used for
 	// OpenID Connect discovery and then the RFC 8414 fallback; a URL whose
-	// path contains "/.well-known/" is fetched as is. Off loopback, the
-	// metadata must announce the issuer it names (or Issuer, or
-	// DiscoveryIssuer).
+	// path contains "/.well-known/" is fetched as is. The metadata must
+	// announce the issuer it names (or Issuer, or DiscoveryIssuer).
 	IssuerBaseURL string
 	// Issuer is the exact "iss" value to accept. It overrides the
 	// discovered issuer.

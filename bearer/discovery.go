@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-
-	"github.com/taskapi/taskapi/bearer/internal/keyset"
 )
 
 // issuerCandidate is one issuer a discovery document may announce, and the
@@ -17,10 +15,7 @@ type issuerCandidate struct{ normalized, raw, field string }
 // discoveryIssuers returns the issuers the discovery document of
 // IssuerBaseURL may announce in single-issuer mode, normalised as
 // express-oauth2-jwt-bearer 1.10 normalises issuers: the one IssuerBaseURL
-// names, Issuer and DiscoveryIssuer, those that are set. It returns none,
-// meaning any, for an IssuerBaseURL on loopback: a local stand-in for the
-// provider (a proxy, a sidecar, a test double) cannot be at the issuer's
-// own URL.
+// names, Issuer and DiscoveryIssuer, those that are set.
 func (c *Config) discoveryIssuers() ([]issuerCandidate, error) {
 	if c.IssuerBaseURL == "" {
 		if c.DiscoveryIssuer != "" {
@@ -44,9 +39,6 @@ func (c *Config) discoveryIssuers() ([]issuerCandidate, error) {
 	}
 	if c.DiscoveryIssuer != "" && !add(c.DiscoveryIssuer, "DiscoveryIssuer") {
 		return nil, fmt.Errorf("DiscoveryIssuer %q is not an issuer URL", c.DiscoveryIssuer)
-	}
-	if u, err := url.Parse(c.IssuerBaseURL); err == nil && keyset.Loopback(u.Hostname()) {
-		return nil, nil
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("'issuerBaseURL' %q does not say which issuer its metadata describes: set Issuer or DiscoveryIssuer", c.IssuerBaseURL)
