@@ -15,7 +15,8 @@ func TestMultipleConfirmationClaims(t *testing.T) {
 	testCerts()
 	es := esClient(t)
 	both := func() map[string]any { return map[string]any{"jkt": es.jkt, x5tS256: clientCert.thumbprint()} }
-	withExt := func() map[string]any { return map[string]any{"jkt": es.jkt, "kc-jkt-type": "DPoP"} }
+	withExt := func() map[string]any { return map[string]any{"jkt": es.jkt, "ext": "DPoP"} }
+	keycloak := func() map[string]any { return map[string]any{"jkt": es.jkt, "kc-jkt-type": "DPoP"} }
 	// dpop is a DPoP request whose token carries cnf, with a valid proof.
 	dpop := func(cnf map[string]any) func(t *testing.T) *http.Request {
 		return func(t *testing.T) *http.Request {
@@ -49,6 +50,8 @@ func TestMultipleConfirmationClaims(t *testing.T) {
 			`DPoP error="invalid_token", `+desc+`, `+dpopAlgs),
 		refused("jkt and another member, DPoP scheme", nil, dpop(withExt()), onDPoP),
 		refused("jkt and another member, DPoP scheme, mTLS on", mtlsOn, dpop(withExt()), onDPoP),
+		// Keycloak's member describing the jkt is no second binding.
+		{name: "jkt and Keycloak's kc-jkt-type, DPoP scheme", req: dpop(keycloak()), status: 200, body: okBody, challenge: "-"},
 		// A jkt-bound token sent as Bearer fails first on the scheme rule,
 		// as in express-oauth2-jwt-bearer 1.10.
 		{name: "jkt and x5t#S256, Bearer scheme, mTLS on", cfg: mtlsOn, req: bearer(both()),

@@ -326,10 +326,13 @@ func (v *Verifier) checkBinding(r *http.Request, q *request, c *Claims) (*Proof,
 	if !ok {
 		return nil, InvalidToken(msgCnfStructure)
 	}
-	if len(obj) > 1 {
-		// Another binding (x5t#S256, say) or a member this package does not
-		// understand: the proof alone must not satisfy the token.
-		return nil, InvalidToken(msgMultipleConfirm)
+	for member := range obj {
+		// Beside another member, a second binding (x5t#S256, say) or a
+		// member this package does not understand: the proof alone must not
+		// satisfy the token. Keycloak's "kc-jkt-type" only describes the jkt.
+		if len(obj) > 1 && member != "jkt" && member != "kc-jkt-type" {
+			return nil, InvalidToken(msgMultipleConfirm)
+		}
 	}
 	jktValue, ok := obj["jkt"]
 	if !ok {

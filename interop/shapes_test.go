@@ -103,6 +103,9 @@ func envService(t *testing.T, fp *fakeProvider, env map[string]string) *service 
 		return env[k]
 	}
 	cfg := bearer.ConfigFromEnv(getenv)
+	// fp stands in, on loopback, for a provider whose metadata names its
+	// real issuer.
+	cfg.DiscoveryIssuer = fp.issuer
 	profile, err := bearer.ProfileFromEnv(getenv)
 	if err != nil {
 		t.Fatal(err)
