@@ -268,3 +268,28 @@ func TestREADMEListsVariables(t *testing.T) {
 		t.Errorf("README.md documents %s, which no command reads", n)
 	}
 }
+
+// TestIssuerAllowHTTP: a plain-http issuer off loopback needs
+// ISSUER_ALLOW_HTTP; DISCOVERY_ISSUER reaches the verifier's configuration.
+func TestIssuerAllowHTTP(t *testing.T) {
+	env := map[string]string{"ISSUER_BASE_URL": "http://devbox.example:8080", "AUDIENCE": "api"}
+	c, err := loadConfig(mapEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bearer.AllowInsecureHTTP {
+		t.Fatal("AllowInsecureHTTP is on without ISSUER_ALLOW_HTTP")
+	}
+	if _, err := bearer.New(c.Bearer); err == nil {
+		t.Fatal("the verifier accepts a plain-http issuer off loopback")
+	}
+	env["ISSUER_ALLOW_HTTP"] = "true"
+	env["DISCOVERY_ISSUER"] = "https://login.microsoftonline.com/{tenantid}/v2.0"
+	if c, err = loadConfig(mapEnv(env)); err != nil || !c.Bearer.AllowInsecureHTTP || c.Bearer.DiscoveryIssuer != env["DISCOVERY_ISSUER"] {
+		t.Fatalf("with ISSUER_ALLOW_HTTP and DISCOVERY_ISSUER: %+v, %v", c.Bearer, err)
+	}
+	env["ISSUER_ALLOW_HTTP"] = "maybe"
+	if _, err := loadConfig(mapEnv(env)); err == nil || !strings.Contains(err.Error(), "ISSUER_ALLOW_HTTP") {
+		t.Fatalf("ISSUER_ALLOW_HTTP=maybe: %v", err)
+	}
+}

@@ -45,6 +45,14 @@ var variables = []variable{
 	{"ISSUERS", "", "serve decode", "several issuer URLs, commas or spaces, each one's keys found by discovery; instead of ISSUER_BASE_URL", parseIssuers},
 	// No def: set to anything without ISSUERS, it is refused.
 	{"ISSUERS_ALLOW_HTTP", "", "serve decode", "accept http:// issuers in ISSUERS, development only (default: false)", parseIssuersAllowHTTP},
+	{"ISSUER_ALLOW_HTTP", "false", "serve decode", "accept a plain http:// ISSUER_BASE_URL or JWKS_URI that is not on loopback, development only",
+		func(c *config, name, s string) (err error) {
+			allow, err := parseBool(name, s)
+			c.Bearer.AllowInsecureHTTP = c.Bearer.AllowInsecureHTTP || allow
+			return err
+		}},
+	{"DISCOVERY_ISSUER", "", "serve decode", "another issuer the discovery document may name, e.g. https://login.microsoftonline.com/{tenantid}/v2.0 (Entra ID, multi-tenant)",
+		func(c *config, _, s string) error { c.Bearer.DiscoveryIssuer = strings.TrimSpace(s); return nil }},
 	{"AUDIENCE_CLAIM", "", "serve decode", "the claim holding the audience, e.g. client_id for Cognito (default: aud)", nil},
 	{"SCOPE_CLAIMS", "", "serve decode", "claims holding scopes, e.g. scope,scp (default: scope)", nil},
 	{"SCOPE_PREFIX", "", "serve decode", "removed from scopes, e.g. task-manager-api/ (Cognito)", nil},
