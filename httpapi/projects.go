@@ -10,10 +10,7 @@ import (
 // writeProject answers one project with its ETag.
 func (s *server) writeProject(w http.ResponseWriter, r *http.Request, status int, p *taskapi.Project) {
 	w.Header().Set("ETag", etag(p.ID, p.Version))
-	buf := getBuffer()
-	defer putBuffer(buf)
-	*buf = appendProjectEnvelope(*buf, p)
-	writeJSONBytes(w, status, *buf)
+	s.writeJSON(w, r, status, projectEnvelope{newProjectJSON(p)})
 }
 
 // listProjects answers GET /projects.
@@ -29,11 +26,12 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	next := nextPage(w, r, func() string { return projectQueryHash(uid) }, page.Next)
-	buf := getBuffer()
-	defer putBuffer(buf)
-	*buf = appendProjectList(*buf, page.Projects, next)
-	writeJSONBytes(w, http.StatusOK, *buf)
+	list := projectList{Projects: make([]projectJSON, len(page.Projects))}
+	for i, p := range page.Projects {
+		list.Projects[i] = newProjectJSON(p)
+	}
+	list.NextPageToken = nextPage(w, r, func() string { return projectQueryHash(uid) }, page.Next)
+	s.writeJSON(w, r, http.StatusOK, list)
 }
 
 // createProject answers POST /projects.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/taskapi/taskapi"
 )
@@ -20,16 +19,6 @@ const (
 	EMEDIATYPE        = "ERR_MEDIA_TYPE"         // the Content-Type is not accepted (415)
 	EMETHODNOTALLOWED = "ERR_METHOD_NOT_ALLOWED" // the route exists, not with this method (405)
 )
-
-// errorBody is the one error shape of the API, the tutorial's
-// {"error": message, "code": code}, with the field errors of a 422 and the
-// request id of a 500.
-type errorBody struct {
-	Error     string               `json:"error"`
-	Code      string               `json:"code"`
-	Errors    []taskapi.FieldError `json:"errors,omitempty"`
-	RequestID string               `json:"request_id,omitempty"`
-}
 
 // statusOf maps a domain error code to an HTTP status.
 func statusOf(code string) int {
@@ -58,53 +47,29 @@ func statusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
-// Response buffers are pooled: a list of 20 tasks is some 7 KiB, and
-// growing a fresh buffer for each answer was a tenth of the allocations
-// of a GET /tasks. A buffer that grew past maxPooledBuffer (a page of
-// long descriptions) goes to the garbage collector instead, so the pool
-// never pins much memory.
-const maxPooledBuffer = 64 << 10
-
-var bufferPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 8<<10)
-	return &b
-}}
-
-func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
-
-func putBuffer(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
-		return
-	}
-	*b = (*b)[:0]
-	bufferPool.Put(b)
-}
-
-// writeJSONBytes answers body, complete JSON, with status: one write with
-// a Content-Length, so the answer is neither chunked nor split.
-func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
 // writeJSON answers v as JSON with status. v is encoded before anything is
-// written, so an encoding failure (a bug) still gets a clean 500. The
-// task and project routes use their appenders instead (appendjson.go).
+// written, so an encoding failure (a bug) still gets a clean 500. <, > and
+// & are written as they are (no HTML escaping); error bodies, by
+// writeError, escape them.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	p := getBuffer()
-	defer putBuffer(p)
-	buf := bytes.NewBuffer(*p)
-	enc := json.NewEncoder(buf)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	*p = buf.Bytes()
-	writeJSONBytes(w, status, *p)
+	writeBody(w, status, buf.Bytes())
+}
+
+// writeBody answers body, complete JSON, with status: one write with a
+// Content-Length, so the answer is neither chunked nor split.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 // writeError answers err in the API's error shape. A *taskapi.Error gets
@@ -142,7 +107,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	b, _ := json.Marshal(body) // a struct of strings: cannot fail
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSONBytes(w, status, append(b, '\n'))
+	writeBody(w, status, append(b, '\n'))
 }
 
 // statusClientClosed is the status logged for a request whose client

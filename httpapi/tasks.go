@@ -31,10 +31,7 @@ func orNotFound(err, nf error) error {
 // writeTask answers one task with its ETag.
 func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t *taskapi.Task) {
 	w.Header().Set("ETag", etag(t.ID, t.Version))
-	p := getBuffer()
-	defer putBuffer(p)
-	*p = appendTaskEnvelope(*p, t)
-	writeJSONBytes(w, status, *p)
+	s.writeJSON(w, r, status, taskEnvelope{newTaskJSON(t)})
 }
 
 // writeTaskPage answers one page of a task list.
@@ -44,11 +41,12 @@ func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind list
 		s.writeError(w, r, err)
 		return
 	}
-	next := nextPage(w, r, func() string { return taskQueryHash(kind, f) }, page.Next)
-	p := getBuffer()
-	defer putBuffer(p)
-	*p = appendTaskList(*p, page.Tasks, next)
-	writeJSONBytes(w, http.StatusOK, *p)
+	list := taskList{Tasks: make([]taskJSON, len(page.Tasks))}
+	for i, t := range page.Tasks {
+		list.Tasks[i] = newTaskJSON(t)
+	}
+	list.NextPageToken = nextPage(w, r, func() string { return taskQueryHash(kind, f) }, page.Next)
+	s.writeJSON(w, r, http.StatusOK, list)
 }
 
 // listTasks answers GET /tasks.
