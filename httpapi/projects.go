@@ -61,12 +61,12 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) {
 func (s *server) getProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	p, err := s.store.Project(r.Context(), userID(r), id)
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	tag := etag(p.ID, p.Version)
@@ -94,7 +94,7 @@ func (s *server) projectVersion(uid, id string) func(context.Context) (int64, er
 func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	uid := userID(r)
@@ -114,12 +114,12 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 	}
 	pre, err := precondition(r.Context(), r, id, s.projectVersion(uid, id))
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	p, err := s.store.UpdateProject(r.Context(), uid, id, u, pre)
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	s.writeProject(w, r, http.StatusOK, p)
@@ -130,7 +130,7 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	uid := userID(r)
@@ -139,7 +139,7 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 		err = s.store.DeleteProject(r.Context(), uid, id, pre)
 	}
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -150,12 +150,12 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 func (s *server) listProjectTasks(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	uid := userID(r)
 	if _, err := s.store.Project(r.Context(), uid, id); err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	f, kind, err := s.parseTaskFilter(r, uid, id)
