@@ -116,9 +116,7 @@ type requestInfo struct {
 // requestState is the one allocation common makes per request: it is the
 // request's context (the server's, answering requestStateKey with itself:
 // one layer instead of one context.WithValue per value), the status writer
-// of the access log and the metrics, the request id (id[:] is the value of
-// the X-Request-Id response header, so that setting it allocates nothing),
-// and the requestInfo the inner layers fill in. Its Done, Err and Deadline
+// of the access log and the metrics, the request id, and the requestInfo the inner layers fill in. Its Done, Err and Deadline
 // are the parent's, so a context.WithTimeout under it is canceled by the
 // server's context as directly as before.
 type requestState struct {
@@ -153,36 +151,19 @@ const (
 	strictTransportSecurity = "max-age=63072000; includeSubDomains"
 )
 
-// Values of the security headers, built once and shared by every response:
-// setSecurityHeaders assigns them to the header map as they are, allocating
-// nothing. Sharing is safe because nothing writes into a value slice of a
-// response header: net/http only reads them (to write the response, or to
-// clone the map), Header.Set replaces the slice (GET /openapi.json sets its
-// own Cache-Control that way) and Header.Add appends, which copies since
-// each slice is full (len == cap == 1).
-var (
-	hdrNoSniff    = []string{"nosniff"}
-	hdrNoReferrer = []string{"no-referrer"}
-	hdrDeny       = []string{"DENY"}
-	hdrCSP        = []string{contentSecurityPolicy}
-	hdrNoStore    = []string{"no-store"}
-	hdrHSTS       = []string{strictTransportSecurity}
-)
-
 // setSecurityHeaders sets the headers every response carries: no sniffing,
 // no referrer, no framing, no active content, no caching (GET /openapi.json
 // overrides Cache-Control: it is the one public document), and HSTS when the
 // request came over TLS (directly, or to a trusted proxy that says so in
-// X-Forwarded-Proto). The names are in canonical form, as Header.Set would
-// make them.
+// X-Forwarded-Proto).
 func (s *server) setSecurityHeaders(h http.Header, r *http.Request) {
-	h["X-Content-Type-Options"] = hdrNoSniff
-	h["Referrer-Policy"] = hdrNoReferrer
-	h["X-Frame-Options"] = hdrDeny
-	h["Content-Security-Policy"] = hdrCSP
-	h["Cache-Control"] = hdrNoStore
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("Cache-Control", "no-store")
 	if r.TLS != nil || (r.Header.Get("X-Forwarded-Proto") == "https" && s.trusted(parseAddr(r.RemoteAddr))) {
-		h["Strict-Transport-Security"] = hdrHSTS
+		h.Set("Strict-Transport-Security", strictTransportSecurity)
 	}
 }
 
@@ -201,7 +182,7 @@ func (s *server) common(next http.Handler) http.Handler {
 		}
 		st.id[0] = id
 		h := w.Header()
-		h["X-Request-Id"] = st.id[:]
+		h.Set("X-Request-Id", id)
 		s.setSecurityHeaders(h, r)
 		r = r.WithContext(st)
 		sw := &st.sw
