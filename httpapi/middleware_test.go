@@ -13,24 +13,6 @@ import (
 	"time"
 )
 
-// TestNewRequestID checks the shape of generated request ids (that of
-// taskapi.NewID: 26 characters of its alphabet, accepted back as a client's
-// X-Request-Id) and that they do not repeat.
-func TestNewRequestID(t *testing.T) {
-	shape := regexp.MustCompile(`^[0-9a-hjkmnp-tv-z]{26}$`)
-	seen := make(map[string]bool)
-	for range 10_000 {
-		id := newRequestID()
-		if !shape.MatchString(id) || !saneRequestID(id) {
-			t.Fatalf("id %q: want 26 characters of 0-9a-z without i, l, o, u", id)
-		}
-		if seen[id] {
-			t.Fatalf("id %q generated twice", id)
-		}
-		seen[id] = true
-	}
-}
-
 // TestCORSVary checks the Vary of a preflight, and that the next answer
 // has only its own.
 func TestCORSVary(t *testing.T) {
@@ -68,7 +50,7 @@ func TestRequestStateContext(t *testing.T) {
 		if ctx.Value(parentKey{}) != "p" {
 			problems = append(problems, "the server's context value is lost")
 		}
-		infoFrom(ctx).sub = "auth0|carol"
+		state(ctx).sub = "auth0|carol"
 		tctx, tcancel := context.WithTimeout(ctx, time.Hour)
 		defer tcancel()
 		cancel()
@@ -85,7 +67,7 @@ func TestRequestStateContext(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-	if requestID(context.Background()) != "" || infoFrom(context.Background()).sub != "" {
+	if requestID(context.Background()) != "" || state(context.Background()).sub != "" {
 		t.Error("a context outside common has a request id or a subject")
 	}
 	// The access log line, field by field in order (the time and the
@@ -95,13 +77,5 @@ func TestRequestStateContext(t *testing.T) {
 	want := `{"level":"INFO","msg":"request","request_id":"rid-7","method":"GET","route":"unmatched","path":"/x","status":418,"bytes":0,"duration":D,"sub":"auth0|carol"}`
 	if string(line) != want {
 		t.Errorf("access log\n%s\nwant\n%s", line, want)
-	}
-}
-
-// BenchmarkRequestID measures the generation of a request id.
-func BenchmarkRequestID(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		newRequestID()
 	}
 }
