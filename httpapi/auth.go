@@ -1,7 +1,8 @@
 package httpapi
 
 import (
-	"encoding/json"
+	"cmp"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,41 +20,65 @@ const (
 	ScopeDelete = "delete:tasks"
 )
 
+// WriteAuthError answers an authentication or authorization failure
+// exactly as bearer.WriteError does, and records its code for the metrics
+// and the per-address limit on failures. It is the bearer.ErrorHandler
+// of the verifier behind Config.Authenticate (bearer.Config.ErrorHandler);
+// the server answers its own checks of the token with it too.
+func WriteAuthError(w http.ResponseWriter, r *http.Request, err error) {
+	st := state(r.Context())
+	st.authCode, st.authStatus = taskapi.EINTERNAL, http.StatusInternalServerError
+	var e *bearer.Error
+	if errors.As(err, &e) {
+		st.authCode, st.authStatus = cmp.Or(e.Code, "ERR_AUTH"), e.Status
+	}
+	if !slices.Contains(authFailureCodes, st.authCode) {
+		st.authCode = "other"
+	}
+	bearer.WriteError(w, r, err)
+}
+
+var _ bearer.ErrorHandler = WriteAuthError
+
+// authFailureCodes are the codes an authentication failure is counted by;
+// any other is counted as "other", so that the label stays bounded.
+var authFailureCodes = []string{"ERR_AUTH", bearer.CodeInvalidToken, bearer.CodeInvalidRequest,
+	bearer.CodeInsufficientScope, bearer.CodeTemporarilyUnavailable, taskapi.EINTERNAL}
+
 // protect puts h behind authentication, the check of the token's sub (the
-// user id every query is scoped by), and, when scopes are required and scope
-// is not "", bearer.RequiredScopesOrPermissions(scope); then the subject's
-// rate limit. Every answer of a protected route is private: Cache-Control:
-// no-store (set for every response by common). Failures of these checks
-// are counted by code in the metrics, and a client address whose
-// authentication failures (401, 400) are over Config.AuthFailureLimit is
-// answered 429 before its token is looked at.
+// user id every query is scoped by) and, when scopes are required and
+// scope is not "", of its scope; then the subject's rate limit. Failures
+// of these checks are counted by code in the metrics, and a client address
+// whose authentication failures (401, 400) are over
+// Config.AuthFailureLimit is answered 429 before its token is looked at.
 func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 	var next http.Handler = h
 	if s.subjects != nil {
 		next = s.limitSubject(next)
 	}
-	// Without a scope to check, the subject's check is the last of
-	// authentication: it marks the pass itself, one layer fewer.
-	scoped := scope != "" && s.requireScopes
-	if scoped {
-		next = bearer.RequiredScopesOrPermissions(scope)(markAuthPassed(next))
+	if !s.requireScopes {
+		scope = ""
 	}
-	subject := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	checked := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := bearer.FromContext(r.Context())
 		if !ok {
-			bearer.WriteError(w, r, bearer.Unauthorized())
+			WriteAuthError(w, r, bearer.Unauthorized())
 			return
 		}
 		if err := checkSubject(claims); err != nil {
-			bearer.WriteError(w, r, err)
+			WriteAuthError(w, r, err)
 			return
 		}
 		st := state(r.Context())
 		st.sub = claims.Subject()
-		st.authPassed = !scoped
+		if err := checkScope(claims, scope); err != nil {
+			WriteAuthError(w, r, err)
+			return
+		}
+		st.authPassed = true
 		next.ServeHTTP(w, r)
 	})
-	authenticated := s.withTimeout(s.authenticate(subject))
+	authenticated := s.withTimeout(s.authenticate(checked))
 	if s.metrics == nil && s.failures == nil {
 		return authenticated
 	}
@@ -68,28 +93,54 @@ func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 				return
 			}
 		}
+		sw := &statusWriter{ResponseWriter: w}
+		authenticated.ServeHTTP(sw, r)
 		st := state(r.Context())
-		aw := &authWriter{ResponseWriter: w, st: st}
-		authenticated.ServeHTTP(aw, r)
-		if st.authPassed || aw.status < 400 {
+		code, status := st.authCode, st.authStatus
+		if code == "" { // not answered by WriteAuthError: judge by the status
+			code, status = "other", sw.status
+		}
+		if st.authPassed || status < 400 {
 			return
 		}
 		if s.metrics != nil {
-			s.metrics.authFailures.WithLabelValues(failureCode(aw.head)).Inc()
+			s.metrics.authFailures.WithLabelValues(code).Inc()
 		}
-		if s.failures != nil && (aw.status == http.StatusUnauthorized || aw.status == http.StatusBadRequest) {
+		if s.failures != nil && (status == http.StatusUnauthorized || status == http.StatusBadRequest) {
 			s.failures.spend(addr)
 		}
 	})
 }
 
-// markAuthPassed notes that the request got through authentication and
-// authorization: what follows is the route's own answer.
-func markAuthPassed(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		state(r.Context()).authPassed = true
-		next.ServeHTTP(w, r)
-	})
+// checkSubject validates the "sub" claim as a user id.
+func checkSubject(c *bearer.Claims) *bearer.Error {
+	v, present := c.Payload["sub"]
+	sub, isString := v.(string)
+	switch {
+	case !present || (isString && sub == ""):
+		return bearer.InvalidToken("Missing 'sub' claim")
+	case !isString, !utf8.ValidString(sub), utf8.RuneCountInString(sub) > taskapi.MaxUserIDLen:
+		return bearer.InvalidToken("Unexpected 'sub' value")
+	}
+	return nil
+}
+
+// checkScope checks that scope ("": none) is in the "scope" or the
+// "permissions" claim, with the answers of
+// bearer.RequiredScopesOrPermissions(scope).
+func checkScope(c *bearer.Claims, scope string) *bearer.Error {
+	if scope == "" {
+		return nil
+	}
+	_, hasScope := c.Payload["scope"]
+	_, hasPerms := c.Payload["permissions"]
+	switch {
+	case !hasScope && !hasPerms:
+		return bearer.InsufficientScope("Missing 'scope' or 'permissions' claim", []string{scope})
+	case !c.HasScope(scope) && !c.HasPermission(scope):
+		return bearer.InsufficientScope("Insufficient Scope", []string{scope})
+	}
+	return nil
 }
 
 // limitSubject applies the per-subject rate limit, with its RateLimit
@@ -112,68 +163,4 @@ func (s *server) countRateLimited(limit string) {
 	if s.metrics != nil {
 		s.metrics.rateLimited.WithLabelValues(limit).Inc()
 	}
-}
-
-// maxFailureHead bounds how much of an authentication failure's body is
-// kept to read its code.
-const maxFailureHead = 512
-
-// authWriter watches the answers given before authentication passed: their
-// status, and the start of their body (for the error code).
-type authWriter struct {
-	http.ResponseWriter
-	st     *requestState
-	status int
-	head   []byte
-}
-
-func (w *authWriter) WriteHeader(status int) {
-	if !w.st.authPassed && w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *authWriter) Write(b []byte) (int, error) {
-	if !w.st.authPassed {
-		if w.status == 0 {
-			w.status = http.StatusOK
-		}
-		if room := maxFailureHead - len(w.head); room > 0 {
-			w.head = append(w.head, b[:min(room, len(b))]...)
-		}
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *authWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// authFailureCodes are the codes an authentication failure is counted by;
-// any other is counted as "other", so that the label stays bounded.
-var authFailureCodes = []string{"ERR_AUTH", bearer.CodeInvalidToken, bearer.CodeInvalidRequest,
-	bearer.CodeInsufficientScope, bearer.CodeTemporarilyUnavailable, taskapi.EINTERNAL}
-
-// failureCode returns the code of an authentication failure's body.
-func failureCode(body []byte) string {
-	var e struct {
-		Code string `json:"code"`
-	}
-	if json.Unmarshal(body, &e) == nil && slices.Contains(authFailureCodes, e.Code) {
-		return e.Code
-	}
-	return "other"
-}
-
-// checkSubject validates the "sub" claim as a user id.
-func checkSubject(c *bearer.Claims) *bearer.Error {
-	v, present := c.Payload["sub"]
-	sub, isString := v.(string)
-	switch {
-	case !present || (isString && sub == ""):
-		return bearer.InvalidToken("Missing 'sub' claim")
-	case !isString, !utf8.ValidString(sub), utf8.RuneCountInString(sub) > taskapi.MaxUserIDLen:
-		return bearer.InvalidToken("Unexpected 'sub' value")
-	}
-	return nil
 }

@@ -14,12 +14,14 @@ import (
 )
 
 // requestState is what the layers of one request tell each other: the
-// request id, and once authentication has run, the subject and whether it
-// passed.
+// request id, and once authentication has run, the subject, whether it
+// passed, and the code and status of its failure (WriteAuthError).
 type requestState struct {
 	id         string
 	sub        string
 	authPassed bool
+	authCode   string // a metrics label (see authFailureCodes); "" when none was recorded
+	authStatus int
 }
 
 type stateKey struct{}

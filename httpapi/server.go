@@ -48,7 +48,9 @@ type Config struct {
 	Store taskapi.Store
 	// Authenticate is the bearer middleware. It puts the verified
 	// *bearer.Claims in the request context (bearer.NewContext) or answers
-	// the error itself. Required.
+	// the error itself, with WriteAuthError (the verifier's
+	// bearer.Config.ErrorHandler) so that the failure is counted by its
+	// code. Required.
 	Authenticate func(http.Handler) http.Handler
 	// RequireScopes enforces read:tasks (GET), write:tasks (POST, PUT,
 	// PATCH) and delete:tasks (DELETE) on the task and project routes,
