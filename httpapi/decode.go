@@ -107,19 +107,6 @@ func malformed(err error) error {
 	return badRequest("Malformed JSON")
 }
 
-// Field errors of decoding.
-const (
-	msgRequired    = "is required"
-	msgNotAllowed  = "is not allowed"
-	msgReadOnly    = "is read-only"
-	msgString      = "must be a string"
-	msgStringNull  = "must be a string or null"
-	msgDate        = "must be a date (YYYY-MM-DD) or null"
-	msgTimestamp   = "must be an RFC 3339 timestamp or null"
-	msgBool        = "must be a boolean"
-	msgCompletedOr = "cannot be given with completed_on"
-)
-
 // readOnly are the members of a resource a client may not write.
 var readOnly = []string{"id", "user_id", "created_at", "updated_at"}
 
@@ -161,9 +148,9 @@ func (d *fieldDecoder) err() error {
 // unknown records a member that no field of the resource takes.
 func (d *fieldDecoder) unknown(name string) {
 	if slices.Contains(readOnly, name) {
-		d.fail(name, msgReadOnly)
+		d.fail(name, "is read-only")
 	} else {
-		d.fail(name, msgNotAllowed)
+		d.fail(name, "is not allowed")
 	}
 }
 
@@ -171,7 +158,7 @@ func (d *fieldDecoder) unknown(name string) {
 func (d *fieldDecoder) str(name string, raw json.RawMessage) (string, bool) {
 	var v string
 	if isNull(raw) || json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgString)
+		d.fail(name, "must be a string")
 		return "", false
 	}
 	return v, true
@@ -184,7 +171,7 @@ func (d *fieldDecoder) nullableStr(name string, raw json.RawMessage) taskapi.Nul
 	}
 	var v string
 	if json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgStringNull)
+		d.fail(name, "must be a string or null")
 		return taskapi.Nullable[string]{}
 	}
 	return taskapi.Value(v)
@@ -198,7 +185,7 @@ func (d *fieldDecoder) date(name string, raw json.RawMessage) taskapi.Nullable[t
 	}
 	var v taskapi.Date
 	if json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgDate)
+		d.fail(name, "must be a date (YYYY-MM-DD) or null")
 		return taskapi.Nullable[taskapi.Date]{}
 	}
 	return taskapi.Value(v)
@@ -218,7 +205,7 @@ func (d *fieldDecoder) timestamp(name string, raw json.RawMessage) taskapi.Nulla
 		t, err = time.Parse(time.RFC3339Nano, s)
 	}
 	if err != nil {
-		d.fail(name, msgTimestamp)
+		d.fail(name, "must be an RFC 3339 timestamp or null")
 		return taskapi.Nullable[time.Time]{}
 	}
 	return taskapi.Value(t)
@@ -228,7 +215,7 @@ func (d *fieldDecoder) timestamp(name string, raw json.RawMessage) taskapi.Nulla
 func (d *fieldDecoder) boolean(name string, raw json.RawMessage) *bool {
 	var v bool
 	if isNull(raw) || json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgBool)
+		d.fail(name, "must be a boolean")
 		return nil
 	}
 	return &v
@@ -288,10 +275,10 @@ func decodeTaskCreate(body []byte, userID string, now time.Time) (*taskapi.Task,
 	var d fieldDecoder
 	u := decodeTask(members, &d)
 	if !given(members, "name") {
-		d.fail("name", msgRequired)
+		d.fail("name", "is required")
 	}
 	if u.Completed != nil && given(members, "completed_on") {
-		d.fail("completed", msgCompletedOr)
+		d.fail("completed", "cannot be given with completed_on")
 	}
 	if err := d.err(); err != nil {
 		return nil, err
@@ -342,7 +329,7 @@ func decodeProjectCreate(body []byte, userID string) (*taskapi.Project, error) {
 	var d fieldDecoder
 	u := decodeProject(members, &d)
 	if !given(members, "name") {
-		d.fail("name", msgRequired)
+		d.fail("name", "is required")
 	}
 	if err := d.err(); err != nil {
 		return nil, err
