@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,31 +21,19 @@ const (
 	EMETHODNOTALLOWED = "ERR_METHOD_NOT_ALLOWED" // the route exists, not with this method (405)
 )
 
-// statusOf maps a domain error code to an HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case taskapi.EINVALID:
-		return http.StatusUnprocessableEntity
-	case taskapi.ENOTFOUND:
-		return http.StatusNotFound
-	case taskapi.EBADREQUEST:
-		return http.StatusBadRequest
-	case taskapi.ECONFLICT:
-		return http.StatusConflict
-	case taskapi.EPRECONDITION:
-		return http.StatusPreconditionFailed
-	case taskapi.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case EMEDIATYPE:
-		return http.StatusUnsupportedMediaType
-	case EMETHODNOTALLOWED:
-		return http.StatusMethodNotAllowed
-	case ERATELIMIT:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
+// statuses maps an error code to its HTTP status; any other code is a
+// 500.
+var statuses = map[string]int{
+	taskapi.EINVALID:      http.StatusUnprocessableEntity,
+	taskapi.ENOTFOUND:     http.StatusNotFound,
+	taskapi.EBADREQUEST:   http.StatusBadRequest,
+	taskapi.ECONFLICT:     http.StatusConflict,
+	taskapi.EPRECONDITION: http.StatusPreconditionFailed,
+	taskapi.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	ETOOLARGE:             http.StatusRequestEntityTooLarge,
+	EMEDIATYPE:            http.StatusUnsupportedMediaType,
+	EMETHODNOTALLOWED:     http.StatusMethodNotAllowed,
+	ERATELIMIT:            http.StatusTooManyRequests,
 }
 
 // writeJSON answers v as JSON with status. v is encoded before anything is
@@ -89,7 +78,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &e) {
 		body.Code, body.Error, body.Errors = e.Code, e.Message, e.Fields
 	}
-	status := statusOf(body.Code)
+	status := cmp.Or(statuses[body.Code], http.StatusInternalServerError)
 	if status == http.StatusInternalServerError {
 		body.Code, body.Error, body.Errors = taskapi.EINTERNAL, "Internal error", nil
 		body.RequestID = requestID(r.Context())
@@ -117,9 +106,4 @@ const statusClientClosed = 499
 // badRequest returns a 400 ERR_BAD_REQUEST error.
 func badRequest(format string, args ...any) *taskapi.Error {
 	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
-}
-
-// invalid returns a 422 ERR_VALID error for one field.
-func invalid(field, message string) *taskapi.Error {
-	return taskapi.ValidationError(taskapi.FieldError{Field: field, Message: message})
 }
