@@ -13,16 +13,16 @@ import (
 
 // taskJSON is a task on the wire.
 type taskJSON struct {
-	ID          string        `json:"id"`
-	UserID      string        `json:"user_id"`
-	ProjectID   *string       `json:"project_id"`
-	Name        string        `json:"name"`
-	Description *string       `json:"description"`
-	DueDate     *taskapi.Date `json:"due_date"`
-	Completed   bool          `json:"completed"`
-	CompletedOn *string       `json:"completed_on"`
-	CreatedAt   string        `json:"created_at"`
-	UpdatedAt   string        `json:"updated_at"`
+	ID          string  `json:"id"`
+	UserID      string  `json:"user_id"`
+	ProjectID   *string `json:"project_id"`
+	Name        string  `json:"name"`
+	Description *string `json:"description"`
+	DueDate     *string `json:"due_date"`
+	Completed   bool    `json:"completed"`
+	CompletedOn *string `json:"completed_on"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
 }
 
 func newTaskJSON(t *taskapi.Task) taskJSON {
@@ -32,14 +32,15 @@ func newTaskJSON(t *taskapi.Task) taskJSON {
 		ProjectID:   t.ProjectID,
 		Name:        t.Name,
 		Description: t.Description,
-		DueDate:     t.DueDate,
 		Completed:   t.Completed(),
 		CreatedAt:   utc(t.CreatedAt),
 		UpdatedAt:   utc(t.UpdatedAt),
 	}
+	if t.DueDate != nil {
+		j.DueDate = new(t.DueDate.String())
+	}
 	if t.CompletedOn != nil {
-		on := utc(*t.CompletedOn)
-		j.CompletedOn = &on
+		j.CompletedOn = new(utc(*t.CompletedOn))
 	}
 	return j
 }
