@@ -32,7 +32,7 @@ func TestCORSVary(t *testing.T) {
 type parentKey struct{}
 
 // TestRequestStateContext checks the context common gives a request: the
-// request id and the requestInfo reachable from it, the values of the
+// request id and the request state reachable from it, the values of the
 // server's context still there, and the server's cancellation reaching a
 // deadline set under it.
 func TestRequestStateContext(t *testing.T) {
