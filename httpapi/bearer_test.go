@@ -13,7 +13,7 @@ import (
 // token scopes the data, and the sub and scope checks see real claims.
 func TestWithBearerVerifier(t *testing.T) {
 	iss := devissuer.NewTestServer(t)
-	v, err := bearer.New(bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{"task-manager-api"}})
+	v, err := bearer.New(bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{"task-manager-api"}, ErrorHandler: WriteAuthError})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,20 +20,10 @@ const (
 	corsMaxAge = 7200
 )
 
-// Header values of CORS answers, shared by every response as the security
-// headers are (see hdrNoSniff): full slices that nothing writes into.
-var (
-	hdrVaryOrigin   = []string{"Origin"}
-	hdrAnyOrigin    = []string{"*"}
-	hdrExposeHeader = []string{corsExposeHeaders}
-)
-
-// cors is the CORS policy: the origins allowed, or any. allow holds the
-// Access-Control-Allow-Origin value of each origin, built once.
+// cors is the CORS policy: the origins allowed, or any.
 type cors struct {
 	any     bool
 	origins []string
-	allow   [][]string
 }
 
 // newCORS checks the configured origins: "*" alone, or origins of the form
@@ -52,27 +42,21 @@ func newCORS(origins []string) (*cors, error) {
 			return nil, fmt.Errorf("httpapi: CORSOrigins: %q is not an origin (scheme://host[:port], as a browser sends it)", o)
 		}
 	}
-	c := &cors{origins: slices.Clone(origins)}
-	for _, o := range c.origins {
-		c.allow = append(c.allow, []string{o})
-	}
-	return c, nil
+	return &cors{origins: slices.Clone(origins)}, nil
 }
 
-// allowed returns the Access-Control-Allow-Origin value for origin (a
-// shared slice: assign it, never write into it), or nil when the origin is
-// not allowed.
-func (c *cors) allowed(origin string) []string {
+// allowed returns the Access-Control-Allow-Origin value for origin, or ""
+// when the origin is not allowed.
+func (c *cors) allowed(origin string) string {
 	switch {
 	case origin == "":
-		return nil
+		return ""
 	case c.any:
-		return hdrAnyOrigin
+		return "*"
+	case slices.Contains(c.origins, origin):
+		return origin
 	}
-	if i := slices.Index(c.origins, origin); i >= 0 {
-		return c.allow[i]
-	}
-	return nil
+	return ""
 }
 
 // isPreflight reports whether r is a CORS preflight request.
@@ -86,19 +70,15 @@ func isPreflight(r *http.Request) bool {
 // proceeds (the browser enforces the policy).
 func (c *cors) apply(h http.Header, r *http.Request) (preflight bool) {
 	if !c.any {
-		if len(h["Vary"]) == 0 {
-			h["Vary"] = hdrVaryOrigin
-		} else {
-			h.Add("Vary", "Origin")
-		}
+		h.Add("Vary", "Origin")
 	}
 	allow := c.allowed(r.Header.Get("Origin"))
-	if allow == nil {
+	if allow == "" {
 		return false
 	}
-	h["Access-Control-Allow-Origin"] = allow
+	h.Set("Access-Control-Allow-Origin", allow)
 	if !isPreflight(r) {
-		h["Access-Control-Expose-Headers"] = hdrExposeHeader
+		h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 		return false
 	}
 	h.Add("Vary", "Access-Control-Request-Method")

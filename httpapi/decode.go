@@ -107,19 +107,6 @@ func malformed(err error) error {
 	return badRequest("Malformed JSON")
 }
 
-// Field errors of decoding.
-const (
-	msgRequired    = "is required"
-	msgNotAllowed  = "is not allowed"
-	msgReadOnly    = "is read-only"
-	msgString      = "must be a string"
-	msgStringNull  = "must be a string or null"
-	msgDate        = "must be a date (YYYY-MM-DD) or null"
-	msgTimestamp   = "must be an RFC 3339 timestamp or null"
-	msgBool        = "must be a boolean"
-	msgCompletedOr = "cannot be given with completed_on"
-)
-
 // readOnly are the members of a resource a client may not write.
 var readOnly = []string{"id", "user_id", "created_at", "updated_at"}
 
@@ -161,9 +148,9 @@ func (d *fieldDecoder) err() error {
 // unknown records a member that no field of the resource takes.
 func (d *fieldDecoder) unknown(name string) {
 	if slices.Contains(readOnly, name) {
-		d.fail(name, msgReadOnly)
+		d.fail(name, "is read-only")
 	} else {
-		d.fail(name, msgNotAllowed)
+		d.fail(name, "is not allowed")
 	}
 }
 
@@ -171,7 +158,7 @@ func (d *fieldDecoder) unknown(name string) {
 func (d *fieldDecoder) str(name string, raw json.RawMessage) (string, bool) {
 	var v string
 	if isNull(raw) || json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgString)
+		d.fail(name, "must be a string")
 		return "", false
 	}
 	return v, true
@@ -184,7 +171,7 @@ func (d *fieldDecoder) nullableStr(name string, raw json.RawMessage) taskapi.Nul
 	}
 	var v string
 	if json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgStringNull)
+		d.fail(name, "must be a string or null")
 		return taskapi.Nullable[string]{}
 	}
 	return taskapi.Value(v)
@@ -198,7 +185,7 @@ func (d *fieldDecoder) date(name string, raw json.RawMessage) taskapi.Nullable[t
 	}
 	var v taskapi.Date
 	if json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgDate)
+		d.fail(name, "must be a date (YYYY-MM-DD) or null")
 		return taskapi.Nullable[taskapi.Date]{}
 	}
 	return taskapi.Value(v)
@@ -218,7 +205,7 @@ func (d *fieldDecoder) timestamp(name string, raw json.RawMessage) taskapi.Nulla
 		t, err = time.Parse(time.RFC3339Nano, s)
 	}
 	if err != nil {
-		d.fail(name, msgTimestamp)
+		d.fail(name, "must be an RFC 3339 timestamp or null")
 		return taskapi.Nullable[time.Time]{}
 	}
 	return taskapi.Value(t)
@@ -228,24 +215,17 @@ func (d *fieldDecoder) timestamp(name string, raw json.RawMessage) taskapi.Nulla
 func (d *fieldDecoder) boolean(name string, raw json.RawMessage) *bool {
 	var v bool
 	if isNull(raw) || json.Unmarshal(raw, &v) != nil {
-		d.fail(name, msgBool)
+		d.fail(name, "must be a boolean")
 		return nil
 	}
 	return &v
 }
 
-// decodeTaskUpdate reads the body of PUT and PATCH /tasks/{id}: a JSON
-// object whose members replace fields, null clearing a nullable one (for
-// a flat object, the tutorial's partial update and JSON Merge Patch are
-// the same thing). It checks shapes and types only; the rules are
-// TaskUpdate.Validate's.
-func decodeTaskUpdate(body []byte) (taskapi.TaskUpdate, error) {
+// decodeTask reads the members of a task body into an update, recording
+// in d the members of the wrong shape or type and those no field takes.
+// The rules are the domain's (TaskUpdate.Validate, Task.Validate).
+func decodeTask(members []member, d *fieldDecoder) taskapi.TaskUpdate {
 	var u taskapi.TaskUpdate
-	members, err := parseObject(body)
-	if err != nil {
-		return u, err
-	}
-	var d fieldDecoder
 	for _, m := range members {
 		switch m.name {
 		case "name":
@@ -266,100 +246,52 @@ func decodeTaskUpdate(body []byte) (taskapi.TaskUpdate, error) {
 			d.unknown(m.name)
 		}
 	}
+	return u
+}
+
+// decodeTaskUpdate reads the body of PUT and PATCH /tasks/{id}: a JSON
+// object whose members replace fields, null clearing a nullable one (for
+// a flat object, the tutorial's partial update and JSON Merge Patch are
+// the same thing).
+func decodeTaskUpdate(body []byte) (taskapi.TaskUpdate, error) {
+	members, err := parseObject(body)
+	if err != nil {
+		return taskapi.TaskUpdate{}, err
+	}
+	var d fieldDecoder
+	u := decodeTask(members, &d)
 	return u, d.err()
 }
 
 // decodeTaskCreate reads the body of POST /tasks into a new task of
-// userID. completed: true completes the task now (unless completed_on says
-// when). It checks shapes and types only; the rules are Task.Validate's.
+// userID: the update of an empty task, as of now (completed: true
+// completes it now). A name is required, and completed cannot be given
+// with completed_on: both are reported with the other field errors.
 func decodeTaskCreate(body []byte, userID string, now time.Time) (*taskapi.Task, error) {
 	members, err := parseObject(body)
 	if err != nil {
 		return nil, err
 	}
-	t := &taskapi.Task{UserID: userID}
-	var (
-		d             fieldDecoder
-		hasName       bool
-		completed     *bool
-		completedOnOK bool
-	)
-	for _, m := range members {
-		switch m.name {
-		case "name":
-			t.Name, _ = d.str(m.name, m.value)
-			hasName = true
-		case "description":
-			t.Description = d.nullableStr(m.name, m.value).Ptr()
-		case "project_id":
-			t.ProjectID = d.nullableStr(m.name, m.value).Ptr()
-		case "due_date":
-			t.DueDate = d.date(m.name, m.value).Ptr()
-		case "completed_on":
-			t.CompletedOn = d.timestamp(m.name, m.value).Ptr()
-			completedOnOK = true
-		case "completed":
-			completed = d.boolean(m.name, m.value)
-		default:
-			d.unknown(m.name)
-		}
+	var d fieldDecoder
+	u := decodeTask(members, &d)
+	if !given(members, "name") {
+		d.fail("name", "is required")
 	}
-	if !hasName {
-		d.fail("name", msgRequired)
-	}
-	if completed != nil && completedOnOK {
-		d.fail("completed", msgCompletedOr)
-	} else if completed != nil && *completed {
-		c := now.UTC()
-		t.CompletedOn = &c
+	if u.Completed != nil && given(members, "completed_on") {
+		d.fail("completed", "cannot be given with completed_on")
 	}
 	if err := d.err(); err != nil {
 		return nil, err
 	}
+	t := &taskapi.Task{UserID: userID}
+	t.Apply(u, now)
 	return t, nil
 }
 
-// decodeProjectCreate reads the body of POST /projects into a new project
-// of userID.
-func decodeProjectCreate(body []byte, userID string) (*taskapi.Project, error) {
-	members, err := parseObject(body)
-	if err != nil {
-		return nil, err
-	}
-	p := &taskapi.Project{UserID: userID}
-	var (
-		d       fieldDecoder
-		hasName bool
-	)
-	for _, m := range members {
-		switch m.name {
-		case "name":
-			p.Name, _ = d.str(m.name, m.value)
-			hasName = true
-		case "description":
-			p.Description = d.nullableStr(m.name, m.value).Ptr()
-		default:
-			d.unknown(m.name)
-		}
-	}
-	if !hasName {
-		d.fail("name", msgRequired)
-	}
-	if err := d.err(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// decodeProjectUpdate reads the body of PATCH /projects/{id}, a JSON Merge
-// Patch.
-func decodeProjectUpdate(body []byte) (taskapi.ProjectUpdate, error) {
+// decodeProject reads the members of a project body into an update, as
+// decodeTask does.
+func decodeProject(members []member, d *fieldDecoder) taskapi.ProjectUpdate {
 	var u taskapi.ProjectUpdate
-	members, err := parseObject(body)
-	if err != nil {
-		return u, err
-	}
-	var d fieldDecoder
 	for _, m := range members {
 		switch m.name {
 		case "name":
@@ -372,7 +304,46 @@ func decodeProjectUpdate(body []byte) (taskapi.ProjectUpdate, error) {
 			d.unknown(m.name)
 		}
 	}
+	return u
+}
+
+// decodeProjectUpdate reads the body of PATCH /projects/{id}, a JSON Merge
+// Patch.
+func decodeProjectUpdate(body []byte) (taskapi.ProjectUpdate, error) {
+	members, err := parseObject(body)
+	if err != nil {
+		return taskapi.ProjectUpdate{}, err
+	}
+	var d fieldDecoder
+	u := decodeProject(members, &d)
 	return u, d.err()
+}
+
+// decodeProjectCreate reads the body of POST /projects into a new project
+// of userID. A name is required.
+func decodeProjectCreate(body []byte, userID string) (*taskapi.Project, error) {
+	members, err := parseObject(body)
+	if err != nil {
+		return nil, err
+	}
+	var d fieldDecoder
+	u := decodeProject(members, &d)
+	if !given(members, "name") {
+		d.fail("name", "is required")
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	p := &taskapi.Project{UserID: userID, Description: u.Description.Ptr()}
+	if u.Name != nil {
+		p.Name = *u.Name
+	}
+	return p, nil
+}
+
+// given reports whether the body had a member name (whatever its value).
+func given(members []member, name string) bool {
+	return slices.ContainsFunc(members, func(m member) bool { return m.name == name })
 }
 
 // pathID returns the {id} of the route, bounded: an id longer than any the

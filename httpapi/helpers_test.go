@@ -29,7 +29,8 @@ const (
 
 // testAuthenticate puts the claims named by the test headers in the
 // context, as the bearer middleware does with a verified token; a request
-// with none is answered as one without a token.
+// with none is answered as one without a token, with WriteAuthError as
+// the binary's verifier does.
 func testAuthenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		payload := map[string]any{}
@@ -47,7 +48,7 @@ func testAuthenticate(next http.Handler) http.Handler {
 				payload["scope"] = sc
 			}
 		default:
-			bearer.WriteError(w, r, bearer.Unauthorized())
+			WriteAuthError(w, r, bearer.Unauthorized())
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(bearer.NewContext(r.Context(), &bearer.Claims{Payload: payload})))

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -38,42 +39,31 @@ var (
 	projectListParams     = []string{"limit", "page_token"}
 )
 
-// query reads the parameters of a list: each at most once, and none
-// outside allowed.
-type query struct {
-	values url.Values
-}
+// query holds the parameters of a list: each given at most once, and
+// none outside those allowed.
+type query url.Values
 
 func newQuery(r *http.Request, allowed []string) (query, error) {
-	if r.URL.RawQuery == "" { // the usual GET /tasks: nothing to parse
-		return query{}, nil
-	}
 	values, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return query{}, badRequest("Malformed query string")
+		return nil, badRequest("Malformed query string")
 	}
-	names := make([]string, 0, len(values))
-	for name := range values {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(values)) {
 		if !slices.Contains(allowed, name) {
-			return query{}, badRequest("Unknown query parameter %q; allowed: %s", truncate(name, 64), strings.Join(allowed, ", "))
+			return nil, badRequest("Unknown query parameter %q; allowed: %s", truncate(name, 64), strings.Join(allowed, ", "))
 		}
 		if len(values[name]) > 1 {
-			return query{}, badRequest("Query parameter %q is given more than once", truncate(name, 64))
+			return nil, badRequest("Query parameter %q is given more than once", truncate(name, 64))
 		}
 	}
-	return query{values}, nil
+	return query(values), nil
 }
 
 func (q query) get(name string) (string, bool) {
-	v, ok := q.values[name]
-	if !ok {
-		return "", false
+	if v, ok := q[name]; ok {
+		return v[0], true
 	}
-	return v[0], true
+	return "", false
 }
 
 // limit reads ?limit: an integer from 1 to max, def when absent.

@@ -22,11 +22,14 @@ var openAPIDocument []byte
 // modify it.
 func OpenAPI() []byte { return openAPIDocument }
 
+// okJSON is the answer of GET /health, and of GET /ready when ready.
+var okJSON = struct {
+	OK bool `json:"ok"`
+}{true}
+
 // health answers GET /health: the process is up.
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, r, http.StatusOK, struct {
-		OK bool `json:"ok"`
-	}{true})
+	s.writeJSON(w, r, http.StatusOK, okJSON)
 }
 
 // readyTimeout bounds the checks of GET /ready.
@@ -62,9 +65,7 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, answer)
 		return
 	}
-	s.writeJSON(w, r, http.StatusOK, struct {
-		OK bool `json:"ok"`
-	}{true})
+	s.writeJSON(w, r, http.StatusOK, okJSON)
 }
 
 // openAPI answers GET /openapi.json.

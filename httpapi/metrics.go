@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,24 +26,6 @@ type metrics struct {
 	authFailures *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	handler      http.Handler
-
-	// series caches the request counter and latency histogram of each
-	// route and status (a routeStatus → *routeSeries), so that observe
-	// neither formats the status nor hashes label values on every request.
-	// It holds what the vectors hold: one entry per route and status seen.
-	series sync.Map
-}
-
-// routeStatus is a key of metrics.series.
-type routeStatus struct {
-	route  string
-	status int
-}
-
-// routeSeries are the series one request of a route and status updates.
-type routeSeries struct {
-	requests prometheus.Counter
-	duration prometheus.Observer
 }
 
 // latencyBuckets suit an API answering in about a millisecond, with room
@@ -88,17 +69,8 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 
 // observe records one answered request.
 func (m *metrics) observe(route string, status int, d time.Duration) {
-	key := routeStatus{route, status}
-	v, ok := m.series.Load(key)
-	if !ok {
-		v, _ = m.series.LoadOrStore(key, &routeSeries{
-			requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
-			duration: m.duration.WithLabelValues(route),
-		})
-	}
-	rs := v.(*routeSeries)
-	rs.requests.Inc()
-	rs.duration.Observe(d.Seconds())
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
 }
 
 // serveMetrics answers GET /metrics in the Prometheus text format.

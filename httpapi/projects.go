@@ -10,10 +10,7 @@ import (
 // writeProject answers one project with its ETag.
 func (s *server) writeProject(w http.ResponseWriter, r *http.Request, status int, p *taskapi.Project) {
 	w.Header().Set("ETag", etag(p.ID, p.Version))
-	buf := getBuffer()
-	defer putBuffer(buf)
-	*buf = appendProjectEnvelope(*buf, p)
-	writeJSONBytes(w, status, *buf)
+	s.writeJSON(w, r, status, projectEnvelope{newProjectJSON(p)})
 }
 
 // listProjects answers GET /projects.
@@ -29,11 +26,12 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	next := nextPage(w, r, func() string { return projectQueryHash(uid) }, page.Next)
-	buf := getBuffer()
-	defer putBuffer(buf)
-	*buf = appendProjectList(*buf, page.Projects, next)
-	writeJSONBytes(w, http.StatusOK, *buf)
+	list := projectList{Projects: make([]projectJSON, len(page.Projects))}
+	for i, p := range page.Projects {
+		list.Projects[i] = newProjectJSON(p)
+	}
+	list.NextPageToken = nextPage(w, r, func() string { return projectQueryHash(uid) }, page.Next)
+	s.writeJSON(w, r, http.StatusOK, list)
 }
 
 // createProject answers POST /projects.
@@ -63,12 +61,12 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) {
 func (s *server) getProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	p, err := s.store.Project(r.Context(), userID(r), id)
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	tag := etag(p.ID, p.Version)
@@ -96,7 +94,7 @@ func (s *server) projectVersion(uid, id string) func(context.Context) (int64, er
 func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	uid := userID(r)
@@ -116,12 +114,12 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 	}
 	pre, err := precondition(r.Context(), r, id, s.projectVersion(uid, id))
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	p, err := s.store.UpdateProject(r.Context(), uid, id, u, pre)
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	s.writeProject(w, r, http.StatusOK, p)
@@ -132,7 +130,7 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	uid := userID(r)
@@ -141,7 +139,7 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 		err = s.store.DeleteProject(r.Context(), uid, id, pre)
 	}
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -152,12 +150,12 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 func (s *server) listProjectTasks(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errProjectNotFound)
+		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
 	uid := userID(r)
 	if _, err := s.store.Project(r.Context(), uid, id); err != nil {
-		s.writeError(w, r, orNotFound(err, errProjectNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	f, kind, err := s.parseTaskFilter(r, uid, id)

@@ -39,8 +39,7 @@ type bucket struct {
 // keys a limit can only get more lenient, never refuse a new key.
 type limiter struct {
 	rate, burst float64
-	policy      string   // the RateLimit-Policy value
-	policyValue []string // policy as a header value, shared by every answer (see hdrNoSniff)
+	policy      string // the RateLimit-Policy value
 	max         int
 	now         func() time.Time
 
@@ -51,7 +50,7 @@ type limiter struct {
 
 func newLimiter(l RateLimit, max int, now func() time.Time) *limiter {
 	window := int(math.Ceil(float64(l.Burst) / l.Rate))
-	lim := &limiter{
+	return &limiter{
 		rate:    l.Rate,
 		burst:   float64(l.Burst),
 		policy:  `"default";q=` + strconv.Itoa(l.Burst) + `;w=` + strconv.Itoa(window),
@@ -59,8 +58,6 @@ func newLimiter(l RateLimit, max int, now func() time.Time) *limiter {
 		now:     now,
 		buckets: make(map[string]*bucket),
 	}
-	lim.policyValue = []string{lim.policy}
-	return lim
 }
 
 // decision is the state of a bucket after a request.
@@ -145,17 +142,9 @@ func (l *limiter) evict(now time.Time) {
 // headers-10 (RateLimit-Policy: the quota q and its window w in seconds;
 // RateLimit: the remaining quota r and the seconds t until it is whole
 // again), and Retry-After on a refusal.
-//
-// The names are in the canonical form Header.Set would give them
-// (Ratelimit-Policy, Ratelimit), assigned directly to spare that work.
 func (l *limiter) setHeaders(h http.Header, d decision) {
-	h["Ratelimit-Policy"] = l.policyValue
-	var buf [64]byte
-	v := append(buf[:0], `"default";r=`...)
-	v = strconv.AppendInt(v, int64(d.remaining), 10)
-	v = append(v, ";t="...)
-	v = strconv.AppendInt(v, int64(ceilSeconds(d.reset)), 10)
-	h["Ratelimit"] = []string{string(v)}
+	h.Set("RateLimit-Policy", l.policy)
+	h.Set("RateLimit", `"default";r=`+strconv.Itoa(d.remaining)+";t="+strconv.Itoa(ceilSeconds(d.reset)))
 	if !d.allowed {
 		h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.retryAfter))))
 	}

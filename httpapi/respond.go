@@ -2,13 +2,13 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 
 	"github.com/taskapi/taskapi"
 )
@@ -21,90 +21,44 @@ const (
 	EMETHODNOTALLOWED = "ERR_METHOD_NOT_ALLOWED" // the route exists, not with this method (405)
 )
 
-// errorBody is the one error shape of the API, the tutorial's
-// {"error": message, "code": code}, with the field errors of a 422 and the
-// request id of a 500.
-type errorBody struct {
-	Error     string               `json:"error"`
-	Code      string               `json:"code"`
-	Errors    []taskapi.FieldError `json:"errors,omitempty"`
-	RequestID string               `json:"request_id,omitempty"`
-}
-
-// statusOf maps a domain error code to an HTTP status.
-func statusOf(code string) int {
-	switch code {
-	case taskapi.EINVALID:
-		return http.StatusUnprocessableEntity
-	case taskapi.ENOTFOUND:
-		return http.StatusNotFound
-	case taskapi.EBADREQUEST:
-		return http.StatusBadRequest
-	case taskapi.ECONFLICT:
-		return http.StatusConflict
-	case taskapi.EPRECONDITION:
-		return http.StatusPreconditionFailed
-	case taskapi.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	case ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case EMEDIATYPE:
-		return http.StatusUnsupportedMediaType
-	case EMETHODNOTALLOWED:
-		return http.StatusMethodNotAllowed
-	case ERATELIMIT:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
-
-// Response buffers are pooled: a list of 20 tasks is some 7 KiB, and
-// growing a fresh buffer for each answer was a tenth of the allocations
-// of a GET /tasks. A buffer that grew past maxPooledBuffer (a page of
-// long descriptions) goes to the garbage collector instead, so the pool
-// never pins much memory.
-const maxPooledBuffer = 64 << 10
-
-var bufferPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, 8<<10)
-	return &b
-}}
-
-func getBuffer() *[]byte { return bufferPool.Get().(*[]byte) }
-
-func putBuffer(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
-		return
-	}
-	*b = (*b)[:0]
-	bufferPool.Put(b)
-}
-
-// writeJSONBytes answers body, complete JSON, with status: one write with
-// a Content-Length, so the answer is neither chunked nor split.
-func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
+// statuses maps an error code to its HTTP status; any other code is a
+// 500.
+var statuses = map[string]int{
+	taskapi.EINVALID:      http.StatusUnprocessableEntity,
+	taskapi.ENOTFOUND:     http.StatusNotFound,
+	taskapi.EBADREQUEST:   http.StatusBadRequest,
+	taskapi.ECONFLICT:     http.StatusConflict,
+	taskapi.EPRECONDITION: http.StatusPreconditionFailed,
+	taskapi.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	ETOOLARGE:             http.StatusRequestEntityTooLarge,
+	EMEDIATYPE:            http.StatusUnsupportedMediaType,
+	EMETHODNOTALLOWED:     http.StatusMethodNotAllowed,
+	ERATELIMIT:            http.StatusTooManyRequests,
 }
 
 // writeJSON answers v as JSON with status. v is encoded before anything is
-// written, so an encoding failure (a bug) still gets a clean 500. The
-// task and project routes use their appenders instead (appendjson.go).
+// written, so an encoding failure (a bug) still gets a clean 500. <, > and
+// & are written as they are (no HTML escaping); error bodies, by
+// writeError, escape them.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	p := getBuffer()
-	defer putBuffer(p)
-	buf := bytes.NewBuffer(*p)
-	enc := json.NewEncoder(buf)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	*p = buf.Bytes()
-	writeJSONBytes(w, status, *p)
+	writeBody(w, status, buf.Bytes())
+}
+
+// writeBody answers body, complete JSON, with status: one write with a
+// Content-Length, so the answer is neither chunked nor split.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
 }
 
 // writeError answers err in the API's error shape. A *taskapi.Error gets
@@ -124,7 +78,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &e) {
 		body.Code, body.Error, body.Errors = e.Code, e.Message, e.Fields
 	}
-	status := statusOf(body.Code)
+	status := cmp.Or(statuses[body.Code], http.StatusInternalServerError)
 	if status == http.StatusInternalServerError {
 		body.Code, body.Error, body.Errors = taskapi.EINTERNAL, "Internal error", nil
 		body.RequestID = requestID(r.Context())
@@ -142,7 +96,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	b, _ := json.Marshal(body) // a struct of strings: cannot fail
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSONBytes(w, status, append(b, '\n'))
+	writeBody(w, status, append(b, '\n'))
 }
 
 // statusClientClosed is the status logged for a request whose client
@@ -152,9 +106,4 @@ const statusClientClosed = 499
 // badRequest returns a 400 ERR_BAD_REQUEST error.
 func badRequest(format string, args ...any) *taskapi.Error {
 	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
-}
-
-// invalid returns a 422 ERR_VALID error for one field.
-func invalid(field, message string) *taskapi.Error {
-	return taskapi.ValidationError(taskapi.FieldError{Field: field, Message: message})
 }

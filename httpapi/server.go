@@ -25,7 +25,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -49,7 +48,9 @@ type Config struct {
 	Store taskapi.Store
 	// Authenticate is the bearer middleware. It puts the verified
 	// *bearer.Claims in the request context (bearer.NewContext) or answers
-	// the error itself. Required.
+	// the error itself, with WriteAuthError (the verifier's
+	// bearer.Config.ErrorHandler) so that the failure is counted by its
+	// code. Required.
 	Authenticate func(http.Handler) http.Handler
 	// RequireScopes enforces read:tasks (GET), write:tasks (POST, PUT,
 	// PATCH) and delete:tasks (DELETE) on the task and project routes,
@@ -207,7 +208,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now

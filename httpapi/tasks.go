@@ -14,27 +14,10 @@ func userID(r *http.Request) string {
 	return c.Subject()
 }
 
-var (
-	errTaskNotFound    = taskapi.Errorf(taskapi.ENOTFOUND, "Task not found")
-	errProjectNotFound = taskapi.Errorf(taskapi.ENOTFOUND, "Project not found")
-)
-
-// orNotFound replaces a store's not-found error by nf, so the message is
-// the same whatever the store says.
-func orNotFound(err, nf error) error {
-	if taskapi.ErrorCode(err) == taskapi.ENOTFOUND {
-		return nf
-	}
-	return err
-}
-
 // writeTask answers one task with its ETag.
 func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t *taskapi.Task) {
 	w.Header().Set("ETag", etag(t.ID, t.Version))
-	p := getBuffer()
-	defer putBuffer(p)
-	*p = appendTaskEnvelope(*p, t)
-	writeJSONBytes(w, status, *p)
+	s.writeJSON(w, r, status, taskEnvelope{newTaskJSON(t)})
 }
 
 // writeTaskPage answers one page of a task list.
@@ -44,11 +27,12 @@ func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind list
 		s.writeError(w, r, err)
 		return
 	}
-	next := nextPage(w, r, func() string { return taskQueryHash(kind, f) }, page.Next)
-	p := getBuffer()
-	defer putBuffer(p)
-	*p = appendTaskList(*p, page.Tasks, next)
-	writeJSONBytes(w, http.StatusOK, *p)
+	list := taskList{Tasks: make([]taskJSON, len(page.Tasks))}
+	for i, t := range page.Tasks {
+		list.Tasks[i] = newTaskJSON(t)
+	}
+	list.NextPageToken = nextPage(w, r, func() string { return taskQueryHash(kind, f) }, page.Next)
+	s.writeJSON(w, r, http.StatusOK, list)
 }
 
 // listTasks answers GET /tasks.
@@ -89,12 +73,12 @@ func (s *server) createTask(w http.ResponseWriter, r *http.Request) {
 func (s *server) getTask(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errTaskNotFound)
+		s.writeError(w, r, taskapi.TaskNotFound())
 		return
 	}
 	t, err := s.store.Task(r.Context(), userID(r), id)
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	tag := etag(t.ID, t.Version)
@@ -123,7 +107,7 @@ func (s *server) taskVersion(uid, id string) func(context.Context) (int64, error
 func (s *server) updateTask(w http.ResponseWriter, r *http.Request, u taskapi.TaskUpdate) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errTaskNotFound)
+		s.writeError(w, r, taskapi.TaskNotFound())
 		return
 	}
 	uid := userID(r)
@@ -134,12 +118,12 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request, u taskapi.Ta
 	}
 	p, err := precondition(r.Context(), r, id, s.taskVersion(uid, id))
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	t, err := s.store.UpdateTask(r.Context(), uid, id, u, p)
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	s.writeTask(w, r, http.StatusOK, t)
@@ -189,7 +173,7 @@ func (s *server) reopenTask(w http.ResponseWriter, r *http.Request) {
 func (s *server) deleteTask(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(r)
 	if !ok {
-		s.writeError(w, r, errTaskNotFound)
+		s.writeError(w, r, taskapi.TaskNotFound())
 		return
 	}
 	uid := userID(r)
@@ -198,7 +182,7 @@ func (s *server) deleteTask(w http.ResponseWriter, r *http.Request) {
 		err = s.store.DeleteTask(r.Context(), uid, id, p)
 	}
 	if err != nil {
-		s.writeError(w, r, orNotFound(err, errTaskNotFound))
+		s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -248,6 +248,7 @@ type service struct {
 func startService(t *testing.T, issuer string, cfg bearer.Config, profile bearer.Profile, requireScopes bool) *service {
 	t.Helper()
 	cfg.IssuerBaseURL = issuer
+	cfg.ErrorHandler = httpapi.WriteAuthError
 	if cfg.Audience == nil {
 		cfg.Audience = []string{apiAudience}
 	}

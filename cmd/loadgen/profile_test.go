@@ -60,7 +60,8 @@ func TestProfileGetTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	verifier, err := bearer.New(bearer.Config{IssuerBaseURL: idp.URL(), Audience: []string{harness.Audience}})
+	verifier, err := bearer.New(bearer.Config{IssuerBaseURL: idp.URL(), Audience: []string{harness.Audience},
+		ErrorHandler: httpapi.WriteAuthError})
 	if err != nil {
 		t.Fatal(err)
 	}

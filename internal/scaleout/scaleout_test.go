@@ -72,7 +72,7 @@ func start(t *testing.T, name, dbURL string, iss *devissuer.Issuer) *instance {
 	}
 	t.Cleanup(func() { store.Close() })
 	v, err := bearer.New(bearer.Config{IssuerBaseURL: iss.URL(), Audience: []string{"task-manager-api"},
-		DPoP: bearer.DPoPOptions{ReplayStore: store.DPoPReplays()}})
+		DPoP: bearer.DPoPOptions{ReplayStore: store.DPoPReplays()}, ErrorHandler: httpapi.WriteAuthError})
 	if err != nil {
 		t.Fatalf("instance %s: %v", name, err)
 	}
