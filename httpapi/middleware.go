@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/taskapi/taskapi"
@@ -116,7 +117,7 @@ func (s *server) common(next http.Handler) http.Handler {
 		start := time.Now()
 		st := &requestState{id: r.Header.Get("X-Request-Id")}
 		if !saneRequestID(st.id) {
-			st.id = rand.Text()
+			st.id = strings.ToLower(rand.Text()) // 128 random bits, spelled as ids are
 		}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 		h := w.Header()

@@ -260,6 +260,12 @@ func TestServeReadyFollowsSigningKeys(t *testing.T) {
 		t.Errorf("the provider was asked %d times by /ready and a verified request; want none", n-fetches)
 	}
 
+	// A tampered token is refused by the verifier, and counted by its
+	// code through the API's error handler.
+	if a := get(t, base+"/tasks", tamper(tok)); a.status != http.StatusUnauthorized || a.body["code"] != "invalid_token" {
+		t.Errorf("GET /tasks with a tampered token: %d %v, want 401 invalid_token", a.status, a.body)
+	}
+
 	// METRICS: the verifier's counters and the store's pools are scraped
 	// with the HTTP metrics.
 	res, err := http.Get(base + "/metrics")
@@ -273,6 +279,7 @@ func TestServeReadyFollowsSigningKeys(t *testing.T) {
 		`taskapi_auth_verifications_total{outcome="ok"} 1`,
 		`go_sql_max_open_connections{db_name="sqlite_write"} 1`,
 		`taskapi_http_requests_total{route="GET /tasks",status="200"} 1`,
+		`taskapi_auth_failures_total{code="invalid_token"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET /metrics lacks %s", want)

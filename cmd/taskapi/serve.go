@@ -169,6 +169,9 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	if pg, ok := store.(*postgres.Store); ok && !cfg.Bearer.DPoP.Disabled {
 		cfg.Bearer.DPoP.ReplayStore = pg.DPoPReplays()
 	}
+	// Authentication failures are answered, logged and counted by the
+	// API's own handler.
+	cfg.Bearer.ErrorHandler = httpapi.WriteAuthError
 	v, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		store.Close()
