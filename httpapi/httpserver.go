@@ -6,10 +6,10 @@ import (
 )
 
 // Recommended limits of the HTTP server in front of the API, as
-// NewHTTPServer sets them. They cut off the hostile clients of issue 4: a
-// client sending its headers (or its body) slowly holds a connection for
-// at most ReadHeaderTimeout (ReadTimeout), and a header block over
-// MaxHeaderBytes is answered 431 by net/http.
+// NewHTTPServer sets them. They cut off hostile clients: a client sending
+// its headers (or its body) slowly holds a connection for at most
+// ReadHeaderTimeout (ReadTimeout), and a header block over MaxHeaderBytes
+// is answered 431 by net/http.
 const (
 	// ReadHeaderTimeout bounds the reading of a request's headers.
 	ReadHeaderTimeout = 5 * time.Second

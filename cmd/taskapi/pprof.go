@@ -10,6 +10,8 @@ import (
 	"net/http/pprof"
 	"strings"
 	"time"
+
+	"github.com/taskapi/taskapi/httpapi"
 )
 
 // pprofWriteTimeout leaves room for a CPU profile or trace of up to a
@@ -59,9 +61,9 @@ func startPprof(log *slog.Logger, addr string) (stop func(), err error) {
 	}
 	srv := &http.Server{
 		Handler:           pprofHandler(),
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: httpapi.ReadHeaderTimeout,
 		WriteTimeout:      pprofWriteTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		MaxHeaderBytes:    httpapi.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	done := make(chan struct{})

@@ -21,13 +21,7 @@ import (
 	"github.com/taskapi/taskapi/postgres"
 )
 
-// Limits of the HTTP server.
 const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
 	// shutdownTimeout bounds the drain of open requests on SIGINT/SIGTERM.
 	shutdownTimeout = 10 * time.Second
 	// warmTimeout bounds each fetch of the provider's keys at start.
@@ -249,15 +243,8 @@ var timeAfter = time.After
 // answers 503), keeps serving for delay so that load balancers notice,
 // and shuts down, draining open requests for at most shutdownTimeout.
 func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler, drain *drainState, delay time.Duration) error {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewHTTPServer("", h)
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
