@@ -44,31 +44,37 @@ func Errorf(code, format string, args ...any) *Error {
 
 // ErrorCode returns the code of err if it is (or wraps) an *Error, and
 // EINTERNAL otherwise. It returns "" for a nil error.
-func ErrorCode(err error) string {
-	var e *Error
-	if err == nil {
-		return ""
-	} else if errors.As(err, &e) {
-		return e.Code
-	}
-	return EINTERNAL
-}
+func ErrorCode(err error) string { return clientError(err).Code }
 
 // ErrorMessage returns the client-safe message of err, or "Internal error"
 // when err is not an *Error.
-func ErrorMessage(err error) string {
+func ErrorMessage(err error) string { return clientError(err).Message }
+
+// clientError is what a client may learn of err: the *Error it is or
+// wraps, an internal error for anything else, nothing for nil.
+func clientError(err error) *Error {
 	var e *Error
-	if err == nil {
-		return ""
-	} else if errors.As(err, &e) {
-		return e.Message
+	switch {
+	case err == nil:
+		return &Error{}
+	case errors.As(err, &e):
+		return e
 	}
-	return "Internal error"
+	return &Error{Code: EINTERNAL, Message: "Internal error"}
 }
 
 // ValidationError returns an EINVALID error for the given field errors.
 func ValidationError(fields ...FieldError) *Error {
 	return &Error{Code: EINVALID, Message: "Validation error", Fields: fields}
+}
+
+// fieldsError returns the EINVALID error of fields, or nil when there are
+// none.
+func fieldsError(fields []FieldError) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	return ValidationError(fields...)
 }
 
 // The errors of the domain's resources, for the stores and the service

@@ -34,15 +34,7 @@ func (p *Project) Normalize() {
 
 // Validate checks a new project against the rules. It changes nothing.
 func (p *Project) Validate() error {
-	var fields []FieldError
-	fields = validateName(p.Name, fields)
-	if p.Description != nil {
-		fields = validateDescription(*p.Description, fields)
-	}
-	if len(fields) > 0 {
-		return ValidationError(fields...)
-	}
-	return nil
+	return fieldsError(validateTexts(&p.Name, p.Description))
 }
 
 // Normalize puts an update in its stored form: setting an empty
@@ -59,17 +51,7 @@ func (u *ProjectUpdate) Validate() error {
 	if u.Empty() {
 		return errEmptyUpdate()
 	}
-	var fields []FieldError
-	if u.Name != nil {
-		fields = validateName(*u.Name, fields)
-	}
-	if u.Description.Valid {
-		fields = validateDescription(u.Description.Value, fields)
-	}
-	if len(fields) > 0 {
-		return ValidationError(fields...)
-	}
-	return nil
+	return fieldsError(validateTexts(u.Name, u.Description.Ptr()))
 }
 
 // Apply changes p as u says, as of now (UpdatedAt becomes now, in UTC).

@@ -114,14 +114,8 @@ type TaskPage struct {
 // page only telling that more follow (Next is then the last row's cursor).
 // An empty page has an empty, non-nil Tasks.
 func NewTaskPage(rows []*Task, limit int, field SortField) *TaskPage {
-	if rows == nil {
-		rows = []*Task{}
-	}
-	if len(rows) <= limit {
-		return &TaskPage{Tasks: rows}
-	}
-	last := rows[limit-1]
-	return &TaskPage{Tasks: rows[:limit], Next: &Cursor{Value: last.SortValue(field), ID: last.ID}}
+	tasks, next := cutPage(rows, limit, func(t *Task) Cursor { return Cursor{Value: t.SortValue(field), ID: t.ID} })
+	return &TaskPage{Tasks: tasks, Next: next}
 }
 
 // ProjectListFilter selects one page of one user's projects, ordered by
@@ -141,15 +135,24 @@ type ProjectPage struct {
 // NewProjectPage is NewTaskPage for projects, which are listed by
 // created_at.
 func NewProjectPage(rows []*Project, limit int) *ProjectPage {
+	projects, next := cutPage(rows, limit, func(p *Project) Cursor {
+		created := p.CreatedAt.UTC().Format(time.RFC3339Nano)
+		return Cursor{Value: &created, ID: p.ID}
+	})
+	return &ProjectPage{Projects: projects, Next: next}
+}
+
+// cutPage returns the first limit rows (never nil) and, when there are
+// more, the cursor of the last one kept.
+func cutPage[T any](rows []T, limit int, cursor func(T) Cursor) ([]T, *Cursor) {
 	if rows == nil {
-		rows = []*Project{}
+		rows = []T{}
 	}
 	if len(rows) <= limit {
-		return &ProjectPage{Projects: rows}
+		return rows, nil
 	}
-	last := rows[limit-1]
-	created := last.CreatedAt.UTC().Format(time.RFC3339Nano)
-	return &ProjectPage{Projects: rows[:limit], Next: &Cursor{Value: &created, ID: last.ID}}
+	next := cursor(rows[limit-1])
+	return rows[:limit], &next
 }
 
 // Precondition makes a write conditional: when IfVersion is non-zero the

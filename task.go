@@ -111,11 +111,28 @@ func validateDescription(d string, fields []FieldError) []FieldError {
 	return fields
 }
 
+// validateTexts checks a name and a description, each one when given.
+func validateTexts(name, description *string) []FieldError {
+	var fields []FieldError
+	if name != nil {
+		fields = validateName(*name, fields)
+	}
+	if description != nil {
+		fields = validateDescription(*description, fields)
+	}
+	return fields
+}
+
 func validateTaskFields(due *Date, completedOn *time.Time, now time.Time, fields []FieldError) []FieldError {
 	if due != nil && due.Before(earliestToday(now)) {
 		fields = append(fields, FieldError{"due_date", "must be today or later"})
 	}
-	if completedOn != nil && completedOn.After(now.Add(completedSkew)) {
+	switch {
+	case completedOn == nil:
+	case completedOn.UTC().Year() < 1:
+		// Not a time a store can keep and read back.
+		fields = append(fields, FieldError{"completed_on", "must be in year 1 or later"})
+	case completedOn.After(now.Add(completedSkew)):
 		fields = append(fields, FieldError{"completed_on", "must not be in the future"})
 	}
 	return fields
@@ -132,19 +149,11 @@ func (t *Task) Normalize() {
 // Validate checks a new task against the rules, as of now. It changes
 // nothing.
 func (t *Task) Validate(now time.Time) error {
-	var fields []FieldError
-	fields = validateName(t.Name, fields)
-	if t.Description != nil {
-		fields = validateDescription(*t.Description, fields)
-	}
+	fields := validateTexts(&t.Name, t.Description)
 	if t.ProjectID != nil && *t.ProjectID == "" {
 		fields = append(fields, FieldError{"project_id", "must not be empty"})
 	}
-	fields = validateTaskFields(t.DueDate, t.CompletedOn, now, fields)
-	if len(fields) > 0 {
-		return ValidationError(fields...)
-	}
-	return nil
+	return fieldsError(validateTaskFields(t.DueDate, t.CompletedOn, now, fields))
 }
 
 // Normalize puts an update in its stored form: setting an empty
@@ -162,24 +171,14 @@ func (u *TaskUpdate) Validate(now time.Time) error {
 	if u.Empty() {
 		return errEmptyUpdate()
 	}
-	var fields []FieldError
-	if u.Name != nil {
-		fields = validateName(*u.Name, fields)
-	}
-	if u.Description.Valid {
-		fields = validateDescription(u.Description.Value, fields)
-	}
+	fields := validateTexts(u.Name, u.Description.Ptr())
 	if u.ProjectID.Valid && u.ProjectID.Value == "" {
 		fields = append(fields, FieldError{"project_id", "must not be empty"})
 	}
 	if u.Completed != nil && u.CompletedOn.Set {
 		fields = append(fields, FieldError{"completed", "cannot be given with completed_on"})
 	}
-	fields = validateTaskFields(u.DueDate.Ptr(), u.CompletedOn.Ptr(), now, fields)
-	if len(fields) > 0 {
-		return ValidationError(fields...)
-	}
-	return nil
+	return fieldsError(validateTaskFields(u.DueDate.Ptr(), u.CompletedOn.Ptr(), now, fields))
 }
 
 // Apply changes t as u says, as of now: each field u sets, and the

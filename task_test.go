@@ -52,6 +52,9 @@ func TestTaskValidate(t *testing.T) {
 		{"completed now", taskapi.Task{Name: "a", CompletedOn: ptr(now)}, nil},
 		{"completed within skew", taskapi.Task{Name: "a", CompletedOn: ptr(now.Add(4 * time.Minute))}, nil},
 		{"completed in the future", taskapi.Task{Name: "a", CompletedOn: ptr(now.Add(time.Hour))}, []string{"completed_on"}},
+		{"completed in year 0", taskapi.Task{Name: "a", CompletedOn: ptr(time.Date(0, 12, 31, 23, 0, 0, 0, time.UTC))}, []string{"completed_on"}},
+		{"completed in year 0 at an offset", taskapi.Task{Name: "a", CompletedOn: ptr(time.Date(1, 1, 1, 0, 0, 0, 0, time.FixedZone("", 3600)))}, []string{"completed_on"}},
+		{"completed in year 1", taskapi.Task{Name: "a", CompletedOn: ptr(time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC))}, nil},
 		{"empty project id", taskapi.Task{Name: "a", ProjectID: ptr("")}, []string{"project_id"}},
 		{"every rule at once", taskapi.Task{Name: "", DueDate: day(1), CompletedOn: ptr(now.Add(time.Hour))}, []string{"name", "due_date", "completed_on"}},
 	}
