@@ -70,7 +70,8 @@ func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 			return
 		}
 		st := state(r.Context())
-		st.sub = claims.Subject()
+		st.sub, st.issuer = claims.Subject(), s.userIssuer(claims)
+		st.data = s.store.ForIssuer(st.issuer)
 		if err := checkScope(claims, scope); err != nil {
 			WriteAuthError(w, r, err)
 			return
@@ -147,7 +148,8 @@ func checkScope(c *bearer.Claims, scope string) *bearer.Error {
 // headers on every answer.
 func (s *server) limitSubject(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := s.subjects.take(state(r.Context()).sub, 1)
+		st := state(r.Context())
+		d := s.subjects.take(strconv.Itoa(len(st.issuer))+":"+st.issuer+st.sub, 1)
 		s.subjects.setHeaders(w.Header(), d)
 		if !d.allowed {
 			s.countRateLimited("subject")

@@ -249,18 +249,36 @@ func decodeTask(members []member, d *fieldDecoder) taskapi.TaskUpdate {
 	return u
 }
 
+// decodeObject reads body, one JSON object, into the update decode makes
+// of its members; check, when not nil, reports what needs the whole object
+// (a create's required name).
+func decodeObject[U any](body []byte, decode func([]member, *fieldDecoder) U, check func([]member, U, *fieldDecoder)) (U, error) {
+	var u U
+	members, err := parseObject(body)
+	if err != nil {
+		return u, err
+	}
+	var d fieldDecoder
+	u = decode(members, &d)
+	if check != nil {
+		check(members, u, &d)
+	}
+	return u, d.err()
+}
+
+// requireName reports a create without a name.
+func requireName[U any](members []member, _ U, d *fieldDecoder) {
+	if !given(members, "name") {
+		d.fail("name", "is required")
+	}
+}
+
 // decodeTaskUpdate reads the body of PUT and PATCH /tasks/{id}: a JSON
 // object whose members replace fields, null clearing a nullable one (for
 // a flat object, the tutorial's partial update and JSON Merge Patch are
 // the same thing).
 func decodeTaskUpdate(body []byte) (taskapi.TaskUpdate, error) {
-	members, err := parseObject(body)
-	if err != nil {
-		return taskapi.TaskUpdate{}, err
-	}
-	var d fieldDecoder
-	u := decodeTask(members, &d)
-	return u, d.err()
+	return decodeObject(body, decodeTask, nil)
 }
 
 // decodeTaskCreate reads the body of POST /tasks into a new task of
@@ -268,19 +286,13 @@ func decodeTaskUpdate(body []byte) (taskapi.TaskUpdate, error) {
 // completes it now). A name is required, and completed cannot be given
 // with completed_on: both are reported with the other field errors.
 func decodeTaskCreate(body []byte, userID string, now time.Time) (*taskapi.Task, error) {
-	members, err := parseObject(body)
+	u, err := decodeObject(body, decodeTask, func(members []member, u taskapi.TaskUpdate, d *fieldDecoder) {
+		requireName(members, u, d)
+		if u.Completed != nil && given(members, "completed_on") {
+			d.fail("completed", "cannot be given with completed_on")
+		}
+	})
 	if err != nil {
-		return nil, err
-	}
-	var d fieldDecoder
-	u := decodeTask(members, &d)
-	if !given(members, "name") {
-		d.fail("name", "is required")
-	}
-	if u.Completed != nil && given(members, "completed_on") {
-		d.fail("completed", "cannot be given with completed_on")
-	}
-	if err := d.err(); err != nil {
 		return nil, err
 	}
 	t := &taskapi.Task{UserID: userID}
@@ -310,35 +322,17 @@ func decodeProject(members []member, d *fieldDecoder) taskapi.ProjectUpdate {
 // decodeProjectUpdate reads the body of PATCH /projects/{id}, a JSON Merge
 // Patch.
 func decodeProjectUpdate(body []byte) (taskapi.ProjectUpdate, error) {
-	members, err := parseObject(body)
-	if err != nil {
-		return taskapi.ProjectUpdate{}, err
-	}
-	var d fieldDecoder
-	u := decodeProject(members, &d)
-	return u, d.err()
+	return decodeObject(body, decodeProject, nil)
 }
 
 // decodeProjectCreate reads the body of POST /projects into a new project
 // of userID. A name is required.
 func decodeProjectCreate(body []byte, userID string) (*taskapi.Project, error) {
-	members, err := parseObject(body)
+	u, err := decodeObject(body, decodeProject, requireName)
 	if err != nil {
 		return nil, err
 	}
-	var d fieldDecoder
-	u := decodeProject(members, &d)
-	if !given(members, "name") {
-		d.fail("name", "is required")
-	}
-	if err := d.err(); err != nil {
-		return nil, err
-	}
-	p := &taskapi.Project{UserID: userID, Description: u.Description.Ptr()}
-	if u.Name != nil {
-		p.Name = *u.Name
-	}
-	return p, nil
+	return &taskapi.Project{UserID: userID, Name: *u.Name, Description: u.Description.Ptr()}, nil
 }
 
 // given reports whether the body had a member name (whatever its value).

@@ -78,6 +78,9 @@ type faultyStore struct {
 	panic bool
 }
 
+// ForIssuer keeps the faults for every issuer's users.
+func (f *faultyStore) ForIssuer(string) taskapi.IssuerStore { return f }
+
 func (f *faultyStore) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
 	if f.panic {
 		panic("boom in the store")

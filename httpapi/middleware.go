@@ -20,6 +20,8 @@ import (
 type requestState struct {
 	id         string
 	sub        string
+	issuer     string              // the issuer of sub's user (Config.UserIssuer)
+	data       taskapi.IssuerStore // the rows of issuer's users
 	authPassed bool
 	authCode   string // a metrics label (see authFailureCodes); "" when none was recorded
 	authStatus int

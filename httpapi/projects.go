@@ -21,7 +21,7 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := s.store.Projects(r.Context(), f)
+	page, err := data(r).Projects(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -47,7 +47,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) {
 		err = p.Validate()
 	}
 	if err == nil {
-		err = s.store.CreateProject(r.Context(), p)
+		err = data(r).CreateProject(r.Context(), p)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -64,7 +64,7 @@ func (s *server) getProject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, taskapi.ProjectNotFound())
 		return
 	}
-	p, err := s.store.Project(r.Context(), userID(r), id)
+	p, err := data(r).Project(r.Context(), userID(r), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -80,9 +80,9 @@ func (s *server) getProject(w http.ResponseWriter, r *http.Request) {
 
 // projectVersion returns a function reading the current version of a
 // project, for precondition.
-func (s *server) projectVersion(uid, id string) func(context.Context) (int64, error) {
+func projectVersion(r *http.Request, id string) func(context.Context) (int64, error) {
 	return func(ctx context.Context) (int64, error) {
-		p, err := s.store.Project(ctx, uid, id)
+		p, err := data(r).Project(ctx, userID(r), id)
 		if err != nil {
 			return 0, err
 		}
@@ -112,12 +112,12 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	pre, err := precondition(r.Context(), r, id, s.projectVersion(uid, id))
+	pre, err := precondition(r.Context(), r, id, projectVersion(r, id))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := s.store.UpdateProject(r.Context(), uid, id, u, pre)
+	p, err := data(r).UpdateProject(r.Context(), uid, id, u, pre)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -134,9 +134,9 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uid := userID(r)
-	pre, err := precondition(r.Context(), r, id, s.projectVersion(uid, id))
+	pre, err := precondition(r.Context(), r, id, projectVersion(r, id))
 	if err == nil {
-		err = s.store.DeleteProject(r.Context(), uid, id, pre)
+		err = data(r).DeleteProject(r.Context(), uid, id, pre)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -154,7 +154,7 @@ func (s *server) listProjectTasks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uid := userID(r)
-	if _, err := s.store.Project(r.Context(), uid, id); err != nil {
+	if _, err := data(r).Project(r.Context(), uid, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -28,11 +28,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/bearer"
 )
 
 // Defaults of the Config fields left zero.
@@ -52,6 +54,13 @@ type Config struct {
 	// bearer.Config.ErrorHandler) so that the failure is counted by its
 	// code. Required.
 	Authenticate func(http.Handler) http.Handler
+	// UserIssuer names the issuer whose user a verified token's sub is: a
+	// user is a subject of one issuer, and every query is scoped by both
+	// (taskapi.Store.ForIssuer). Nil: the token's "iss" without trailing
+	// slashes (CanonicalIssuer). A deployment with one issuer returns its
+	// issuer; one whose issuers share their subjects (one tenant behind
+	// several domains) returns the same issuer for all of them.
+	UserIssuer func(*bearer.Claims) string
 	// RequireScopes enforces read:tasks (GET), write:tasks (POST, PUT,
 	// PATCH) and delete:tasks (DELETE) on the task and project routes,
 	// from the token's "scope" or "permissions" claim: 403
@@ -144,6 +153,7 @@ func (l RateLimit) check(name string) error {
 type server struct {
 	store         taskapi.Store
 	authenticate  func(http.Handler) http.Handler
+	userIssuer    func(*bearer.Claims) string
 	requireScopes bool
 	defaultLimit  int
 	maxLimit      int
@@ -172,6 +182,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 	s := &server{
 		store:         cfg.Store,
 		authenticate:  cfg.Authenticate,
+		userIssuer:    cfg.UserIssuer,
 		requireScopes: cfg.RequireScopes,
 		defaultLimit:  cfg.DefaultPageSize,
 		maxLimit:      cfg.MaxPageSize,
@@ -210,6 +221,9 @@ func NewServer(cfg Config) (http.Handler, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.userIssuer == nil {
+		s.userIssuer = func(c *bearer.Claims) string { return CanonicalIssuer(c.Issuer()) }
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -241,3 +255,8 @@ func NewServer(cfg Config) (http.Handler, error) {
 	}
 	return s.routes(), nil
 }
+
+// CanonicalIssuer is the form of an issuer URL that rows record: without
+// trailing slashes, so that "https://tenant.auth0.com" and the tokens'
+// "https://tenant.auth0.com/" name one issuer.
+func CanonicalIssuer(issuer string) string { return strings.TrimRight(issuer, "/") }

@@ -5,14 +5,13 @@ import (
 	"net/http"
 
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/bearer"
 )
 
 // userID returns the caller's user id: the sub that protect checked.
-func userID(r *http.Request) string {
-	c, _ := bearer.FromContext(r.Context())
-	return c.Subject()
-}
+func userID(r *http.Request) string { return state(r.Context()).sub }
+
+// data returns the rows of the caller's issuer's users: protect chose them.
+func data(r *http.Request) taskapi.IssuerStore { return state(r.Context()).data }
 
 // writeTask answers one task with its ETag.
 func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t *taskapi.Task) {
@@ -22,7 +21,7 @@ func (s *server) writeTask(w http.ResponseWriter, r *http.Request, status int, t
 
 // writeTaskPage answers one page of a task list.
 func (s *server) writeTaskPage(w http.ResponseWriter, r *http.Request, kind listKind, f taskapi.TaskFilter) {
-	page, err := s.store.Tasks(r.Context(), f)
+	page, err := data(r).Tasks(r.Context(), f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -59,7 +58,7 @@ func (s *server) createTask(w http.ResponseWriter, r *http.Request) {
 		err = t.Validate(now)
 	}
 	if err == nil {
-		err = s.store.CreateTask(r.Context(), t)
+		err = data(r).CreateTask(r.Context(), t)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
@@ -76,7 +75,7 @@ func (s *server) getTask(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, taskapi.TaskNotFound())
 		return
 	}
-	t, err := s.store.Task(r.Context(), userID(r), id)
+	t, err := data(r).Task(r.Context(), userID(r), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -92,9 +91,9 @@ func (s *server) getTask(w http.ResponseWriter, r *http.Request) {
 
 // taskVersion returns a function reading the current version of a task,
 // for precondition.
-func (s *server) taskVersion(uid, id string) func(context.Context) (int64, error) {
+func taskVersion(r *http.Request, id string) func(context.Context) (int64, error) {
 	return func(ctx context.Context) (int64, error) {
-		t, err := s.store.Task(ctx, uid, id)
+		t, err := data(r).Task(ctx, userID(r), id)
 		if err != nil {
 			return 0, err
 		}
@@ -116,12 +115,12 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request, u taskapi.Ta
 		s.writeError(w, r, err)
 		return
 	}
-	p, err := precondition(r.Context(), r, id, s.taskVersion(uid, id))
+	p, err := precondition(r.Context(), r, id, taskVersion(r, id))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := s.store.UpdateTask(r.Context(), uid, id, u, p)
+	t, err := data(r).UpdateTask(r.Context(), uid, id, u, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -177,9 +176,9 @@ func (s *server) deleteTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	uid := userID(r)
-	p, err := precondition(r.Context(), r, id, s.taskVersion(uid, id))
+	p, err := precondition(r.Context(), r, id, taskVersion(r, id))
 	if err == nil {
-		err = s.store.DeleteTask(r.Context(), uid, id, p)
+		err = data(r).DeleteTask(r.Context(), uid, id, p)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -19,6 +19,9 @@ type stalledStore struct {
 	deadline chan bool // whether each stalled call's context had a deadline
 }
 
+// ForIssuer keeps the stall for every issuer's users.
+func (s *stalledStore) ForIssuer(string) taskapi.IssuerStore { return s }
+
 func (s *stalledStore) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
 	_, ok := ctx.Deadline()
 	s.deadline <- ok
