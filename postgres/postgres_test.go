@@ -617,3 +617,20 @@ func TestTransactionRetriedAfterDeadlock(t *testing.T) {
 		})
 	}
 }
+
+// TestAssignIssuerDefault: after AssignIssuer, a row written without an
+// issuer, as an instance of the previous release writes it during a
+// rolling upgrade, is the assigned issuer's.
+func TestAssignIssuerDefault(t *testing.T) {
+	s, url := open(t)
+	if _, err := s.AssignIssuer(t.Context(), "https://tenant.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin(t, url).Exec(t.Context(), `INSERT INTO tasks (id, user_id, name, created_at, updated_at, version)
+		VALUES ('old-release', 'auth0|u', 'written by the previous release', now(), now(), 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ForIssuer("https://tenant.example.com").Task(t.Context(), "auth0|u", "old-release"); err != nil {
+		t.Fatalf("the row the previous release wrote: %v", err)
+	}
+}

@@ -193,7 +193,9 @@ func (s *Store) Issuers(ctx context.Context) ([]string, error) {
 }
 
 // AssignIssuer gives the rows without an issuer to issuer, in one
-// transaction.
+// transaction, and makes issuer the column's default: during a rolling
+// upgrade, instances of the previous release, which write no issuer, then
+// write rows of the deployment's issuer.
 func (s *Store) AssignIssuer(ctx context.Context, issuer string) (int64, error) {
 	if unstorable(issuer) {
 		return 0, fmt.Errorf("postgres: assign issuer: %q is not storable text", issuer)
@@ -207,6 +209,13 @@ func (s *Store) AssignIssuer(ctx context.Context, issuer string) (int64, error) 
 				return err
 			}
 			n += tag.RowsAffected()
+			var alter string
+			if err := tx.QueryRow(ctx, `SELECT format('ALTER TABLE %I ALTER COLUMN issuer SET DEFAULT %L', $1::text, $2::text)`, table, issuer).Scan(&alter); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, alter); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

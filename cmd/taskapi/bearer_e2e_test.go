@@ -182,6 +182,33 @@ func TestServeIssuers(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %q", tt.name, a.status, a.body, tt.status, tt.msg)
 		}
 	}
+
+	// The same sub of the two issuers is two users: the second issuer's
+	// sees and changes nothing of the first's.
+	firstTok, _ := first.Token(devissuer.TokenRequest{Subject: "auth0|same"})
+	secondTok, _ := second.Token(devissuer.TokenRequest{Subject: "auth0|same"})
+	req, _ := http.NewRequest("POST", base+"/tasks", strings.NewReader(`{"name":"first issuer's"}`))
+	req.Header.Set("Authorization", "Bearer "+firstTok)
+	req.Header.Set("Content-Type", "application/json")
+	created := do(t, req)
+	id, _ := created.body["task"].(map[string]any)["id"].(string)
+	if created.status != http.StatusCreated || id == "" {
+		t.Fatalf("POST /tasks: %d %v", created.status, created.body)
+	}
+	if a := get(t, base+"/tasks/"+id, secondTok); a.status != http.StatusNotFound {
+		t.Errorf("the second issuer's user reads the first's task: %d %v", a.status, a.body)
+	}
+	if a := get(t, base+"/tasks", secondTok); len(a.body["tasks"].([]any)) != 0 {
+		t.Errorf("the second issuer's user lists the first's tasks: %v", a.body)
+	}
+	req, _ = http.NewRequest("DELETE", base+"/tasks/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+secondTok)
+	if a := do(t, req); a.status != http.StatusNotFound {
+		t.Errorf("the second issuer's user deletes the first's task: %d", a.status)
+	}
+	if a := get(t, base+"/tasks/"+id, firstTok); a.status != http.StatusOK {
+		t.Errorf("the first issuer's user lost its task: %d %v", a.status, a.body)
+	}
 }
 
 // gatedIdP is a development issuer that can be taken down (every request

@@ -51,6 +51,9 @@ type config struct {
 	Profile   bearer.Profile
 	SeedUsers []string
 	Login     loginConfig
+	// SharedSubjects makes the subjects of every issuer of ISSUERS one
+	// user each (ISSUERS_SHARE_SUBJECTS).
+	SharedSubjects bool
 }
 
 // database is where the data lives: a SQLite file (Path) or a PostgreSQL

@@ -10,6 +10,7 @@ import (
 
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/devissuer"
+	"github.com/taskapi/taskapi/httpapi"
 )
 
 // The development issuer and its defaults.
@@ -74,7 +75,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer api.Close()
-	if _, err := seedUser(ctx, api.store, *user, time.Now()); err != nil {
+	if _, err := seedUser(ctx, api.store, httpapi.CanonicalIssuer(iss.URL()), *user, time.Now()); err != nil {
 		return fmt.Errorf("seed %s: %w", *user, err)
 	}
 	l, err := net.Listen("tcp", *addr)

@@ -10,10 +10,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/httpapi"
 )
 
 func runSeed(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "seed", "seed -user SUB [-user SUB ...]", "")
+	fs := newFlagSet(env, "seed", "seed -user SUB [-user SUB ...] [-issuer URL]", "")
+	issuer := fs.String("issuer", "", "the `URL` of the issuer of the users' tokens (default: ISSUER or ISSUER_BASE_URL, else the development issuer)")
 	var users []string
 	fs.Func("user", "the `sub` of a user to seed (repeatable); the sub claim of the user's access token", func(s string) error {
 		users = append(users, s)
@@ -35,6 +37,10 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	if cfgErr != nil {
 		return cfgErr
 	}
+	iss, err := seedIssuer(*issuer, cfg)
+	if err != nil {
+		return err
+	}
 	db := cfg.Database
 	store, err := openStore(ctx, db)
 	if err != nil {
@@ -42,13 +48,29 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	}
 	defer store.Close()
 	for _, u := range users {
-		n, err := seedUser(ctx, store, u, time.Now())
+		n, err := seedUser(ctx, store, iss, u, time.Now())
 		if err != nil {
 			return fmt.Errorf("seed %s: %w", u, err)
 		}
-		fmt.Fprintf(env.stdout, "seeded %s: 1 project and 2 tasks (%d created, %d already there) in %s\n", u, n, 3-n, db)
+		fmt.Fprintf(env.stdout, "seeded %s of %s: 1 project and 2 tasks (%d created, %d already there) in %s\n", u, iss, n, 3-n, db)
 	}
 	return nil
+}
+
+// seedIssuer returns the canonical issuer of the users to seed: flag when
+// given, else the configured single issuer, else the development issuer
+// (of taskapi dev and taskapi token).
+func seedIssuer(flag string, cfg config) (string, error) {
+	switch {
+	case flag != "":
+		return httpapi.CanonicalIssuer(flag), nil
+	case len(cfg.Bearer.Issuers.URLs) > 1 && !cfg.SharedSubjects:
+		return "", errors.New("seed: with several ISSUERS, give -issuer URL: the issuer of the users' tokens")
+	case cfg.Bearer.Issuer != "" || cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Issuers.URLs) > 0:
+		issuers, _ := cfg.userIssuers()
+		return issuers[0], nil
+	}
+	return httpapi.CanonicalIssuer(issuerURL(devIssuerAddr)), nil
 }
 
 // checkSubject checks a user id as the API would accept it from a token.
@@ -68,21 +90,22 @@ func checkSubject(sub string) error {
 // any other.
 var seedIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-// seedID derives the id of one seeded row from the user's sub, so that
-// seeding again finds the rows it made before.
-func seedID(sub, role string) string {
-	sum := sha256.Sum256([]byte("taskapi seed v1\x00" + sub + "\x00" + role))
+// seedID derives the id of one seeded row from the user (issuer and sub),
+// so that seeding again finds the rows it made before.
+func seedID(issuer, sub, role string) string {
+	sum := sha256.Sum256([]byte("taskapi seed v2\x00" + issuer + "\x00" + sub + "\x00" + role))
 	return seedIDEncoding.EncodeToString(sum[:16])
 }
 
-// seedUser gives user sub the tutorial's demo data: one project and two
+// seedUser gives user sub of issuer the tutorial's demo data: one project and two
 // tasks due in the future, the first without a project and the second in
 // it. Rows that exist already (same derived id) are kept as they are, so
 // seeding twice leaves the same data. It returns how many rows it created.
-func seedUser(ctx context.Context, store taskapi.Store, sub string, now time.Time) (int, error) {
+func seedUser(ctx context.Context, all taskapi.Store, issuer, sub string, now time.Time) (int, error) {
+	store := all.ForIssuer(issuer)
 	str := func(s string) *string { return &s }
 	due := func(days int) *taskapi.Date { d := taskapi.DateOf(now.UTC().AddDate(0, 0, days)); return &d }
-	projectID := seedID(sub, "project")
+	projectID := seedID(issuer, sub, "project")
 	created := 0
 	exists := func(err error) (bool, error) {
 		switch taskapi.ErrorCode(err) {
@@ -104,13 +127,13 @@ func seedUser(ctx context.Context, store taskapi.Store, sub string, now time.Tim
 		return created, fmt.Errorf("project: %w", err)
 	}
 	tasks := []*taskapi.Task{{
-		ID:          seedID(sub, "task-1"),
+		ID:          seedID(issuer, sub, "task-1"),
 		UserID:      sub,
 		Name:        "Renew passport",
 		Description: str("A demo task without a project, from taskapi seed."),
 		DueDate:     due(7),
 	}, {
-		ID:          seedID(sub, "task-2"),
+		ID:          seedID(issuer, sub, "task-2"),
 		UserID:      sub,
 		ProjectID:   &projectID,
 		Name:        "Plant tomatoes",

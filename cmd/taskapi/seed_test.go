@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/postgres/pgtest"
 	"github.com/taskapi/taskapi/sqlite"
 )
@@ -24,7 +25,8 @@ func databases(t *testing.T) map[string]func(t *testing.T) string {
 	}
 }
 
-// snapshot is everything the store at databaseURL holds for one user.
+// snapshot is everything the store at databaseURL holds for one user of
+// the development issuer (seed's default).
 func snapshot(t *testing.T, databaseURL, user string) (projects []taskapi.Project, tasks []taskapi.Task) {
 	t.Helper()
 	ctx := context.Background()
@@ -37,14 +39,15 @@ func snapshot(t *testing.T, databaseURL, user string) (projects []taskapi.Projec
 		t.Fatal(err)
 	}
 	defer store.Close()
-	pp, err := store.Projects(ctx, taskapi.ProjectListFilter{UserID: user, Limit: 100})
+	users := store.ForIssuer(httpapi.CanonicalIssuer(issuerURL(devIssuerAddr)))
+	pp, err := users.Projects(ctx, taskapi.ProjectListFilter{UserID: user, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range pp.Projects {
 		projects = append(projects, *p)
 	}
-	tp, err := store.Tasks(ctx, taskapi.TaskFilter{UserID: user, Limit: 100, Sort: taskapi.Sort{Field: taskapi.SortName}})
+	tp, err := users.Tasks(ctx, taskapi.TaskFilter{UserID: user, Limit: 100, Sort: taskapi.Sort{Field: taskapi.SortName}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +140,13 @@ func TestSeedRecreatesDeletedRows(t *testing.T) {
 	}
 	defer store.Close()
 	now := time.Now()
-	if n, err := seedUser(ctx, store, "u", now); err != nil || n != 3 {
+	if n, err := seedUser(ctx, store, "", "u", now); err != nil || n != 3 {
 		t.Fatalf("seedUser = %d, %v; want 3 rows", n, err)
 	}
-	if err := store.DeleteTask(ctx, "u", seedID("u", "task-1"), taskapi.Precondition{}); err != nil {
+	if err := store.DeleteTask(ctx, "u", seedID("", "u", "task-1"), taskapi.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := seedUser(ctx, store, "u", now); err != nil || n != 1 {
+	if n, err := seedUser(ctx, store, "", "u", now); err != nil || n != 1 {
 		t.Fatalf("seedUser after a delete = %d, %v; want the 1 missing row", n, err)
 	}
 }

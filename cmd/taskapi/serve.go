@@ -154,6 +154,10 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := adoptRows(ctx, log, store, cfg); err != nil {
+		store.Close()
+		return nil, err
+	}
 	// The key set is refreshed in the background before it expires, so
 	// that no request waits for a fetch.
 	cfg.Bearer.RefreshAhead = true
@@ -184,10 +188,12 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 			err = reg.Register(metrics.NewDBPoolsCollector(p.Stats))
 		}
 	}
+	_, userIssuer := cfg.userIssuers()
 	if err == nil {
 		a.handler, err = httpapi.NewServer(httpapi.Config{
 			Ready:            a.drain.ready,
 			Store:            store,
+			UserIssuer:       userIssuer,
 			Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
 			RequireScopes:    cfg.RequireScopes,
 			DefaultPageSize:  cfg.DefaultPageSize,

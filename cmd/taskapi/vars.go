@@ -30,11 +30,11 @@ type variable struct {
 // variables is the configuration. README.md documents each of them
 // (TestREADMEListsVariables).
 var variables = []variable{
-	{"ISSUER_BASE_URL", "", "serve decode login", "the token issuer as a URL (discovery at /.well-known/openid-configuration), e.g. https://YOUR_TENANT.us.auth0.com; required",
+	{"ISSUER_BASE_URL", "", "serve decode login seed", "the token issuer as a URL (discovery at /.well-known/openid-configuration), e.g. https://YOUR_TENANT.us.auth0.com; required",
 		func(c *config, _, s string) error { c.Bearer.IssuerBaseURL = strings.TrimSpace(s); return nil }},
 	{"AUDIENCE", "", "serve decode login", "the API identifier, e.g. task-manager-api (several: comma-separated); required",
 		func(c *config, _, s string) error { c.Bearer.Audience = splitList(s); return nil }},
-	{"ISSUER", "", "serve decode", "the exact iss tokens must have, instead of discovery's",
+	{"ISSUER", "", "serve decode seed", "the exact iss tokens must have, instead of discovery's",
 		func(c *config, _, s string) error { c.Bearer.Issuer = strings.TrimSpace(s); return nil }},
 	{"JWKS_URI", "", "serve decode", "the URL of the key set, instead of discovery's",
 		func(c *config, _, s string) error { c.Bearer.JWKSURI = strings.TrimSpace(s); return nil }},
@@ -42,9 +42,17 @@ var variables = []variable{
 		func(c *config, _, s string) error { c.Bearer.Secret = s; return nil }},
 	{"TOKEN_SIGNING_ALG", "", "serve decode", "the one signing algorithm accepted",
 		func(c *config, _, s string) error { c.Bearer.TokenSigningAlg = strings.TrimSpace(s); return nil }},
-	{"ISSUERS", "", "serve decode", "several issuer URLs, commas or spaces, each one's keys found by discovery; instead of ISSUER_BASE_URL", parseIssuers},
+	{"ISSUERS", "", "serve decode seed", "several issuer URLs, commas or spaces, each one's keys found by discovery; instead of ISSUER_BASE_URL", parseIssuers},
 	// No def: set to anything without ISSUERS, it is refused.
 	{"ISSUERS_ALLOW_HTTP", "", "serve decode", "accept http:// issuers in ISSUERS, development only (default: false)", parseIssuersAllowHTTP},
+	{"ISSUERS_SHARE_SUBJECTS", "false", "serve decode seed", "with ISSUERS: a sub names the same user whichever issuer signed it (one tenant behind several domains); off: each issuer's users are apart",
+		func(c *config, name, s string) (err error) {
+			c.SharedSubjects, err = parseBool(name, s)
+			if err == nil && c.SharedSubjects && len(c.Bearer.Issuers.URLs) == 0 {
+				err = errors.New("ISSUERS_SHARE_SUBJECTS is set but ISSUERS is not")
+			}
+			return err
+		}},
 	{"ISSUER_ALLOW_HTTP", "false", "serve decode", "accept a plain http:// ISSUER_BASE_URL or JWKS_URI that is not on loopback, development only",
 		func(c *config, name, s string) (err error) {
 			allow, err := parseBool(name, s)
