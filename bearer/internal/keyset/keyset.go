@@ -152,7 +152,6 @@ type Set struct {
 
 	mu       sync.Mutex // guards inflight and closed; held to publish a snapshot
 	inflight *flight
-	flying   atomic.Bool // inflight != nil, readable without mu
 	closed   bool
 
 	base  context.Context // cancelled by Close: aborts fetches

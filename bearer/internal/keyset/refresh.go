@@ -114,9 +114,6 @@ func (s *Set) failMessage(n need) string {
 // MaxAge has passed for the metadata or the keys (and not more often than
 // RetryInterval after a failure).
 func (s *Set) maybeRefreshAhead(snap *snapshot, now time.Time) {
-	if s.flying.Load() {
-		return
-	}
 	ahead := s.aheadAge()
 	due := false
 	for _, n := range [...]need{needKeys, needMeta} {
@@ -206,7 +203,6 @@ func (s *Set) startFlight(ctx context.Context, seen uint64, started *atomic.Uint
 	}
 	f := &flight{done: make(chan struct{})}
 	s.inflight = f
-	s.flying.Store(true)
 	if started != nil {
 		started.Add(1)
 	}
@@ -233,7 +229,6 @@ func (s *Set) run(ctx context.Context, f *flight) {
 	next.version = s.state.Load().version + 1
 	s.state.Store(next)
 	s.inflight = nil
-	s.flying.Store(false)
 	s.mu.Unlock()
 	close(f.done)
 }
