@@ -16,10 +16,7 @@ type Validator func(value any, payload, header map[string]any) bool
 // a bool or nil): the string-valued validator of
 // express-oauth2-jwt-bearer 1.10, generalised.
 func Equals(want any) Validator {
-	w, ok := primitive(want)
-	if !ok {
-		panic("bearer: 'expected' must be a string, number, boolean or null")
-	}
+	w := mustPrimitive(want)
 	return func(value any, _, _ map[string]any) bool {
 		v, ok := primitive(value)
 		return ok && v == w
@@ -150,6 +147,16 @@ func (v *Verifier) timeChecks(p map[string]any, now float64) *Error {
 		}
 	}
 	return nil
+}
+
+// mustPrimitive is primitive for a helper's argument: it panics, with the
+// TypeError message of express-oauth2-jwt-bearer 1.10, on a non-primitive.
+func mustPrimitive(x any) any {
+	p, ok := primitive(x)
+	if !ok {
+		panic("bearer: 'expected' must be a string, number, boolean or null")
+	}
+	return p
 }
 
 // primitive normalises a JSON primitive for comparison: every Go number
