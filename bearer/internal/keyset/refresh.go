@@ -71,7 +71,7 @@ func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
 		return snap, nil
 	}
 	at, have := s.fetchedAt(snap, n)
-	staleOK := have && s.cfg.StaleIfError >= 0 && now.Sub(at) < s.cfg.MaxAge+s.cfg.StaleIfError
+	staleOK := have && now.Sub(at) < s.servable()
 	failing := !snap.failAt.IsZero()
 	retryDue := !failing || now.Sub(snap.failAt) >= s.cfg.RetryInterval
 	if staleOK && failing && snap.failAt.Sub(at) >= s.cfg.MaxAge {
