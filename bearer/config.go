@@ -180,19 +180,18 @@ const (
 	msgPublicKeySecret = "You must not provide both a 'publicKey' and 'secret'"
 )
 
-// Algorithm lists.
+// The accepted "alg" values: asymmetric ones with keys, symmetric ones
+// with a Secret, as messages show them. express-oauth2-jwt-bearer 1.10 also
+// lists ES256K, which Go's maintained JOSE libraries do not implement.
 const (
 	asymmetricList = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
 	symmetricList  = "HS256, HS384, HS512"
 )
 
-// asymmetricAlgs are the accepted asymmetric "alg" values.
-// express-oauth2-jwt-bearer 1.10 also lists ES256K, which Go's maintained
-// JOSE libraries do not implement.
-var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-
-// symmetricAlgs are the accepted "alg" values with a Secret.
-var symmetricAlgs = []string{"HS256", "HS384", "HS512"}
+var (
+	asymmetricAlgs = strings.Split(asymmetricList, ", ")
+	symmetricAlgs  = strings.Split(symmetricList, ", ")
+)
 
 // check validates the combination of options, in the order of
 // express-oauth2-jwt-bearer 1.10.
