@@ -3,11 +3,7 @@ package bearer
 import (
 	"crypto/sha256"
 	"sync"
-	"sync/atomic"
 )
-
-// cacheShards is the number of independently locked parts of the cache.
-const cacheShards = 16
 
 // cacheEntry is a verified token: its claims, the times a hit re-checks,
 // and the key that verified it.
@@ -19,28 +15,19 @@ type cacheEntry struct {
 }
 
 // tokenCache is a bounded map of verified tokens, keyed by the SHA-256 of
-// the whole token. When a shard is full, an arbitrary entry (Go's map
-// iteration order is random) makes room. Only successes are stored.
+// the whole token. When it is full, an arbitrary entry (Go's map iteration
+// order is random) makes room. Only successes are stored.
 type tokenCache struct {
-	perShard int
-	shards   [cacheShards]cacheShard
-}
+	size int
 
-type cacheShard struct {
-	mu sync.RWMutex
+	mu sync.Mutex
 	m  map[[sha256.Size]byte]*cacheEntry
-	// Counters for Stats, per shard so that lookups of different shards
-	// do not contend on one cache line.
-	hits, misses, evictions atomic.Uint64
+	// Counters for Stats.
+	hits, misses, evictions uint64
 }
 
 func newTokenCache(size int) *tokenCache {
-	per := (size + cacheShards - 1) / cacheShards
-	c := &tokenCache{perShard: per}
-	for i := range c.shards {
-		c.shards[i].m = make(map[[sha256.Size]byte]*cacheEntry)
-	}
-	return c
+	return &tokenCache{size: size, m: make(map[[sha256.Size]byte]*cacheEntry)}
 }
 
 // get returns the claims of a cached token that is still valid now:
@@ -48,40 +35,30 @@ func newTokenCache(size int) *tokenCache {
 // and verified by a key that is still in the key set. An entry that is no
 // longer valid is dropped.
 func (c *tokenCache) get(sum *[sha256.Size]byte, v *Verifier, now float64) *Claims {
-	s := &c.shards[sum[0]%cacheShards]
-	s.mu.RLock()
-	e := s.m[*sum]
-	s.mu.RUnlock()
-	if e == nil {
-		s.misses.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.m[*sum]
+	if e == nil || !v.stillValid(e, now) {
+		delete(c.m, *sum)
+		c.misses++
 		return nil
 	}
-	if !v.stillValid(e, now) {
-		s.misses.Add(1)
-		s.mu.Lock()
-		if s.m[*sum] == e {
-			delete(s.m, *sum)
-		}
-		s.mu.Unlock()
-		return nil
-	}
-	s.hits.Add(1)
+	c.hits++
 	return e.claims
 }
 
 // put stores a verified token.
 func (c *tokenCache) put(sum *[sha256.Size]byte, e *cacheEntry) {
-	s := &c.shards[sum[0]%cacheShards]
-	s.mu.Lock()
-	if _, ok := s.m[*sum]; !ok && len(s.m) >= c.perShard {
-		for k := range s.m {
-			delete(s.m, k)
-			s.evictions.Add(1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[*sum]; !ok && len(c.m) >= c.size {
+		for k := range c.m {
+			delete(c.m, k)
+			c.evictions++
 			break
 		}
 	}
-	s.m[*sum] = e
-	s.mu.Unlock()
+	c.m[*sum] = e
 }
 
 // stillValid re-checks what can change after verification: the time, and

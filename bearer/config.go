@@ -180,19 +180,18 @@ const (
 	msgPublicKeySecret = "You must not provide both a 'publicKey' and 'secret'"
 )
 
-// Algorithm lists.
+// The accepted "alg" values: asymmetric ones with keys, symmetric ones
+// with a Secret, as messages show them. express-oauth2-jwt-bearer 1.10 also
+// lists ES256K, which Go's maintained JOSE libraries do not implement.
 const (
 	asymmetricList = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
 	symmetricList  = "HS256, HS384, HS512"
 )
 
-// asymmetricAlgs are the accepted asymmetric "alg" values.
-// express-oauth2-jwt-bearer 1.10 also lists ES256K, which Go's maintained
-// JOSE libraries do not implement.
-var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-
-// symmetricAlgs are the accepted "alg" values with a Secret.
-var symmetricAlgs = []string{"HS256", "HS384", "HS512"}
+var (
+	asymmetricAlgs = strings.Split(asymmetricList, ", ")
+	symmetricAlgs  = strings.Split(symmetricList, ", ")
+)
 
 // check validates the combination of options, in the order of
 // express-oauth2-jwt-bearer 1.10.
@@ -204,30 +203,18 @@ func (c *Config) check() error {
 	} else if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0)) {
 		return errors.New(msgNeedSource)
 	}
-	if c.Secret != "" && c.JWKSURI != "" {
-		return errors.New(msgSecretAndJWKS)
-	}
-	if len(c.PublicKey) > 0 {
-		switch {
-		case c.IssuerBaseURL != "":
-			return errors.New(msgPublicKeyBase)
-		case c.JWKSURI != "":
-			return errors.New(msgPublicKeyJWKS)
-		case c.Secret != "":
-			return errors.New(msgPublicKeySecret)
-		}
-	}
-	if len(c.Audience) == 0 || slices.Contains(c.Audience, "") {
-		return errors.New(msgNeedAudience)
-	}
-	if c.Secret != "" && c.TokenSigningAlg == "" {
-		return errors.New(msgSecretNeedsAlg)
-	}
-	if c.Secret == "" && c.TokenSigningAlg != "" && !slices.Contains(asymmetricAlgs, c.TokenSigningAlg) {
-		return errors.New(msgAsymmetricAlg)
-	}
-	if c.Secret != "" && !slices.Contains(symmetricAlgs, c.TokenSigningAlg) {
-		return errors.New(msgSymmetricAlg)
+	hasKey, alg := len(c.PublicKey) > 0, c.TokenSigningAlg
+	if msg := firstBroken(
+		rule{c.Secret != "" && c.JWKSURI != "", msgSecretAndJWKS},
+		rule{hasKey && c.IssuerBaseURL != "", msgPublicKeyBase},
+		rule{hasKey && c.JWKSURI != "", msgPublicKeyJWKS},
+		rule{hasKey && c.Secret != "", msgPublicKeySecret},
+		rule{len(c.Audience) == 0 || slices.Contains(c.Audience, ""), msgNeedAudience},
+		rule{c.Secret != "" && alg == "", msgSecretNeedsAlg},
+		rule{c.Secret == "" && alg != "" && !slices.Contains(asymmetricAlgs, alg), msgAsymmetricAlg},
+		rule{c.Secret != "" && !slices.Contains(symmetricAlgs, alg), msgSymmetricAlg},
+	); msg != "" {
+		return errors.New(msg)
 	}
 	for _, raw := range []struct{ name, u string }{{"issuerBaseURL", c.IssuerBaseURL}, {"jwksUri", c.JWKSURI}} {
 		if raw.u == "" {
@@ -248,4 +235,20 @@ func (c *Config) check() error {
 		return errors.New("'maxTokenAge' must not be negative")
 	}
 	return c.MTLS.check()
+}
+
+// rule is one check of a configuration: when broken, msg is the error.
+type rule struct {
+	broken bool
+	msg    string
+}
+
+// firstBroken returns the message of the first broken rule, or "".
+func firstBroken(rules ...rule) string {
+	for _, r := range rules {
+		if r.broken {
+			return r.msg
+		}
+	}
+	return ""
 }

@@ -18,28 +18,24 @@ import (
 // scope="<scopes>" in the challenge. An argument with spaces counts as
 // several scopes.
 func RequiredScopes(scopes ...string) Middleware {
-	want := scopeArgs(scopes)
-	return listCheck("scope", want, true, "Insufficient Scope")
+	return listCheck(scopes, true, "Insufficient Scope", "scope")
 }
 
 // ScopeIncludesAny is RequiredScopes with any one of scopes sufficing.
 func ScopeIncludesAny(scopes ...string) Middleware {
-	want := scopeArgs(scopes)
-	return listCheck("scope", want, false, "Insufficient Scope")
+	return listCheck(scopes, false, "Insufficient Scope", "scope")
 }
 
 // RequiredPermissions is RequiredScopes for the "permissions" claim of
 // Auth0 RBAC: 403 insufficient_scope, "Missing 'permissions' claim" or
 // "Insufficient Permissions".
 func RequiredPermissions(permissions ...string) Middleware {
-	want := scopeArgs(permissions)
-	return listCheck("permissions", want, true, "Insufficient Permissions")
+	return listCheck(permissions, true, "Insufficient Permissions", "permissions")
 }
 
 // PermissionsIncludeAny is RequiredPermissions with any one sufficing.
 func PermissionsIncludeAny(permissions ...string) Middleware {
-	want := scopeArgs(permissions)
-	return listCheck("permissions", want, false, "Insufficient Permissions")
+	return listCheck(permissions, false, "Insufficient Permissions", "permissions")
 }
 
 // RequiredScopesOrPermissions passes requests where every one of values is
@@ -47,21 +43,7 @@ func PermissionsIncludeAny(permissions ...string) Middleware {
 // insufficient_scope: "Missing 'scope' or 'permissions' claim" when the
 // token has neither, else "Insufficient Scope".
 func RequiredScopesOrPermissions(values ...string) Middleware {
-	want := scopeArgs(values)
-	return check(func(c *Claims) *Error {
-		_, hasScope := c.Payload["scope"]
-		_, hasPerms := c.Payload["permissions"]
-		if !hasScope && !hasPerms {
-			return InsufficientScope("Missing 'scope' or 'permissions' claim", want)
-		}
-		scopes, perms := c.Scopes(), c.Permissions()
-		for _, w := range want {
-			if !slices.Contains(scopes, w) && !slices.Contains(perms, w) {
-				return InsufficientScope("Insufficient Scope", want)
-			}
-		}
-		return nil
-	})
+	return listCheck(values, true, "Insufficient Scope", "scope", "permissions")
 }
 
 // ClaimEquals passes requests whose claim equals want (a string, number,
@@ -69,19 +51,10 @@ func RequiredScopesOrPermissions(values ...string) Middleware {
 // "Unexpected '<claim>' value".
 func ClaimEquals(claim string, want any) Middleware {
 	claimArg(claim)
-	w, ok := primitive(want)
-	if !ok {
-		panic("bearer: 'expected' must be a string, number, boolean or null")
-	}
-	return check(func(c *Claims) *Error {
-		got, present := c.Payload[claim]
-		if !present {
-			return InvalidToken("Missing '" + claim + "' claim")
-		}
-		if g, ok := primitive(got); !ok || g != w {
-			return InvalidToken("Unexpected '" + claim + "' value")
-		}
-		return nil
+	w := mustPrimitive(want)
+	return claimTest(claim, func(got any) bool {
+		g, ok := primitive(got)
+		return ok && g == w
 	})
 }
 
@@ -93,34 +66,26 @@ func ClaimIncludes(claim string, values ...any) Middleware {
 	claimArg(claim)
 	want := make([]any, len(values))
 	for i, v := range values {
-		p, ok := primitive(v)
-		if !ok {
-			panic("bearer: 'expected' must be a string, number, boolean or null")
-		}
-		want[i] = p
+		want[i] = mustPrimitive(v)
 	}
-	return check(func(c *Claims) *Error {
-		got, present := c.Payload[claim]
-		if !present {
-			return InvalidToken("Missing '" + claim + "' claim")
-		}
+	return claimTest(claim, func(got any) bool {
 		var have []any
 		switch g := got.(type) {
 		case string:
-			for _, s := range strings.Split(g, " ") {
+			for s := range strings.SplitSeq(g, " ") {
 				have = append(have, s)
 			}
 		case []any:
 			have = g
 		default:
-			return InvalidToken("Unexpected '" + claim + "' value")
+			return false
 		}
 		for _, w := range want {
 			if !slices.ContainsFunc(have, func(h any) bool { p, ok := primitive(h); return ok && p == w }) {
-				return InvalidToken("Unexpected '" + claim + "' value")
+				return false
 			}
 		}
-		return nil
+		return true
 	})
 }
 
@@ -161,24 +126,46 @@ func check(test func(*Claims) *Error) Middleware {
 	}
 }
 
-// listCheck checks a scope-like claim for all (or any) of want.
-func listCheck(claim string, want []string, all bool, insufficient string) Middleware {
-	missing := "Missing '" + claim + "' claim"
+// listCheck checks scope-like claims for all (or any) of the arguments
+// (split as scopeArgs does), looking in every one of claims.
+func listCheck(args []string, all bool, insufficient string, claims ...string) Middleware {
+	want := scopeArgs(args)
+	missing := "Missing '" + strings.Join(claims, "' or '") + "' claim"
 	return check(func(c *Claims) *Error {
-		v, present := c.Payload[claim]
+		var have []string
+		present := false
+		for _, name := range claims {
+			v, ok := c.Payload[name]
+			present = present || ok
+			have = append(have, stringList(v, true)...)
+		}
 		if !present {
 			return InsufficientScope(missing, want)
 		}
-		have := stringList(v, true)
-		ok := all
+		n := 0
 		for _, w := range want {
-			if slices.Contains(have, w) != all {
-				ok = !all
-				break
+			if slices.Contains(have, w) {
+				n++
 			}
 		}
-		if !ok {
+		if n == 0 || (all && n < len(want)) {
 			return InsufficientScope(insufficient, want)
+		}
+		return nil
+	})
+}
+
+// claimTest passes requests whose claim is present and passes test.
+// Otherwise 401 invalid_token "Missing '<claim>' claim" or
+// "Unexpected '<claim>' value".
+func claimTest(claim string, test func(value any) bool) Middleware {
+	return check(func(c *Claims) *Error {
+		got, present := c.Payload[claim]
+		if !present {
+			return InvalidToken("Missing '" + claim + "' claim")
+		}
+		if !test(got) {
+			return InvalidToken("Unexpected '" + claim + "' value")
 		}
 		return nil
 	})

@@ -130,27 +130,19 @@ func (o *IssuersOptions) configured() bool {
 // checkIssuers validates the multi-issuer options against the rest of c.
 func (c *Config) checkIssuers() error {
 	o := &c.Issuers
-	switch {
-	case c.IssuerBaseURL != "":
-		return errors.New(msgMultiBase)
-	case c.Issuer != "":
-		return errors.New(msgMultiIssuer)
-	case c.JWKSURI != "":
-		return errors.New(msgMultiJWKS)
-	case c.Secret != "":
-		return errors.New(msgMultiSecret)
-	case len(c.PublicKey) > 0:
-		return errors.New(msgMultiPublicKey)
-	case c.TokenSigningAlg != "":
-		return errors.New(msgMultiAlg)
-	case c.DiscoveryIssuer != "":
-		return errors.New("DiscoveryIssuer is for single-issuer mode: with Issuers, each issuer's metadata must announce that issuer")
-	case o.Resolve != nil && (o.URLs != nil || o.Configs != nil):
-		return errors.New(msgMultiBoth)
-	case o.Resolve == nil && len(o.URLs) == 0 && len(o.Configs) == 0:
-		return errors.New(msgMultiRequired)
-	case o.MaxResolved < 0:
-		return errors.New("Issuers: MaxResolved must not be negative")
+	if msg := firstBroken(
+		rule{c.IssuerBaseURL != "", msgMultiBase},
+		rule{c.Issuer != "", msgMultiIssuer},
+		rule{c.JWKSURI != "", msgMultiJWKS},
+		rule{c.Secret != "", msgMultiSecret},
+		rule{len(c.PublicKey) > 0, msgMultiPublicKey},
+		rule{c.TokenSigningAlg != "", msgMultiAlg},
+		rule{c.DiscoveryIssuer != "", "DiscoveryIssuer is for single-issuer mode: with Issuers, each issuer's metadata must announce that issuer"},
+		rule{o.Resolve != nil && (o.URLs != nil || o.Configs != nil), msgMultiBoth},
+		rule{o.Resolve == nil && len(o.URLs) == 0 && len(o.Configs) == 0, msgMultiRequired},
+		rule{o.MaxResolved < 0, "Issuers: MaxResolved must not be negative"},
+	); msg != "" {
+		return errors.New(msg)
 	}
 	seen := map[string]bool{}
 	for _, ic := range o.all() {

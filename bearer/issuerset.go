@@ -91,7 +91,6 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 	p := s.parent
 	c := &Verifier{
 		audience:      p.audience,
-		pinned:        ic.TokenSigningAlg,
 		tolerance:     p.tolerance,
 		maxAge:        p.maxAge,
 		strict:        p.strict,
@@ -103,36 +102,20 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 		maxTokenBytes: p.maxTokenBytes,
 		maxBodyBytes:  p.maxBodyBytes,
 		mcdIssuer:     n,
+		keyCounters:   p.keyCounters,
 	}
-	allowed := asymmetricAlgs
-	switch {
-	case ic.Secret != "":
-		c.secret = []byte(ic.Secret)
-	case len(ic.PublicKey) > 0:
-		keys, err := parsePublicKey(ic.PublicKey, ic.TokenSigningAlg)
-		if err != nil {
-			return nil, err
+	kc := s.cfg
+	kc.IssuerBaseURL, kc.JWKSURI = ic.IssuerBaseURL, ic.JWKSURI
+	kc.Secret, kc.PublicKey, kc.TokenSigningAlg = ic.Secret, ic.PublicKey, ic.TokenSigningAlg
+	if kc.IssuerBaseURL == "" && kc.JWKSURI == "" && kc.Secret == "" && len(kc.PublicKey) == 0 {
+		kc.IssuerBaseURL = ic.Issuer // found by discovery from the issuer
+		if !strings.Contains(strings.ToLower(ic.Issuer), "://") {
+			kc.IssuerBaseURL = "https://" + ic.Issuer
 		}
-		c.keys = keys
-	default:
-		kc := s.cfg
-		kc.IssuerBaseURL, kc.JWKSURI = ic.IssuerBaseURL, ic.JWKSURI
-		if kc.IssuerBaseURL == "" && kc.JWKSURI == "" {
-			kc.IssuerBaseURL = ic.Issuer
-			if !strings.Contains(strings.ToLower(ic.Issuer), "://") {
-				kc.IssuerBaseURL = "https://" + ic.Issuer
-			}
-		}
-		src, err := newRemoteKeys(kc, p.keyCounters, false)
-		if err != nil {
-			return nil, err
-		}
-		c.keys = src
 	}
-	if ic.TokenSigningAlg != "" {
-		allowed = []string{ic.TokenSigningAlg}
+	if err := c.useKeys(kc, false); err != nil {
+		return nil, err
 	}
-	c.parser = jwt.NewParser(jwt.WithValidMethods(allowed), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
 	return &issuerEntry{v: c, normalized: n, id: s.nextID.Add(1)}, nil
 }
 

@@ -8,7 +8,7 @@ import (
 
 // Stats is a snapshot of a Verifier's counters since New. Every field only
 // grows, so each maps to a monotonic counter (package metrics exposes them
-// to Prometheus). Reading them takes no lock on the verification path.
+// to Prometheus).
 type Stats struct {
 	// Verifications by outcome, one per Verify call (the middleware's
 	// included; a request without a token makes none): VerifyOK returned
@@ -33,9 +33,9 @@ type Stats struct {
 	UnknownKIDRefetches                    uint64
 }
 
-// Stats returns a snapshot of v's counters. It is cheap (atomic loads, no
-// allocation) and safe to call at any time, typically at each metrics
-// scrape.
+// Stats returns a snapshot of v's counters. It is cheap (no allocation, the
+// token cache's lock held briefly) and safe to call at any time, typically
+// at each metrics scrape.
 func (v *Verifier) Stats() Stats {
 	ks := v.keyCounters.Stats()
 	s := Stats{
@@ -49,13 +49,10 @@ func (v *Verifier) Stats() Stats {
 		KeySetFetchErrors:    ks.KeySetFetchErrors,
 		UnknownKIDRefetches:  ks.UnknownKIDRefetches,
 	}
-	if v.cache != nil {
-		for i := range v.cache.shards {
-			sh := &v.cache.shards[i]
-			s.CacheHits += sh.hits.Load()
-			s.CacheMisses += sh.misses.Load()
-			s.CacheEvictions += sh.evictions.Load()
-		}
+	if c := v.cache; c != nil {
+		c.mu.Lock()
+		s.CacheHits, s.CacheMisses, s.CacheEvictions = c.hits, c.misses, c.evictions
+		c.mu.Unlock()
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -16,10 +17,7 @@ type Validator func(value any, payload, header map[string]any) bool
 // a bool or nil): the string-valued validator of
 // express-oauth2-jwt-bearer 1.10, generalised.
 func Equals(want any) Validator {
-	w, ok := primitive(want)
-	if !ok {
-		panic("bearer: 'expected' must be a string, number, boolean or null")
-	}
+	w := mustPrimitive(want)
 	return func(value any, _, _ map[string]any) bool {
 		v, ok := primitive(value)
 		return ok && v == w
@@ -123,63 +121,50 @@ func (v *Verifier) audienceOK(_ *state, aud any) bool {
 }
 
 // timeChecks applies jose's checks, which come before the validators:
-// numeric "iat" when present, then "nbf" and
-// "exp" when present, their type and their time with the tolerance.
+// numeric "iat" when present, then "nbf" and "exp" when present, their
+// type and their time with the tolerance.
 func (v *Verifier) timeChecks(p map[string]any, now float64) *Error {
-	if iat, ok := p["iat"]; ok {
-		if _, num := iat.(float64); !num {
-			return InvalidToken(`"iat" claim must be a number`)
+	for _, c := range []struct {
+		name    string
+		outside func(x float64) bool // the time check; nil: the type alone
+	}{
+		{"iat", nil},
+		{"nbf", func(x float64) bool { return x > now+v.tolerance }},
+		{"exp", func(x float64) bool { return x <= now-v.tolerance }},
+	} {
+		raw, ok := p[c.name]
+		if !ok {
+			continue
 		}
-	}
-	if nbf, ok := p["nbf"]; ok {
-		x, num := nbf.(float64)
+		x, num := raw.(float64)
 		if !num {
-			return InvalidToken(`"nbf" claim must be a number`)
+			return InvalidToken(`"` + c.name + `" claim must be a number`)
 		}
-		if x > now+v.tolerance {
-			return InvalidToken(`"nbf" claim timestamp check failed`)
-		}
-	}
-	if exp, ok := p["exp"]; ok {
-		x, num := exp.(float64)
-		if !num {
-			return InvalidToken(`"exp" claim must be a number`)
-		}
-		if x <= now-v.tolerance {
-			return InvalidToken(`"exp" claim timestamp check failed`)
+		if c.outside != nil && c.outside(x) {
+			return InvalidToken(`"` + c.name + `" claim timestamp check failed`)
 		}
 	}
 	return nil
 }
 
+// mustPrimitive is primitive for a helper's argument: it panics, with the
+// TypeError message of express-oauth2-jwt-bearer 1.10, on a non-primitive.
+func mustPrimitive(x any) any {
+	p, ok := primitive(x)
+	if !ok {
+		panic("bearer: 'expected' must be a string, number, boolean or null")
+	}
+	return p
+}
+
 // primitive normalises a JSON primitive for comparison: every Go number
 // becomes a float64, like a decoded JSON number.
 func primitive(x any) (any, bool) {
-	switch n := x.(type) {
+	switch x.(type) {
 	case nil, string, bool, float64:
 		return x, true
-	case float32:
-		return float64(n), true
-	case int:
-		return float64(n), true
-	case int8:
-		return float64(n), true
-	case int16:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case uint:
-		return float64(n), true
-	case uint8:
-		return float64(n), true
-	case uint16:
-		return float64(n), true
-	case uint32:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
+	case float32, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return reflect.ValueOf(x).Convert(reflect.TypeFor[float64]()).Interface(), true
 	}
 	return nil, false
 }

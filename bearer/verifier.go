@@ -75,7 +75,6 @@ func New(cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		audience:      slices.Clone(cfg.Audience),
 		issuer:        cfg.Issuer,
-		pinned:        cfg.TokenSigningAlg,
 		strict:        cfg.Strict,
 		errorHandler:  cfg.ErrorHandler,
 		authOptional:  cfg.AuthOptional,
@@ -121,33 +120,30 @@ func New(cfg Config) (*Verifier, error) {
 		v.issuers, v.keys = set, set
 		return v, nil
 	}
-	allowed := asymmetricAlgs
-	switch {
-	case cfg.Secret != "":
-		v.secret = []byte(cfg.Secret)
-		allowed = []string{cfg.TokenSigningAlg}
-		if cfg.IssuerBaseURL != "" {
-			// As in express-oauth2-jwt-bearer 1.10, discovery still gives
-			// the issuer and the algorithm list; the key set is not used.
-			src, err := newRemoteKeys(cfg, v.keyCounters, true)
-			if err != nil {
-				return nil, err
-			}
-			v.keys = src
-		}
-	case len(cfg.PublicKey) > 0:
-		keys, err := parsePublicKey(cfg.PublicKey, cfg.TokenSigningAlg)
-		if err != nil {
-			return nil, err
-		}
-		v.keys = keys
-	default:
-		src, err := newRemoteKeys(cfg, v.keyCounters, true)
-		if err != nil {
-			return nil, err
-		}
-		v.keys = src
+	if err := v.useKeys(cfg, true); err != nil {
+		return nil, err
 	}
+	return v, nil
+}
+
+// useKeys gives v the keys of cfg's Secret, PublicKey or remote key set
+// (checkIssuer as for newRemoteKeys), its pinned algorithm and its parser.
+func (v *Verifier) useKeys(cfg Config, checkIssuer bool) error {
+	var err error
+	switch {
+	case len(cfg.PublicKey) > 0:
+		v.keys, err = parsePublicKey(cfg.PublicKey, cfg.TokenSigningAlg)
+	case cfg.IssuerBaseURL != "" || cfg.JWKSURI != "":
+		// With a Secret too, as in express-oauth2-jwt-bearer 1.10: discovery
+		// still gives the issuer and the algorithm list; the key set is not
+		// used.
+		v.keys, err = newRemoteKeys(cfg, v.keyCounters, checkIssuer)
+	}
+	if cfg.Secret != "" {
+		v.secret = []byte(cfg.Secret)
+	}
+	v.pinned = cfg.TokenSigningAlg
+	allowed := asymmetricAlgs
 	if cfg.TokenSigningAlg != "" {
 		allowed = []string{cfg.TokenSigningAlg}
 	}
@@ -155,7 +151,7 @@ func New(cfg Config) (*Verifier, error) {
 	// only; the claims are validated here, with the messages of
 	// express-oauth2-jwt-bearer 1.10.
 	v.parser = jwt.NewParser(jwt.WithValidMethods(allowed), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
-	return v, nil
+	return err
 }
 
 // Warm fetches discovery metadata and the key set now, so that the first

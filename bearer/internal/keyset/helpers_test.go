@@ -226,3 +226,10 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var bg = context.Background()
+
+// flying reports whether a fetch is in flight.
+func (s *Set) flying() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight != nil
+}

@@ -152,7 +152,6 @@ type Set struct {
 
 	mu       sync.Mutex // guards inflight and closed; held to publish a snapshot
 	inflight *flight
-	flying   atomic.Bool // inflight != nil, readable without mu
 	closed   bool
 
 	base  context.Context // cancelled by Close: aborts fetches
@@ -295,12 +294,12 @@ func (s *Set) Contains(k *Key) bool {
 	// A key is in the set only while the set may still be served (fresh,
 	// or within StaleIfError): a token cached under it must not outlive the
 	// bound that holds for every other token.
-	limit := s.cfg.MaxAge
-	if s.cfg.StaleIfError > 0 {
-		limit += s.cfg.StaleIfError
-	}
-	return s.cfg.Now().Sub(snap.keysAt) < limit
+	return s.cfg.Now().Sub(snap.keysAt) < s.servable()
 }
+
+// servable is how long a fetched part may be served: MaxAge, and then
+// StaleIfError unless it is negative.
+func (s *Set) servable() time.Duration { return s.cfg.MaxAge + max(s.cfg.StaleIfError, 0) }
 
 // Warm fetches metadata and keys now unless they are fresh, and reports
 // whether that succeeded. Use it at start so the first request does not

@@ -585,7 +585,7 @@ func TestRefreshAhead(t *testing.T) {
 	if _, err := s.Key(bg, "a", "RS256"); err != nil {
 		t.Fatal(err)
 	}
-	if s.flying.Load() {
+	if s.flying() {
 		t.Fatal("refresh started before 80% of MaxAge")
 	}
 	clock.Advance(2 * time.Minute) // 90%
@@ -597,7 +597,7 @@ func TestRefreshAhead(t *testing.T) {
 		t.Fatalf("discovery fetched %d times, want 2 (refreshed ahead too)", n)
 	}
 	close(gate)
-	waitFor(t, "the refresh to finish", func() bool { return !s.flying.Load() })
+	waitFor(t, "the refresh to finish", func() bool { return !s.flying() })
 	clock.Advance(2 * time.Minute) // 110% of the first fetch, 20% of the refresh
 	if _, err := s.Key(bg, "a", "RS256"); err != nil {
 		t.Fatal(err)
@@ -877,7 +877,7 @@ func TestNoFetchWhenAnAttemptFinishedMeanwhile(t *testing.T) {
 		t.Fatalf("refresh: %v", err)
 	}
 	s.refreshAsync(seen)
-	if s.flying.Load() || p.hitsOf("/jwks") != 1 {
+	if s.flying() || p.hitsOf("/jwks") != 1 {
 		t.Fatalf("fetched again: %d fetches", p.hitsOf("/jwks"))
 	}
 }

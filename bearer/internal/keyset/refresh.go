@@ -71,7 +71,7 @@ func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
 		return snap, nil
 	}
 	at, have := s.fetchedAt(snap, n)
-	staleOK := have && s.cfg.StaleIfError >= 0 && now.Sub(at) < s.cfg.MaxAge+s.cfg.StaleIfError
+	staleOK := have && now.Sub(at) < s.servable()
 	failing := !snap.failAt.IsZero()
 	retryDue := !failing || now.Sub(snap.failAt) >= s.cfg.RetryInterval
 	if staleOK && failing && snap.failAt.Sub(at) >= s.cfg.MaxAge {
@@ -114,9 +114,6 @@ func (s *Set) failMessage(n need) string {
 // MaxAge has passed for the metadata or the keys (and not more often than
 // RetryInterval after a failure).
 func (s *Set) maybeRefreshAhead(snap *snapshot, now time.Time) {
-	if s.flying.Load() {
-		return
-	}
 	ahead := s.aheadAge()
 	due := false
 	for _, n := range [...]need{needKeys, needMeta} {
@@ -206,7 +203,6 @@ func (s *Set) startFlight(ctx context.Context, seen uint64, started *atomic.Uint
 	}
 	f := &flight{done: make(chan struct{})}
 	s.inflight = f
-	s.flying.Store(true)
 	if started != nil {
 		started.Add(1)
 	}
@@ -233,7 +229,6 @@ func (s *Set) run(ctx context.Context, f *flight) {
 	next.version = s.state.Load().version + 1
 	s.state.Store(next)
 	s.inflight = nil
-	s.flying.Store(false)
 	s.mu.Unlock()
 	close(f.done)
 }

@@ -92,10 +92,7 @@ func (s *Set) usable(snap *snapshot, n need, now time.Time) error {
 	case n == needMeta && s.discovery == nil:
 		return nil // static metadata
 	default:
-		limit := s.cfg.MaxAge
-		if s.cfg.StaleIfError > 0 {
-			limit += s.cfg.StaleIfError
-		}
+		limit := s.servable()
 		age := now.Sub(at)
 		if age < limit {
 			return nil
