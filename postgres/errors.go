@@ -21,11 +21,6 @@ func errTimedOut() *taskapi.Error {
 	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database did not answer in time, retry later")
 }
 
-// badRequest is the answer to a list filter the store cannot use.
-func badRequest(format string, args ...any) error {
-	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
-}
-
 // SQLSTATE codes the store tells apart.
 const (
 	uniqueViolation      = "23505"

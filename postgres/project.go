@@ -21,9 +21,6 @@ const (
 		WHERE id = $4 AND user_id = $5 AND version = $6 AND issuer = $7`
 	qUnlinkTasks   = `UPDATE tasks SET project_id = NULL, updated_at = $1, version = version + 1 WHERE project_id = $2 AND user_id = $3 AND issuer = $4`
 	qDeleteProject = `DELETE FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3`
-	qProjectsPage  = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND issuer = $2 ORDER BY created_at, id LIMIT $3`
-	qProjectsAfter = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND issuer = $2 AND (created_at, id) > ($3, $4)
-		ORDER BY created_at, id LIMIT $5`
 )
 
 func scanProject(r rowScanner) (*taskapi.Project, error) {
@@ -70,36 +67,6 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
 	}
 	return p, nil
-}
-
-// Projects returns one page of the user's projects, oldest first, ties
-// broken by id, after f.After (by keyset, like Tasks).
-func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
-	if f.Limit < 1 {
-		return nil, badRequest("limit must be at least 1")
-	}
-	if unstorable(f.UserID) {
-		return taskapi.NewProjectPage(nil, f.Limit), nil
-	}
-	var rows pgx.Rows
-	var err error
-	if f.After == nil {
-		rows, err = s.pool.Query(ctx, qProjectsPage, f.UserID, s.issuer, f.Limit+1)
-	} else {
-		v, cerr := cursorValue(taskapi.SortCreatedAt, f.After)
-		if cerr != nil {
-			return nil, cerr
-		}
-		rows, err = s.pool.Query(ctx, qProjectsAfter, f.UserID, s.issuer, v, f.After.ID, f.Limit+1)
-	}
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	projects, err := pgx.CollectRows(rows, scanRow(scanProject))
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	return taskapi.NewProjectPage(projects, f.Limit), nil
 }
 
 // UpdateProject applies u to the project id of userID in one transaction

@@ -11,15 +11,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// Errors the store answers with. Their messages are safe for clients; the
-// driver's own error, when there is one, stays wrapped beneath for the log.
-// Each call returns a new value, so no caller can change another's error.
-
-// badRequest is the answer to a list filter the store cannot use.
-func badRequest(format string, args ...any) error {
-	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
-}
-
 // mapError turns an error of database/sql or the driver into the error the
 // store answers with: a *taskapi.Error the service can show (wrapping the
 // cause), the context's error when ctx is done, or a wrapped internal error.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/taskapi/taskapi"
 )
@@ -65,34 +64,6 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
 	}
 	return p, nil
-}
-
-// Projects returns one page of the user's projects, oldest first, ties
-// broken by id, after f.After (by keyset, like Tasks).
-func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
-	if f.Limit < 1 {
-		return nil, badRequest("limit must be at least 1")
-	}
-	var q query
-	q.add("user_id = ? AND issuer = ?", f.UserID, s.issuer)
-	if f.After != nil {
-		v, err := cursorValue(taskapi.SortCreatedAt, f.After)
-		if err != nil {
-			return nil, err
-		}
-		keyset(&q, "created_at", false, false, v, f.After.ID)
-	}
-	q.args = append(q.args, f.Limit+1)
-	rows, err := s.query(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+
-		strings.Join(q.where, " AND ")+` ORDER BY created_at, id LIMIT ?`, q.args...)
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	projects, err := scanAll(rows, scanProject)
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	return taskapi.NewProjectPage(projects, f.Limit), nil
 }
 
 // UpdateProject applies u to the project id of userID in one transaction,
