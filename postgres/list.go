@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/internal/listsql"
 )
@@ -25,13 +24,9 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if unstorable(f.UserID, f.Search, f.Project.ID) {
 		return taskapi.NewTaskPage(nil, f.Limit, field), nil
 	}
-	rows, err := s.pool.Query(ctx, numbered(text), args...)
+	tasks, err := queryAll(ctx, s, "list tasks", scanRow(scanTask), numbered(text), args...)
 	if err != nil {
-		return nil, mapError(ctx, "list tasks", err)
-	}
-	tasks, err := pgx.CollectRows(rows, scanRow(scanTask))
-	if err != nil {
-		return nil, mapError(ctx, "list tasks", err)
+		return nil, err
 	}
 	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
 }
@@ -48,13 +43,9 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, numbered(text), args...)
+	projects, err := queryAll(ctx, s, "list projects", scanRow(scanProject), numbered(text), args...)
 	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	projects, err := pgx.CollectRows(rows, scanRow(scanProject))
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
+		return nil, err
 	}
 	return taskapi.NewProjectPage(projects, f.Limit), nil
 }

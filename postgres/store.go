@@ -184,12 +184,23 @@ func (s *Store) ForIssuer(issuer string) taskapi.IssuerStore {
 
 // Issuers returns the issuers that own tasks or projects, in order.
 func (s *Store) Issuers(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
+	return queryAll(ctx, s, "list issuers", pgx.RowTo[string], `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
+}
+
+// queryAll runs a query and reads every row with scan; op names the query
+// in its errors.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, mapError(ctx, "list issuers", err)
+		return nil, mapError(ctx, op, err)
 	}
-	issuers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return issuers, mapError(ctx, "list issuers", err)
+	all, err := pgx.CollectRows(rows, scan)
+	return all, mapError(ctx, op, err)
+}
+
+// scanRow adapts scan to queryAll.
+func scanRow[T any](scan func(rowScanner) (T, error)) pgx.RowToFunc[T] {
+	return func(row pgx.CollectableRow) (T, error) { return scan(row) }
 }
 
 // AssignIssuer gives the rows without an issuer to issuer, in one

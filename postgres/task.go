@@ -32,11 +32,6 @@ const (
 // rowScanner is a pgx.Row or pgx.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanRow adapts scan to pgx.CollectRows.
-func scanRow[T any](scan func(rowScanner) (T, error)) pgx.RowToFunc[T] {
-	return func(row pgx.CollectableRow) (T, error) { return scan(row) }
-}
-
 func scanTask(r rowScanner) (*taskapi.Task, error) {
 	var (
 		t           taskapi.Task

@@ -26,13 +26,9 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, text, args...)
+	tasks, err := queryAll(ctx, s, "list tasks", scanTask, text, args...)
 	if err != nil {
-		return nil, mapError(ctx, "list tasks", err)
-	}
-	tasks, err := scanAll(rows, scanTask)
-	if err != nil {
-		return nil, mapError(ctx, "list tasks", err)
+		return nil, err
 	}
 	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
 }
@@ -51,13 +47,9 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, text, args...)
+	projects, err := queryAll(ctx, s, "list projects", scanProject, text, args...)
 	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	projects, err := scanAll(rows, scanProject)
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
+		return nil, err
 	}
 	return taskapi.NewProjectPage(projects, f.Limit), nil
 }

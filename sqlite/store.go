@@ -258,12 +258,8 @@ func (s *Store) ForIssuer(issuer string) taskapi.IssuerStore {
 
 // Issuers returns the issuers that own tasks or projects, in order.
 func (s *Store) Issuers(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
-	if err != nil {
-		return nil, mapError(ctx, "list issuers", err)
-	}
-	issuers, err := scanAll(rows, func(r rowScanner) (iss string, err error) { return iss, r.Scan(&iss) })
-	return issuers, mapError(ctx, "list issuers", err)
+	return queryAll(ctx, s, "list issuers", func(r rowScanner) (iss string, err error) { return iss, r.Scan(&iss) },
+		`SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
 }
 
 // AssignIssuer gives the rows without an issuer to issuer.
@@ -330,13 +326,27 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScan
 	return st.QueryRowContext(ctx, args...)
 }
 
-// query runs a query on the read pool.
-func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// queryAll runs a query on the read pool and reads every row with scan;
+// op names the query in its errors.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	st, err := s.readStmts.get(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, mapError(ctx, op, err)
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, mapError(ctx, op, err)
+	}
+	defer rows.Close()
+	var all []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapError(ctx, op, err)
+		}
+		all = append(all, v)
+	}
+	return all, mapError(ctx, op, rows.Err())
 }
 
 // timeLayout is the stored form of a timestamp: UTC, fixed width, so the

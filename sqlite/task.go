@@ -13,20 +13,6 @@ const taskColumns = `id, user_id, project_id, name, description, due_date, compl
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
-// scanAll reads every row of rows with scan, and closes rows.
-func scanAll[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var all []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, v)
-	}
-	return all, rows.Err()
-}
-
 // scanTask reads a row of taskColumns.
 func scanTask(r rowScanner) (*taskapi.Task, error) {
 	var (
