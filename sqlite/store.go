@@ -132,25 +132,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, errors.New("sqlite: invalid option: the clock must be set, the busy timeout and WAL limit not negative, the read pool at least 1, the checkpoint interval positive")
 	}
 	// No automatic checkpoint in a COMMIT: the checkpointer does them.
-	write, err := openDB(path, o.busyTimeout, false, "_pragma=wal_autocheckpoint(0)")
+	write, err := openDB(path, o.busyTimeout, false, 1, "_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxIdleTime(0)
-	write.SetConnMaxLifetime(0)
 	if err := migrate(ctx, write); err != nil {
 		write.Close()
 		return nil, err
 	}
-	read, err := openDB(path, o.busyTimeout, true)
+	read, err := openDB(path, o.busyTimeout, true, o.readConns)
 	if err != nil {
 		write.Close()
 		return nil, err
 	}
-	read.SetMaxOpenConns(o.readConns)
-	read.SetMaxIdleConns(o.readConns)
 	ckpt, err := newCheckpointer(ctx, path, o.walLimit)
 	if err != nil {
 		read.Close()
@@ -175,20 +169,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // subcommand. Open migrates too, so a server needs no separate step.
 // Running it on an up-to-date database changes nothing.
 func Migrate(ctx context.Context, path string) error {
-	db, err := openDB(path, DefaultBusyTimeout, false)
+	db, err := openDB(path, DefaultBusyTimeout, false, 1)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	return migrate(ctx, db)
 }
 
-// openDB opens a pool on the file at path. Every connection gets the busy
+// openDB opens a pool of at most conns connections on the file at path,
+// all kept open while idle, for as long as the pool (database/sql closes
+// none for their age or idle time). Every connection gets the busy
 // timeout and foreign keys; a writer also sets WAL mode (persistent in the
 // file) and synchronous=NORMAL (durable in WAL mode except for the last
 // transactions before a power loss, never corrupt); a reader is query-only.
-func openDB(path string, busy time.Duration, readOnly bool, pragmas ...string) (*sql.DB, error) {
+func openDB(path string, busy time.Duration, readOnly bool, conns int, pragmas ...string) (*sql.DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
 	}
@@ -217,6 +212,8 @@ func openDB(path string, busy time.Duration, readOnly bool, pragmas ...string) (
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	return db, nil
 }
 
