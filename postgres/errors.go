@@ -47,12 +47,10 @@ const (
 // caller (a client that went away, a server shutting down) gave up, and
 // gets context.Canceled (or ctx's cause) back.
 func mapError(ctx context.Context, op string, err error) error {
-	var apiErr *taskapi.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr):
+	if err == nil || errors.As(err, new(*taskapi.Error)) {
 		return err
+	}
+	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("postgres: %s: %w: %w", op, errTimedOut(), context.Cause(ctx))
 	case ctx.Err() != nil:

@@ -16,12 +16,10 @@ import (
 // cause), the context's error when ctx is done, or a wrapped internal error.
 // op names the operation for the log.
 func mapError(ctx context.Context, op string, err error) error {
-	var apiErr *taskapi.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr):
+	if err == nil || errors.As(err, new(*taskapi.Error)) {
 		return err
+	}
+	switch {
 	case ctx.Err() != nil:
 		// The driver reports an interrupted statement as SQLITE_INTERRUPT;
 		// the caller wants to know why.
