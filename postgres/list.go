@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/internal/listsql"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 // Tasks returns one page of the tasks f selects, in f.Sort order with ties
@@ -15,7 +15,7 @@ import (
 // deleted between two pages neither repeat nor skip rows that stayed.
 // Names and ids compare byte by byte (their columns are COLLATE "C").
 func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
-	text, args, field, err := listsql.Tasks(taskColumns, f, s.issuer, dialect(s.fold))
+	text, args, field, err := storesql.Tasks(taskColumns, f, s.issuer, dialect(s.fold))
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if f.Limit > 0 && unstorable(f.UserID) {
 		return taskapi.NewProjectPage(nil, f.Limit), nil
 	}
-	text, args, err := listsql.Projects(projectColumns, f, s.issuer, dialect(s.fold))
+	text, args, err := storesql.Projects(projectColumns, f, s.issuer, dialect(s.fold))
 	if err != nil {
 		return nil, err
 	}
@@ -55,9 +55,9 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 // a collation that lower-cases by Unicode's rules, not in the columns' "C",
 // which changes ASCII letters only. Times to the microsecond, dates as
 // pgtype.Date, and no text that PostgreSQL cannot store.
-func dialect(fold string) listsql.Dialect {
+func dialect(fold string) storesql.Dialect {
 	term := "lower(?::text COLLATE " + fold + ")"
-	return listsql.Dialect{
+	return storesql.Dialect{
 		Search:     "(strpos(lower(name COLLATE " + fold + "), " + term + ") > 0 OR strpos(lower(description COLLATE " + fold + "), " + term + ") > 0)",
 		Time:       timeArg,
 		Date:       dateArg,

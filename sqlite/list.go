@@ -5,13 +5,13 @@ import (
 	"strings"
 
 	"github.com/taskapi/taskapi"
-	"github.com/taskapi/taskapi/internal/listsql"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 // dialect is how this store's lists differ from PostgreSQL's: search with
 // a Go function rather than LIKE, Unicode case-insensitive, % and _ no
 // wildcards (see containsFunc); times and dates as their stored text.
-var dialect = listsql.Dialect{
+var dialect = storesql.Dialect{
 	Search: "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
 	Time:   nullTime,
 	Date:   nullDate,
@@ -37,13 +37,13 @@ func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskP
 // among issuer's rows, and the field the list is sorted by.
 func tasksQuery(f taskapi.TaskFilter, issuer string) (text string, args []any, field taskapi.SortField, err error) {
 	f.Search = strings.ToLower(f.Search) // as containsFunc wants it
-	return listsql.Tasks(taskColumns, f, issuer, dialect)
+	return storesql.Tasks(taskColumns, f, issuer, dialect)
 }
 
 // Projects returns one page of the user's projects, oldest first, ties
 // broken by id, after f.After (by keyset, like Tasks).
 func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
-	text, args, err := listsql.Projects(projectColumns, f, s.issuer, dialect)
+	text, args, err := storesql.Projects(projectColumns, f, s.issuer, dialect)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,4 @@
-// Package listsql builds the SQL of the task and project lists of both
-// stores (packages sqlite and postgres): the WHERE terms a filter asks for,
-// the keyset that continues after the last row of a page (its sort value
-// and id, never an offset), the order and the limit. "?" marks each
-// argument; the PostgreSQL store numbers them $1, $2, … in order. What the
-// stores' SQL differs in, they say in a Dialect.
-package listsql
+package storesql
 
 import (
 	"fmt"
@@ -108,7 +102,7 @@ type query struct {
 // that differs is a bug of the caller: it panics.
 func (q *query) add(term string, args ...any) {
 	if strings.Count(term, "?") != len(args) {
-		panic(fmt.Sprintf("listsql: %d arguments for %q", len(args), term))
+		panic(fmt.Sprintf("storesql: %d arguments for %q", len(args), term))
 	}
 	q.where = append(q.where, term)
 	q.args = append(q.args, args...)
