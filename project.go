@@ -24,6 +24,9 @@ type ProjectUpdate struct {
 // Empty reports whether the update changes nothing.
 func (u *ProjectUpdate) Empty() bool { return u.Name == nil && !u.Description.Set }
 
+// Check returns ProjectChanged unless pre lets a write change p.
+func (p *Project) Check(pre Precondition) error { return pre.Check(p.Version, ProjectChanged) }
+
 // Normalize puts a new project in its stored form: an empty description
 // is none.
 func (p *Project) Normalize() {

@@ -121,6 +121,9 @@ func validateTaskFields(due *Date, completedOn *time.Time, now time.Time, fields
 	return fields
 }
 
+// Check returns TaskChanged unless p lets a write change t.
+func (t *Task) Check(p Precondition) error { return p.Check(t.Version, TaskChanged) }
+
 // Normalize puts a new task in its stored form: an empty description is
 // none, as the tutorial stored it.
 func (t *Task) Normalize() {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/taskapi/taskapi"
 )
@@ -103,12 +102,4 @@ func isRetryable(err error) bool {
 func isViolation(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
-}
-
-// notFound maps pgx.ErrNoRows to the error newErr returns.
-func notFound(err error, newErr func() *taskapi.Error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return newErr()
-	}
-	return err
 }

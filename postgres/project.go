@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 const projectColumns = `id, user_id, name, description, created_at, updated_at, version`
@@ -64,7 +65,7 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 	}
 	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID, s.issuer))
 	if err != nil {
-		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
+		return nil, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 	}
 	return p, nil
 }
@@ -78,31 +79,13 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr()}); err != nil {
 		return nil, err
 	}
-	var p *taskapi.Project
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		p, err = scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID, s.issuer))
-		if err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(p.Version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	p, err := storesql.Update(ctx, s.inTx, taskapi.ProjectNotFound, pre, func(tx pgx.Tx) (*taskapi.Project, error) {
+		return scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID, s.issuer))
+	}, func(tx pgx.Tx, p *taskapi.Project) error {
 		p.Apply(u, s.nowMicro())
-		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer)
-		if err != nil {
-			return err
-		}
-		if n := tag.RowsAffected(); n != 1 {
-			return fmt.Errorf("project %s changed under a row lock (rows %d)", id, n)
-		}
-		p.Version++
-		return nil
+		return updateRow(ctx, tx, "project", id, &p.Version, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer)
 	})
-	if err != nil {
-		return nil, mapError(ctx, "update project", err)
-	}
-	return p, nil
+	return p, mapError(ctx, "update project", err)
 }
 
 // DeleteProject removes the project id of userID, if pre allows, in one
@@ -112,14 +95,9 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 	if unstorable(userID, id) {
 		return taskapi.ProjectNotFound()
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var version int64
-		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID, s.issuer).Scan(&version); err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	err := storesql.Delete(ctx, s.inTx, taskapi.ProjectNotFound, taskapi.ProjectChanged, pre, func(tx pgx.Tx) storesql.Scanner {
+		return tx.QueryRow(ctx, qProjectVersionFor, id, userID, s.issuer)
+	}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID, s.issuer); err != nil {
 			return err
 		}

@@ -256,6 +256,22 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 }
 
+// updateRow runs query, the UPDATE of the row id (a task or a project:
+// what) that the transaction locked and read at *version, and makes sure
+// it changed that one row: the lock kept it from changing since; the
+// version in WHERE makes sure. *version then grows by one.
+func updateRow(ctx context.Context, tx pgx.Tx, what, id string, version *int64, query string, args ...any) error {
+	tag, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n := tag.RowsAffected(); n != 1 {
+		return fmt.Errorf("%s %s changed under a row lock (rows %d)", what, id, n)
+	}
+	*version++
+	return nil
+}
+
 // nowMicro returns the store's time as stored: UTC, truncated to microseconds.
 func (s *Store) nowMicro() time.Time { return micro(s.now()) }
 

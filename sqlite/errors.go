@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -50,12 +49,4 @@ func isPrimaryKeyViolation(err error) bool {
 func isForeignKeyViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-}
-
-// notFound maps sql.ErrNoRows to the error newErr returns.
-func notFound(err error, newErr func() *taskapi.Error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return newErr()
-	}
-	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 const projectColumns = `id, user_id, name, description, created_at, updated_at, version`
@@ -61,7 +62,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
 	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID, s.issuer))
 	if err != nil {
-		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
+		return nil, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 	}
 	return p, nil
 }
@@ -69,50 +70,27 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 // UpdateProject applies u to the project id of userID in one transaction,
 // with Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
-	var p *taskapi.Project
-	err := s.inTx(ctx, func(tx *tx) error {
-		var err error
-		p, err = scanProject(tx.queryRow(qProjectByID, id, userID, s.issuer))
-		if err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(p.Version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	p, err := storesql.Update(ctx, s.inTx, taskapi.ProjectNotFound, pre, func(tx *tx) (*taskapi.Project, error) {
+		return scanProject(tx.queryRow(qProjectByID, id, userID, s.issuer))
+	}, func(tx *tx, p *taskapi.Project) error {
 		p.Apply(u, s.now())
-		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version, s.issuer)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("project %s changed under a write transaction (rows %d, %v)", id, n, err)
-		}
-		p.Version++
-		return nil
+		return tx.updateRow("project", id, &p.Version, qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt),
+			id, userID, p.Version, s.issuer)
 	})
-	if err != nil {
-		return nil, mapError(ctx, "update project", err)
-	}
-	return p, nil
+	return p, mapError(ctx, "update project", err)
 }
 
 // DeleteProject removes the project id of userID, if pre allows, in one
 // transaction with the change of its tasks: each loses its project and
 // gets Version + 1 and UpdatedAt = now.
 func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
-	err := s.inTx(ctx, func(tx *tx) error {
-		var version int64
-		err := tx.queryRow(qProjectVersion, id, userID, s.issuer).Scan(&version)
-		if err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	err := storesql.Delete(ctx, s.inTx, taskapi.ProjectNotFound, taskapi.ProjectChanged, pre, func(tx *tx) storesql.Scanner {
+		return tx.queryRow(qProjectVersion, id, userID, s.issuer)
+	}, func(tx *tx) error {
 		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID, s.issuer); err != nil {
 			return err
 		}
-		_, err = tx.exec(qDeleteProject, id, userID, s.issuer)
+		_, err := tx.exec(qDeleteProject, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete project", err)
