@@ -38,15 +38,10 @@ func scanProject(r rowScanner) (*taskapi.Project, error) {
 // as it was.
 func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n := *p
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
 	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "name": &n.Name, "description": n.Description}); err != nil {
 		return err
 	}
-	n.CreatedAt = s.nowMicro()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.nowMicro())
 	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version, s.issuer)
 	if isViolation(err, uniqueViolation) {
 		err = fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)

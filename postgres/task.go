@@ -64,9 +64,6 @@ func scanTask(r rowScanner) (*taskapi.Task, error) {
 // left as it was.
 func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	n := *t
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
 	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "project_id": n.ProjectID,
 		"name": &n.Name, "description": n.Description}); err != nil {
 		return err
@@ -74,9 +71,7 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	if n.ProjectID != nil && unstorable(*n.ProjectID) {
 		return taskapi.NoSuchProject()
 	}
-	n.CreatedAt = s.nowMicro()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.nowMicro())
 	if n.CompletedOn != nil {
 		c := micro(*n.CompletedOn)
 		n.CompletedOn = &c

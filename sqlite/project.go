@@ -38,12 +38,7 @@ func scanProject(r rowScanner) (*taskapi.Project, error) {
 // as it was.
 func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n := *p
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
-	n.CreatedAt = s.now().UTC()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.now().UTC())
 	err := s.inTx(ctx, func(tx *tx) error {
 		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
 		if isPrimaryKeyViolation(err) {

@@ -60,12 +60,7 @@ func scanTask(r rowScanner) (*taskapi.Task, error) {
 // left as it was.
 func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	n := *t
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
-	n.CreatedAt = s.now().UTC()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.now().UTC())
 	if n.CompletedOn != nil {
 		c := n.CompletedOn.UTC()
 		n.CompletedOn = &c
