@@ -59,10 +59,7 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 		return nil, taskapi.ProjectNotFound()
 	}
 	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
-	}
-	return p, nil
+	return p, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 }
 
 // UpdateProject applies u to the project id of userID in one transaction

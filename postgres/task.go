@@ -100,10 +100,7 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 		return nil, taskapi.TaskNotFound()
 	}
 	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
-	}
-	return t, nil
+	return t, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
 }
 
 // UpdateTask applies u to the task id of userID in one transaction: it

@@ -56,10 +56,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 // Project returns the project id of userID.
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
 	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
-	}
-	return p, nil
+	return p, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 }
 
 // UpdateProject applies u to the project id of userID in one transaction,

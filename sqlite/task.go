@@ -103,10 +103,7 @@ func (s *Store) checkProject(tx *tx, userID, id string) error {
 // Task returns the task id of userID.
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
 	t, err := scanTask(s.queryRow(ctx, qTaskByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
-	}
-	return t, nil
+	return t, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
 }
 
 // UpdateTask applies u to the task id of userID in one transaction: it
