@@ -24,6 +24,17 @@ type ProjectUpdate struct {
 // Empty reports whether the update changes nothing.
 func (u *ProjectUpdate) Empty() bool { return u.Name == nil && !u.Description.Set }
 
+// Init is Task.Init for projects.
+func (p *Project) Init(now time.Time) {
+	if p.ID == "" {
+		p.ID = NewID()
+	}
+	p.CreatedAt, p.UpdatedAt, p.Version = now, now, 1
+}
+
+// Check returns ProjectChanged unless pre lets a write change p.
+func (p *Project) Check(pre Precondition) error { return pre.Check(p.Version, ProjectChanged) }
+
 // Normalize puts a new project in its stored form: an empty description
 // is none.
 func (p *Project) Normalize() {

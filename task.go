@@ -33,6 +33,15 @@ type Task struct {
 // Completed reports whether the task is done (CompletedOn is set).
 func (t *Task) Completed() bool { return t.CompletedOn != nil }
 
+// Init sets what a store sets on a task it creates, as of now: an ID when
+// it has none, CreatedAt and UpdatedAt, and Version 1.
+func (t *Task) Init(now time.Time) {
+	if t.ID == "" {
+		t.ID = NewID()
+	}
+	t.CreatedAt, t.UpdatedAt, t.Version = now, now, 1
+}
+
 // Nullable is a field of a partial update: left as is (Set false), cleared
 // (Set true, Valid false) or given a value (Set and Valid true).
 type Nullable[T any] struct {
@@ -137,6 +146,9 @@ func validateTaskFields(due *Date, completedOn *time.Time, now time.Time, fields
 	}
 	return fields
 }
+
+// Check returns TaskChanged unless p lets a write change t.
+func (t *Task) Check(p Precondition) error { return p.Check(t.Version, TaskChanged) }
 
 // Normalize puts a new task in its stored form: an empty description is
 // none, as the tutorial stored it.

@@ -8,7 +8,6 @@ import (
 	"net"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/taskapi/taskapi"
 )
@@ -19,11 +18,6 @@ import (
 // value, so no caller can change another's error.
 func errTimedOut() *taskapi.Error {
 	return taskapi.Errorf(taskapi.EUNAVAILABLE, "The database did not answer in time, retry later")
-}
-
-// badRequest is the answer to a list filter the store cannot use.
-func badRequest(format string, args ...any) error {
-	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
 }
 
 // SQLSTATE codes the store tells apart.
@@ -52,12 +46,10 @@ const (
 // caller (a client that went away, a server shutting down) gave up, and
 // gets context.Canceled (or ctx's cause) back.
 func mapError(ctx context.Context, op string, err error) error {
-	var apiErr *taskapi.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr):
+	if err == nil || errors.As(err, new(*taskapi.Error)) {
 		return err
+	}
+	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("postgres: %s: %w: %w", op, errTimedOut(), context.Cause(ctx))
 	case ctx.Err() != nil:
@@ -110,12 +102,4 @@ func isRetryable(err error) bool {
 func isViolation(err error, code string) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == code
-}
-
-// notFound maps pgx.ErrNoRows to the error newErr returns.
-func notFound(err error, newErr func() *taskapi.Error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return newErr()
-	}
-	return err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 const projectColumns = `id, user_id, name, description, created_at, updated_at, version`
@@ -21,9 +22,6 @@ const (
 		WHERE id = $4 AND user_id = $5 AND version = $6 AND issuer = $7`
 	qUnlinkTasks   = `UPDATE tasks SET project_id = NULL, updated_at = $1, version = version + 1 WHERE project_id = $2 AND user_id = $3 AND issuer = $4`
 	qDeleteProject = `DELETE FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3`
-	qProjectsPage  = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND issuer = $2 ORDER BY created_at, id LIMIT $3`
-	qProjectsAfter = `SELECT ` + projectColumns + ` FROM projects WHERE user_id = $1 AND issuer = $2 AND (created_at, id) > ($3, $4)
-		ORDER BY created_at, id LIMIT $5`
 )
 
 func scanProject(r rowScanner) (*taskapi.Project, error) {
@@ -40,15 +38,10 @@ func scanProject(r rowScanner) (*taskapi.Project, error) {
 // as it was.
 func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n := *p
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
 	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "name": &n.Name, "description": n.Description}); err != nil {
 		return err
 	}
-	n.CreatedAt = s.nowMicro()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.nowMicro())
 	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version, s.issuer)
 	if isViolation(err, uniqueViolation) {
 		err = fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
@@ -66,40 +59,7 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 		return nil, taskapi.ProjectNotFound()
 	}
 	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
-	}
-	return p, nil
-}
-
-// Projects returns one page of the user's projects, oldest first, ties
-// broken by id, after f.After (by keyset, like Tasks).
-func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
-	if f.Limit < 1 {
-		return nil, badRequest("limit must be at least 1")
-	}
-	if unstorable(f.UserID) {
-		return taskapi.NewProjectPage(nil, f.Limit), nil
-	}
-	var rows pgx.Rows
-	var err error
-	if f.After == nil {
-		rows, err = s.pool.Query(ctx, qProjectsPage, f.UserID, s.issuer, f.Limit+1)
-	} else {
-		v, cerr := cursorValue(taskapi.SortCreatedAt, f.After)
-		if cerr != nil {
-			return nil, cerr
-		}
-		rows, err = s.pool.Query(ctx, qProjectsAfter, f.UserID, s.issuer, v, f.After.ID, f.Limit+1)
-	}
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	projects, err := pgx.CollectRows(rows, scanRow(scanProject))
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	return taskapi.NewProjectPage(projects, f.Limit), nil
+	return p, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 }
 
 // UpdateProject applies u to the project id of userID in one transaction
@@ -111,31 +71,13 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr()}); err != nil {
 		return nil, err
 	}
-	var p *taskapi.Project
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		p, err = scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID, s.issuer))
-		if err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(p.Version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	p, err := storesql.Update(ctx, s.inTx, taskapi.ProjectNotFound, pre, func(tx pgx.Tx) (*taskapi.Project, error) {
+		return scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID, s.issuer))
+	}, func(tx pgx.Tx, p *taskapi.Project) error {
 		p.Apply(u, s.nowMicro())
-		tag, err := tx.Exec(ctx, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer)
-		if err != nil {
-			return err
-		}
-		if n := tag.RowsAffected(); n != 1 {
-			return fmt.Errorf("project %s changed under a row lock (rows %d)", id, n)
-		}
-		p.Version++
-		return nil
+		return updateRow(ctx, tx, "project", id, &p.Version, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer)
 	})
-	if err != nil {
-		return nil, mapError(ctx, "update project", err)
-	}
-	return p, nil
+	return p, mapError(ctx, "update project", err)
 }
 
 // DeleteProject removes the project id of userID, if pre allows, in one
@@ -145,14 +87,9 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 	if unstorable(userID, id) {
 		return taskapi.ProjectNotFound()
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var version int64
-		if err := tx.QueryRow(ctx, qProjectVersionFor, id, userID, s.issuer).Scan(&version); err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	err := storesql.Delete(ctx, s.inTx, taskapi.ProjectNotFound, taskapi.ProjectChanged, pre, func(tx pgx.Tx) storesql.Scanner {
+		return tx.QueryRow(ctx, qProjectVersionFor, id, userID, s.issuer)
+	}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID, s.issuer); err != nil {
 			return err
 		}

@@ -184,12 +184,23 @@ func (s *Store) ForIssuer(issuer string) taskapi.IssuerStore {
 
 // Issuers returns the issuers that own tasks or projects, in order.
 func (s *Store) Issuers(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
+	return queryAll(ctx, s, "list issuers", pgx.RowTo[string], `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
+}
+
+// queryAll runs a query and reads every row with scan; op names the query
+// in its errors.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, mapError(ctx, "list issuers", err)
+		return nil, mapError(ctx, op, err)
 	}
-	issuers, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return issuers, mapError(ctx, "list issuers", err)
+	all, err := pgx.CollectRows(rows, scan)
+	return all, mapError(ctx, op, err)
+}
+
+// scanRow adapts scan to queryAll.
+func scanRow[T any](scan func(rowScanner) (T, error)) pgx.RowToFunc[T] {
+	return func(row pgx.CollectableRow) (T, error) { return scan(row) }
 }
 
 // AssignIssuer gives the rows without an issuer to issuer, in one
@@ -252,6 +263,22 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			return err
 		}
 	}
+}
+
+// updateRow runs query, the UPDATE of the row id (a task or a project:
+// what) that the transaction locked and read at *version, and makes sure
+// it changed that one row: the lock kept it from changing since; the
+// version in WHERE makes sure. *version then grows by one.
+func updateRow(ctx context.Context, tx pgx.Tx, what, id string, version *int64, query string, args ...any) error {
+	tag, err := tx.Exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n := tag.RowsAffected(); n != 1 {
+		return fmt.Errorf("%s %s changed under a row lock (rows %d)", what, id, n)
+	}
+	*version++
+	return nil
 }
 
 // nowMicro returns the store's time as stored: UTC, truncated to microseconds.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 const taskColumns = `id, user_id, project_id, name, description, due_date, completed_on, created_at, updated_at, version`
@@ -31,11 +32,6 @@ const (
 
 // rowScanner is a pgx.Row or pgx.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
-
-// scanRow adapts scan to pgx.CollectRows.
-func scanRow[T any](scan func(rowScanner) (T, error)) pgx.RowToFunc[T] {
-	return func(row pgx.CollectableRow) (T, error) { return scan(row) }
-}
 
 func scanTask(r rowScanner) (*taskapi.Task, error) {
 	var (
@@ -68,9 +64,6 @@ func scanTask(r rowScanner) (*taskapi.Task, error) {
 // left as it was.
 func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	n := *t
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
 	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "project_id": n.ProjectID,
 		"name": &n.Name, "description": n.Description}); err != nil {
 		return err
@@ -78,9 +71,7 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	if n.ProjectID != nil && unstorable(*n.ProjectID) {
 		return taskapi.NoSuchProject()
 	}
-	n.CreatedAt = s.nowMicro()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.nowMicro())
 	if n.CompletedOn != nil {
 		c := micro(*n.CompletedOn)
 		n.CompletedOn = &c
@@ -109,10 +100,7 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 		return nil, taskapi.TaskNotFound()
 	}
 	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get task", notFound(err, taskapi.TaskNotFound))
-	}
-	return t, nil
+	return t, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
 }
 
 // UpdateTask applies u to the task id of userID in one transaction: it
@@ -126,16 +114,9 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 	if err := nulFields(map[string]*string{"name": u.Name, "description": u.Description.Ptr(), "project_id": u.ProjectID.Ptr()}); err != nil {
 		return nil, err
 	}
-	var t *taskapi.Task
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		t, err = scanTask(tx.QueryRow(ctx, qTaskForUpdate, id, userID, s.issuer))
-		if err != nil {
-			return notFound(err, taskapi.TaskNotFound)
-		}
-		if err := p.Check(t.Version, taskapi.TaskChanged); err != nil {
-			return err
-		}
+	t, err := storesql.Update(ctx, s.inTx, taskapi.TaskNotFound, p, func(tx pgx.Tx) (*taskapi.Task, error) {
+		return scanTask(tx.QueryRow(ctx, qTaskForUpdate, id, userID, s.issuer))
+	}, func(tx pgx.Tx, t *taskapi.Task) error {
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			var exists bool
 			if err := tx.QueryRow(ctx, qProjectExists, u.ProjectID.Value, userID, s.issuer).Scan(&exists); err != nil {
@@ -150,26 +131,14 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 			c := micro(*t.CompletedOn)
 			t.CompletedOn = &c
 		}
-		tag, err := tx.Exec(ctx, qUpdateTask, t.ProjectID, t.Name, t.Description, dateArg(t.DueDate), timeArg(t.CompletedOn),
-			t.UpdatedAt, id, userID, t.Version, s.issuer)
-		if err != nil {
-			if isViolation(err, foreignKeyViolation) {
-				return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
-			}
-			return err
+		err := updateRow(ctx, tx, "task", id, &t.Version, qUpdateTask, t.ProjectID, t.Name, t.Description, dateArg(t.DueDate),
+			timeArg(t.CompletedOn), t.UpdatedAt, id, userID, t.Version, s.issuer)
+		if isViolation(err, foreignKeyViolation) {
+			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 		}
-		// The row is locked by this transaction, so it cannot have changed
-		// since it was read; the version in WHERE makes sure.
-		if n := tag.RowsAffected(); n != 1 {
-			return fmt.Errorf("task %s changed under a row lock (rows %d)", id, n)
-		}
-		t.Version++
-		return nil
+		return err
 	})
-	if err != nil {
-		return nil, mapError(ctx, "update task", err)
-	}
-	return t, nil
+	return t, mapError(ctx, "update task", err)
 }
 
 // DeleteTask removes the task id of userID, if p allows.
@@ -177,14 +146,9 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Pre
 	if unstorable(userID, id) {
 		return taskapi.TaskNotFound()
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var version int64
-		if err := tx.QueryRow(ctx, qTaskVersionFor, id, userID, s.issuer).Scan(&version); err != nil {
-			return notFound(err, taskapi.TaskNotFound)
-		}
-		if err := p.Check(version, taskapi.TaskChanged); err != nil {
-			return err
-		}
+	err := storesql.Delete(ctx, s.inTx, taskapi.TaskNotFound, taskapi.TaskChanged, p, func(tx pgx.Tx) storesql.Scanner {
+		return tx.QueryRow(ctx, qTaskVersionFor, id, userID, s.issuer)
+	}, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, qDeleteTask, id, userID, s.issuer)
 		return err
 	})

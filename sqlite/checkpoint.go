@@ -70,14 +70,10 @@ type checkpointer struct {
 
 // newCheckpointer opens the checkpoint connection on path.
 func newCheckpointer(ctx context.Context, path string, walLimit int64) (*checkpointer, error) {
-	db, err := openDB(path, checkpointBusyTimeout, false)
+	db, err := openDB(path, checkpointBusyTimeout, false, 1)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
 	var pageSize int64
 	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
 		db.Close()

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -11,26 +10,15 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// Errors the store answers with. Their messages are safe for clients; the
-// driver's own error, when there is one, stays wrapped beneath for the log.
-// Each call returns a new value, so no caller can change another's error.
-
-// badRequest is the answer to a list filter the store cannot use.
-func badRequest(format string, args ...any) error {
-	return taskapi.Errorf(taskapi.EBADREQUEST, format, args...)
-}
-
 // mapError turns an error of database/sql or the driver into the error the
 // store answers with: a *taskapi.Error the service can show (wrapping the
 // cause), the context's error when ctx is done, or a wrapped internal error.
 // op names the operation for the log.
 func mapError(ctx context.Context, op string, err error) error {
-	var apiErr *taskapi.Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &apiErr):
+	if err == nil || errors.As(err, new(*taskapi.Error)) {
 		return err
+	}
+	switch {
 	case ctx.Err() != nil:
 		// The driver reports an interrupted statement as SQLITE_INTERRUPT;
 		// the caller wants to know why.
@@ -61,12 +49,4 @@ func isPrimaryKeyViolation(err error) bool {
 func isForeignKeyViolation(err error) bool {
 	var e *sqlite.Error
 	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
-}
-
-// notFound maps sql.ErrNoRows to the error newErr returns.
-func notFound(err error, newErr func() *taskapi.Error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return newErr()
-	}
-	return err
 }

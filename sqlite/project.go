@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 const projectColumns = `id, user_id, name, description, created_at, updated_at, version`
@@ -38,12 +38,7 @@ func scanProject(r rowScanner) (*taskapi.Project, error) {
 // as it was.
 func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n := *p
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
-	n.CreatedAt = s.now().UTC()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.now().UTC())
 	err := s.inTx(ctx, func(tx *tx) error {
 		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
 		if isPrimaryKeyViolation(err) {
@@ -61,87 +56,33 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 // Project returns the project id of userID.
 func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Project, error) {
 	p, err := scanProject(s.queryRow(ctx, qProjectByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get project", notFound(err, taskapi.ProjectNotFound))
-	}
-	return p, nil
-}
-
-// Projects returns one page of the user's projects, oldest first, ties
-// broken by id, after f.After (by keyset, like Tasks).
-func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*taskapi.ProjectPage, error) {
-	if f.Limit < 1 {
-		return nil, badRequest("limit must be at least 1")
-	}
-	var q query
-	q.add("user_id = ? AND issuer = ?", f.UserID, s.issuer)
-	if f.After != nil {
-		v, err := cursorValue(taskapi.SortCreatedAt, f.After)
-		if err != nil {
-			return nil, err
-		}
-		keyset(&q, "created_at", false, false, v, f.After.ID)
-	}
-	q.args = append(q.args, f.Limit+1)
-	rows, err := s.query(ctx, `SELECT `+projectColumns+` FROM projects WHERE `+
-		strings.Join(q.where, " AND ")+` ORDER BY created_at, id LIMIT ?`, q.args...)
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	projects, err := scanAll(rows, scanProject)
-	if err != nil {
-		return nil, mapError(ctx, "list projects", err)
-	}
-	return taskapi.NewProjectPage(projects, f.Limit), nil
+	return p, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 }
 
 // UpdateProject applies u to the project id of userID in one transaction,
 // with Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.ProjectUpdate, pre taskapi.Precondition) (*taskapi.Project, error) {
-	var p *taskapi.Project
-	err := s.inTx(ctx, func(tx *tx) error {
-		var err error
-		p, err = scanProject(tx.queryRow(qProjectByID, id, userID, s.issuer))
-		if err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(p.Version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	p, err := storesql.Update(ctx, s.inTx, taskapi.ProjectNotFound, pre, func(tx *tx) (*taskapi.Project, error) {
+		return scanProject(tx.queryRow(qProjectByID, id, userID, s.issuer))
+	}, func(tx *tx, p *taskapi.Project) error {
 		p.Apply(u, s.now())
-		res, err := tx.exec(qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt), id, userID, p.Version, s.issuer)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("project %s changed under a write transaction (rows %d, %v)", id, n, err)
-		}
-		p.Version++
-		return nil
+		return tx.updateRow("project", id, &p.Version, qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt),
+			id, userID, p.Version, s.issuer)
 	})
-	if err != nil {
-		return nil, mapError(ctx, "update project", err)
-	}
-	return p, nil
+	return p, mapError(ctx, "update project", err)
 }
 
 // DeleteProject removes the project id of userID, if pre allows, in one
 // transaction with the change of its tasks: each loses its project and
 // gets Version + 1 and UpdatedAt = now.
 func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskapi.Precondition) error {
-	err := s.inTx(ctx, func(tx *tx) error {
-		var version int64
-		err := tx.queryRow(qProjectVersion, id, userID, s.issuer).Scan(&version)
-		if err != nil {
-			return notFound(err, taskapi.ProjectNotFound)
-		}
-		if err := pre.Check(version, taskapi.ProjectChanged); err != nil {
-			return err
-		}
+	err := storesql.Delete(ctx, s.inTx, taskapi.ProjectNotFound, taskapi.ProjectChanged, pre, func(tx *tx) storesql.Scanner {
+		return tx.queryRow(qProjectVersion, id, userID, s.issuer)
+	}, func(tx *tx) error {
 		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID, s.issuer); err != nil {
 			return err
 		}
-		_, err = tx.exec(qDeleteProject, id, userID, s.issuer)
+		_, err := tx.exec(qDeleteProject, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete project", err)

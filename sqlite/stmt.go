@@ -111,6 +111,24 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	return st.ExecContext(t.ctx, args...)
 }
 
+// updateRow runs query, the UPDATE of the row id (a task or a project:
+// what) that the transaction read at *version, and makes sure it changed
+// that one row: the write connection is this process's only writer and the
+// transaction holds the file's write lock, so the row cannot have changed
+// since it was read; the version in WHERE makes sure. *version then grows
+// by one.
+func (t *tx) updateRow(what, id string, version *int64, query string, args ...any) error {
+	res, err := t.exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("%s %s changed under a write transaction (rows %d, %v)", what, id, n, err)
+	}
+	*version++
+	return nil
+}
+
 // errRow is a row whose query failed before it ran.
 type errRow struct{ err error }
 

@@ -132,25 +132,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, errors.New("sqlite: invalid option: the clock must be set, the busy timeout and WAL limit not negative, the read pool at least 1, the checkpoint interval positive")
 	}
 	// No automatic checkpoint in a COMMIT: the checkpointer does them.
-	write, err := openDB(path, o.busyTimeout, false, "_pragma=wal_autocheckpoint(0)")
+	write, err := openDB(path, o.busyTimeout, false, 1, "_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, err
 	}
-	write.SetMaxOpenConns(1)
-	write.SetMaxIdleConns(1)
-	write.SetConnMaxIdleTime(0)
-	write.SetConnMaxLifetime(0)
 	if err := migrate(ctx, write); err != nil {
 		write.Close()
 		return nil, err
 	}
-	read, err := openDB(path, o.busyTimeout, true)
+	read, err := openDB(path, o.busyTimeout, true, o.readConns)
 	if err != nil {
 		write.Close()
 		return nil, err
 	}
-	read.SetMaxOpenConns(o.readConns)
-	read.SetMaxIdleConns(o.readConns)
 	ckpt, err := newCheckpointer(ctx, path, o.walLimit)
 	if err != nil {
 		read.Close()
@@ -175,20 +169,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // subcommand. Open migrates too, so a server needs no separate step.
 // Running it on an up-to-date database changes nothing.
 func Migrate(ctx context.Context, path string) error {
-	db, err := openDB(path, DefaultBusyTimeout, false)
+	db, err := openDB(path, DefaultBusyTimeout, false, 1)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(1)
 	return migrate(ctx, db)
 }
 
-// openDB opens a pool on the file at path. Every connection gets the busy
+// openDB opens a pool of at most conns connections on the file at path,
+// all kept open while idle, for as long as the pool (database/sql closes
+// none for their age or idle time). Every connection gets the busy
 // timeout and foreign keys; a writer also sets WAL mode (persistent in the
 // file) and synchronous=NORMAL (durable in WAL mode except for the last
 // transactions before a power loss, never corrupt); a reader is query-only.
-func openDB(path string, busy time.Duration, readOnly bool, pragmas ...string) (*sql.DB, error) {
+func openDB(path string, busy time.Duration, readOnly bool, conns int, pragmas ...string) (*sql.DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q: want a file name", path)
 	}
@@ -217,6 +212,8 @@ func openDB(path string, busy time.Duration, readOnly bool, pragmas ...string) (
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	return db, nil
 }
 
@@ -258,12 +255,8 @@ func (s *Store) ForIssuer(issuer string) taskapi.IssuerStore {
 
 // Issuers returns the issuers that own tasks or projects, in order.
 func (s *Store) Issuers(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
-	if err != nil {
-		return nil, mapError(ctx, "list issuers", err)
-	}
-	issuers, err := scanAll(rows, func(r rowScanner) (iss string, err error) { return iss, r.Scan(&iss) })
-	return issuers, mapError(ctx, "list issuers", err)
+	return queryAll(ctx, s, "list issuers", func(r rowScanner) (iss string, err error) { return iss, r.Scan(&iss) },
+		`SELECT issuer FROM tasks UNION SELECT issuer FROM projects ORDER BY 1`)
 }
 
 // AssignIssuer gives the rows without an issuer to issuer.
@@ -330,13 +323,27 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) rowScan
 	return st.QueryRowContext(ctx, args...)
 }
 
-// query runs a query on the read pool.
-func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// queryAll runs a query on the read pool and reads every row with scan;
+// op names the query in its errors.
+func queryAll[T any](ctx context.Context, s *Store, op string, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
 	st, err := s.readStmts.get(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, mapError(ctx, op, err)
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, mapError(ctx, op, err)
+	}
+	defer rows.Close()
+	var all []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, mapError(ctx, op, err)
+		}
+		all = append(all, v)
+	}
+	return all, mapError(ctx, op, rows.Err())
 }
 
 // timeLayout is the stored form of a timestamp: UTC, fixed width, so the

@@ -6,26 +6,13 @@ import (
 	"fmt"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 const taskColumns = `id, user_id, project_id, name, description, due_date, completed_on, created_at, updated_at, version`
 
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
-
-// scanAll reads every row of rows with scan, and closes rows.
-func scanAll[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var all []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, v)
-	}
-	return all, rows.Err()
-}
 
 // scanTask reads a row of taskColumns.
 func scanTask(r rowScanner) (*taskapi.Task, error) {
@@ -73,12 +60,7 @@ func scanTask(r rowScanner) (*taskapi.Task, error) {
 // left as it was.
 func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	n := *t
-	if n.ID == "" {
-		n.ID = taskapi.NewID()
-	}
-	n.CreatedAt = s.now().UTC()
-	n.UpdatedAt = n.CreatedAt
-	n.Version = 1
+	n.Init(s.now().UTC())
 	if n.CompletedOn != nil {
 		c := n.CompletedOn.UTC()
 		n.CompletedOn = &c
@@ -121,67 +103,38 @@ func (s *Store) checkProject(tx *tx, userID, id string) error {
 // Task returns the task id of userID.
 func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, error) {
 	t, err := scanTask(s.queryRow(ctx, qTaskByID, id, userID, s.issuer))
-	if err != nil {
-		return nil, mapError(ctx, "get task", notFound(err, taskapi.TaskNotFound))
-	}
-	return t, nil
+	return t, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
 }
 
 // UpdateTask applies u to the task id of userID in one transaction: it
 // reads the row, checks p and the project, and writes the new row with
 // Version + 1 and UpdatedAt = now.
 func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.TaskUpdate, p taskapi.Precondition) (*taskapi.Task, error) {
-	var t *taskapi.Task
-	err := s.inTx(ctx, func(tx *tx) error {
-		var err error
-		t, err = scanTask(tx.queryRow(qTaskByID, id, userID, s.issuer))
-		if err != nil {
-			return notFound(err, taskapi.TaskNotFound)
-		}
-		if err := p.Check(t.Version, taskapi.TaskChanged); err != nil {
-			return err
-		}
+	t, err := storesql.Update(ctx, s.inTx, taskapi.TaskNotFound, p, func(tx *tx) (*taskapi.Task, error) {
+		return scanTask(tx.queryRow(qTaskByID, id, userID, s.issuer))
+	}, func(tx *tx, t *taskapi.Task) error {
 		if u.ProjectID.Valid && (t.ProjectID == nil || *t.ProjectID != u.ProjectID.Value) {
 			if err := s.checkProject(tx, userID, u.ProjectID.Value); err != nil {
 				return err
 			}
 		}
 		t.Apply(u, s.now())
-		res, err := tx.exec(qUpdateTask, nullString(t.ProjectID), t.Name, nullString(t.Description), nullDate(t.DueDate), nullTime(t.CompletedOn),
-			formatTime(t.UpdatedAt), id, userID, t.Version, s.issuer)
-		if err != nil {
-			if isForeignKeyViolation(err) {
-				return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
-			}
-			return err
+		err := tx.updateRow("task", id, &t.Version, qUpdateTask, nullString(t.ProjectID), t.Name, nullString(t.Description),
+			nullDate(t.DueDate), nullTime(t.CompletedOn), formatTime(t.UpdatedAt), id, userID, t.Version, s.issuer)
+		if isForeignKeyViolation(err) {
+			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 		}
-		// The write connection is this process's only writer and the
-		// transaction holds the file's write lock, so the row cannot have
-		// changed since it was read; the version in WHERE makes sure.
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("task %s changed under a write transaction (rows %d, %v)", id, n, err)
-		}
-		t.Version++
-		return nil
+		return err
 	})
-	if err != nil {
-		return nil, mapError(ctx, "update task", err)
-	}
-	return t, nil
+	return t, mapError(ctx, "update task", err)
 }
 
 // DeleteTask removes the task id of userID, if p allows.
 func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Precondition) error {
-	err := s.inTx(ctx, func(tx *tx) error {
-		var version int64
-		err := tx.queryRow(qTaskVersion, id, userID, s.issuer).Scan(&version)
-		if err != nil {
-			return notFound(err, taskapi.TaskNotFound)
-		}
-		if err := p.Check(version, taskapi.TaskChanged); err != nil {
-			return err
-		}
-		_, err = tx.exec(qDeleteTask, id, userID, s.issuer)
+	err := storesql.Delete(ctx, s.inTx, taskapi.TaskNotFound, taskapi.TaskChanged, p, func(tx *tx) storesql.Scanner {
+		return tx.queryRow(qTaskVersion, id, userID, s.issuer)
+	}, func(tx *tx) error {
+		_, err := tx.exec(qDeleteTask, id, userID, s.issuer)
 		return err
 	})
 	return mapError(ctx, "delete task", err)
