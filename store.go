@@ -171,27 +171,24 @@ func (p Precondition) Check(version int64, changed func() *Error) error {
 	return nil
 }
 
-// TaskStore keeps tasks. Every method is scoped by user id: a row of
-// another user is reported as ENOTFOUND, exactly like a missing one.
-type TaskStore interface {
+// IssuerStore keeps the tasks and projects of the users of one token
+// issuer. Every method is scoped by user id: a row of another user is
+// reported as ENOTFOUND, exactly like a missing one.
+type IssuerStore interface {
 	// CreateTask inserts t, setting ID (when empty), CreatedAt, UpdatedAt
 	// and Version (1). A ProjectID must name a project of the same user,
 	// otherwise EINVALID on field project_id. An ID that exists already
 	// gives ECONFLICT.
 	CreateTask(ctx context.Context, t *Task) error
-	// Task returns one task.
 	Task(ctx context.Context, userID, id string) (*Task, error)
-	// Tasks returns one page of tasks.
 	Tasks(ctx context.Context, f TaskFilter) (*TaskPage, error)
 	// UpdateTask applies u atomically (UpdatedAt = now, Version + 1) and
 	// returns the task as stored.
 	UpdateTask(ctx context.Context, userID, id string, u TaskUpdate, p Precondition) (*Task, error)
-	// DeleteTask removes one task.
 	DeleteTask(ctx context.Context, userID, id string, p Precondition) error
-}
 
-// ProjectStore keeps projects, scoped by user id like TaskStore.
-type ProjectStore interface {
+	// CreateProject, Project, Projects and UpdateProject are the same for
+	// projects.
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, userID, id string) (*Project, error)
 	Projects(ctx context.Context, f ProjectListFilter) (*ProjectPage, error)
@@ -201,17 +198,10 @@ type ProjectStore interface {
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
 }
 
-// IssuerStore keeps the tasks and projects of the users of one token
-// issuer.
-type IssuerStore interface {
-	TaskStore
-	ProjectStore
-}
-
 // Store is everything the service keeps. A user is a subject of one token
 // issuer: the same subject of another issuer is another user, who sees none
-// of the first one's rows. The TaskStore and ProjectStore methods of a Store
-// act for the issuer "" (data written before issuers were recorded, or a
+// of the first one's rows. The IssuerStore methods of a Store act for the
+// issuer "" (data written before issuers were recorded, or a
 // deployment that does not record them); ForIssuer gives those of any other.
 type Store interface {
 	IssuerStore

@@ -221,19 +221,32 @@ func (d *fieldDecoder) boolean(name string, raw json.RawMessage) *bool {
 	return &v
 }
 
+// text reads m when it is one of the members tasks and projects share,
+// name and description, and reports whether it was.
+func (d *fieldDecoder) text(m member, name **string, description *taskapi.Nullable[string]) bool {
+	switch m.name {
+	case "name":
+		if v, ok := d.str(m.name, m.value); ok {
+			*name = &v
+		}
+	case "description":
+		*description = d.nullableStr(m.name, m.value)
+	default:
+		return false
+	}
+	return true
+}
+
 // decodeTask reads the members of a task body into an update, recording
 // in d the members of the wrong shape or type and those no field takes.
 // The rules are the domain's (TaskUpdate.Validate, Task.Validate).
 func decodeTask(members []member, d *fieldDecoder) taskapi.TaskUpdate {
 	var u taskapi.TaskUpdate
 	for _, m := range members {
+		if d.text(m, &u.Name, &u.Description) {
+			continue
+		}
 		switch m.name {
-		case "name":
-			if v, ok := d.str(m.name, m.value); ok {
-				u.Name = &v
-			}
-		case "description":
-			u.Description = d.nullableStr(m.name, m.value)
 		case "project_id":
 			u.ProjectID = d.nullableStr(m.name, m.value)
 		case "due_date":
@@ -305,14 +318,7 @@ func decodeTaskCreate(body []byte, userID string, now time.Time) (*taskapi.Task,
 func decodeProject(members []member, d *fieldDecoder) taskapi.ProjectUpdate {
 	var u taskapi.ProjectUpdate
 	for _, m := range members {
-		switch m.name {
-		case "name":
-			if v, ok := d.str(m.name, m.value); ok {
-				u.Name = &v
-			}
-		case "description":
-			u.Description = d.nullableStr(m.name, m.value)
-		default:
+		if !d.text(m, &u.Name, &u.Description) {
 			d.unknown(m.name)
 		}
 	}
