@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/internal/storesql"
@@ -14,44 +15,50 @@ const taskColumns = `id, user_id, project_id, name, description, due_date, compl
 // rowScanner is a *sql.Row or *sql.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
 
+// taskRow is where scanTask reads one row: a single allocation holds the
+// task and the values its optional fields point to.
+type taskRow struct {
+	task                              taskapi.Task
+	projectID, desc, due, completedOn sql.NullString
+	createdAt, updatedAt              string
+	dueDate                           taskapi.Date
+	completed                         time.Time
+}
+
 // scanTask reads a row of taskColumns.
 func scanTask(r rowScanner) (*taskapi.Task, error) {
-	var (
-		t                                 taskapi.Task
-		projectID, desc, due, completedOn sql.NullString
-		createdAt, updatedAt              string
-	)
-	if err := r.Scan(&t.ID, &t.UserID, &projectID, &t.Name, &desc, &due, &completedOn, &createdAt, &updatedAt, &t.Version); err != nil {
+	row := new(taskRow)
+	t := &row.task
+	if err := r.Scan(&t.ID, &t.UserID, &row.projectID, &t.Name, &row.desc, &row.due, &row.completedOn,
+		&row.createdAt, &row.updatedAt, &t.Version); err != nil {
 		return nil, err
 	}
-	if projectID.Valid {
-		t.ProjectID = &projectID.String
+	if row.projectID.Valid {
+		t.ProjectID = &row.projectID.String
 	}
-	if desc.Valid {
-		t.Description = &desc.String
+	if row.desc.Valid {
+		t.Description = &row.desc.String
 	}
 	var err error
-	if due.Valid {
-		d, err := taskapi.ParseDate(due.String)
-		if err != nil {
+	if row.due.Valid {
+		if row.dueDate, err = taskapi.ParseDate(row.due.String); err != nil {
 			return nil, fmt.Errorf("task %s: stored due_date: %w", t.ID, err)
 		}
-		t.DueDate = &d
+		t.DueDate = &row.dueDate
 	}
-	if completedOn.Valid {
-		c, err := parseTime(completedOn.String)
-		if err != nil {
+	if row.completedOn.Valid {
+		if row.completed, err = parseTime(row.completedOn.String); err != nil {
 			return nil, fmt.Errorf("task %s: stored completed_on: %w", t.ID, err)
 		}
-		t.CompletedOn = &c
+		t.CompletedOn = &row.completed
 	}
-	if t.CreatedAt, err = parseTime(createdAt); err != nil {
+	if t.CreatedAt, err = parseTime(row.createdAt); err != nil {
 		return nil, fmt.Errorf("task %s: stored created_at: %w", t.ID, err)
 	}
-	if t.UpdatedAt, err = parseTime(updatedAt); err != nil {
+	if t.UpdatedAt, err = parseTime(row.updatedAt); err != nil {
 		return nil, fmt.Errorf("task %s: stored updated_at: %w", t.ID, err)
 	}
-	return &t, nil
+	return t, nil
 }
 
 // CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
