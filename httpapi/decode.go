@@ -58,6 +58,9 @@ type member struct {
 // other value, a repeated member name, or anything after the object is a
 // 400.
 func parseObject(body []byte) ([]member, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, badRequest("Malformed JSON: the body is empty")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
@@ -97,9 +100,7 @@ func parseObject(body []byte) ([]member, error) {
 func malformed(err error) error {
 	var se *json.SyntaxError
 	switch {
-	case errors.Is(err, io.EOF):
-		return badRequest("Malformed JSON: the body is empty")
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return badRequest("Malformed JSON: unexpected end of input")
 	case errors.As(err, &se):
 		return badRequest("Malformed JSON at offset %d: %s", se.Offset, se.Error())

@@ -39,6 +39,10 @@ var (
 	projectListParams     = []string{"limit", "page_token"}
 )
 
+// accessTokenParam is the query parameter a token may come in (RFC 6750
+// §2.3), as the bearer middleware reads it.
+const accessTokenParam = "access_token"
+
 // query holds the parameters of a list: each given at most once, and
 // none outside those allowed.
 type query url.Values
@@ -48,6 +52,8 @@ func newQuery(r *http.Request, allowed []string) (query, error) {
 	if err != nil {
 		return nil, badRequest("Malformed query string")
 	}
+	// A token sent as ?access_token= was authentication's to read.
+	delete(values, accessTokenParam)
 	for _, name := range slices.Sorted(maps.Keys(values)) {
 		if !slices.Contains(allowed, name) {
 			return nil, badRequest("Unknown query parameter %q; allowed: %s", truncate(name, 64), strings.Join(allowed, ", "))
@@ -311,6 +317,7 @@ func nextPage(w http.ResponseWriter, r *http.Request, queryHash func() string, n
 	}
 	token := encodePageToken(queryHash(), next)
 	q := r.URL.Query()
+	q.Del(accessTokenParam) // never echo a token
 	q.Set("page_token", token)
 	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
 	w.Header().Set("Link", "<"+u.String()+`>; rel="next"`)

@@ -81,6 +81,7 @@ type meJSON struct {
 	Scopes      []string   `json:"scopes"`
 	Permissions []string   `json:"permissions"`
 	ExpiresAt   *time.Time `json:"expires_at"`
+	Exp         any        `json:"exp"` // the claim as the token has it, a number or null
 }
 
 // me answers GET /me: who the token says the caller is.
@@ -93,8 +94,12 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	if m.Permissions == nil {
 		m.Permissions = []string{}
 	}
-	if exp := c.Expiry(); !exp.IsZero() {
-		exp = exp.UTC()
+	if exp, ok := c.Payload["exp"].(float64); ok {
+		m.Exp = exp
+	}
+	// A time past year 9999 (a valid NumericDate all the same) has no RFC
+	// 3339 form: expires_at is null, exp still tells it.
+	if exp := c.Expiry().UTC(); !exp.IsZero() && exp.Year() <= 9999 {
 		m.ExpiresAt = &exp
 	}
 	s.writeJSON(w, r, http.StatusOK, m)
