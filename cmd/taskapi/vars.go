@@ -38,10 +38,9 @@ var variables = []variable{
 		func(c *config, _, s string) error { c.Bearer.Issuer = strings.TrimSpace(s); return nil }},
 	{"JWKS_URI", "", "serve decode", "the URL of the key set, instead of discovery's",
 		func(c *config, _, s string) error { c.Bearer.JWKSURI = strings.TrimSpace(s); return nil }},
-	{"SECRET", "", "serve decode", "the secret of HS256/384/512 tokens (with ISSUER and TOKEN_SIGNING_ALG)",
+	{"SECRET", "", "serve decode", "the secret of HS256/384/512 tokens (with ISSUER and TOKEN_SIGNING_ALG): at least 32/48/64 bytes",
 		func(c *config, _, s string) error { c.Bearer.Secret = s; return nil }},
-	{"TOKEN_SIGNING_ALG", "", "serve decode", "the one signing algorithm accepted",
-		func(c *config, _, s string) error { c.Bearer.TokenSigningAlg = strings.TrimSpace(s); return nil }},
+	{"TOKEN_SIGNING_ALG", "", "serve decode", "the one signing algorithm accepted", parseSigningAlg},
 	{"ISSUERS", "", "serve decode seed", "several issuer URLs, commas or spaces, each one's keys found by discovery; instead of ISSUER_BASE_URL", parseIssuers},
 	// No def: set to anything without ISSUERS, it is refused.
 	{"ISSUERS_ALLOW_HTTP", "", "serve decode", "accept http:// issuers in ISSUERS, development only (default: false)", parseIssuersAllowHTTP},
