@@ -97,6 +97,9 @@ func fetchMetadata(ctx context.Context, client *http.Client, target string) (*pr
 func (l *login) metadata(ctx context.Context) (*providerMetadata, error) {
 	if l.md == nil {
 		md, err := discover(ctx, l.client, l.cfg.IssuerBaseURL)
+		if err == nil {
+			err = l.checkMetadata(md)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/taskapi/taskapi/httpapi"
 )
 
 // Limits and defaults of taskapi login.
@@ -100,6 +102,8 @@ func loadLoginConfig(getenv func(string) string, machine bool) (loginConfig, err
 		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your provider's URL, e.g. https://YOUR_TENANT.us.auth0.com"))
 	} else if u, err := url.Parse(c.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("ISSUER_BASE_URL must be an http(s) URL, got %q", truncate(c.IssuerBaseURL, 60)))
+	} else if _, ok := namedIssuer(c.IssuerBaseURL); !ok {
+		errs = append(errs, fmt.Errorf("ISSUER_BASE_URL=%q is a metadata URL that does not say which issuer it describes: set it to the issuer, e.g. https://YOUR_TENANT.us.auth0.com", truncate(c.IssuerBaseURL, 80)))
 	}
 	if c.Audience == "" && len(cfg.Bearer.Audience) > 0 {
 		c.Audience = cfg.Bearer.Audience[0]
@@ -182,4 +186,38 @@ func (l *login) obtain(ctx context.Context, device, machine, force bool) (*oauth
 	default:
 		return l.authorizationCode(ctx, md)
 	}
+}
+
+// namedIssuer returns the issuer a discovery base URL names: the URL
+// itself or, for a well-known URL, the issuer it was built from (OpenID
+// Connect Discovery §4, RFC 8414 §3.1), as the service's verifier reads
+// it. ok is false for another well-known URL.
+func namedIssuer(base string) (issuer string, ok bool) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", false
+	}
+	p := u.EscapedPath()
+	if strings.Contains(p, "/.well-known/") {
+		if rest, found := strings.CutSuffix(p, "/.well-known/openid-configuration"); found {
+			p = rest
+		} else if rest, found := strings.CutPrefix(p, "/.well-known/oauth-authorization-server"); found && (rest == "" || rest[0] == '/') {
+			p = rest
+		} else {
+			return "", false
+		}
+	}
+	return u.Scheme + "://" + u.Host + p, true
+}
+
+// checkMetadata refuses a discovered document that describes another
+// issuer than ISSUER_BASE_URL names (RFC 8414 §3.3: identical, here
+// trailing slash aside as httpapi.CanonicalIssuer has it), whose endpoints
+// could collect the credentials.
+func (l *login) checkMetadata(md *providerMetadata) error {
+	want, _ := namedIssuer(l.cfg.IssuerBaseURL) // loadLoginConfig checked it
+	if httpapi.CanonicalIssuer(md.Issuer) != httpapi.CanonicalIssuer(want) {
+		return fmt.Errorf("the provider's metadata names the issuer %q, not %q (RFC 8414 §3.3): refusing to use its endpoints; check ISSUER_BASE_URL", printableText(md.Issuer, 80), want)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,6 +37,8 @@ type fakeAS struct {
 	deviceForm   url.Values
 	challenge    string // code_challenge of the last authorize
 	noDevice     bool
+	// md overrides fields of the discovery document.
+	md map[string]any
 }
 
 func newFakeAS(t *testing.T, answers ...map[string]any) *fakeAS {
@@ -54,6 +57,7 @@ func newFakeAS(t *testing.T, answers ...map[string]any) *fakeAS {
 		if !as.noDevice {
 			md["device_authorization_endpoint"] = as.URL + "/device"
 		}
+		maps.Copy(md, as.md)
 		json.NewEncoder(w).Encode(md)
 	})
 	mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
@@ -486,5 +490,40 @@ func TestLoginDecodeHelp(t *testing.T) {
 	r := runCmd(t, nil, "-h")
 	if !strings.Contains(r.stdout, "login") || !strings.Contains(r.stdout, "decode") {
 		t.Errorf("taskapi -h does not list login and decode:\n%s", r.stdout)
+	}
+}
+
+// TestLoginChecksIssuer: the discovered metadata must name the issuer of
+// ISSUER_BASE_URL (RFC 8414 §3.3, trailing slash aside), or login stops
+// before any token request: another document could name endpoints that
+// collect the credentials.
+func TestLoginChecksIssuer(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	as := newFakeAS(t, okToken("t1"))
+	env := loginTestEnv(as, dir)
+	env["CLIENT_SECRET"] = "s3cret"
+	for _, base := range []string{as.URL + "/", as.URL + "/.well-known/openid-configuration"} {
+		env["ISSUER_BASE_URL"] = base
+		if r := runCmd(t, env, "login", "-client-credentials", "-print", "-force"); r.err != nil || r.stdout != "t1\n" {
+			t.Errorf("ISSUER_BASE_URL=%s: %v %q", base, r.err, r.stdout)
+		}
+	}
+	sent, _ := as.tokenRequests()
+	env["ISSUER_BASE_URL"] = as.URL
+	for _, announced := range []string{"https://evil.example", as.URL + "/tenant"} {
+		as.md = map[string]any{"issuer": announced}
+		r := runCmd(t, env, "login", "-client-credentials", "-print", "-force")
+		if r.err == nil || !strings.Contains(r.err.Error(), fmt.Sprintf("names the issuer %q, not %q", announced, as.URL)) ||
+			!strings.Contains(r.err.Error(), "ISSUER_BASE_URL") {
+			t.Errorf("metadata naming %s: err = %v, want the mismatch and ISSUER_BASE_URL named", announced, r.err)
+		}
+	}
+	if forms, _ := as.tokenRequests(); len(forms) != len(sent) {
+		t.Errorf("%d token requests after a metadata of another issuer", len(forms)-len(sent))
+	}
+	env["ISSUER_BASE_URL"] = as.URL + "/.well-known/custom-configuration"
+	if r := runCmd(t, env, "login", "-client-credentials"); r.err == nil || !strings.Contains(r.err.Error(), "does not say which issuer") {
+		t.Errorf("a metadata URL of no issuer: err = %v", r.err)
 	}
 }
