@@ -165,6 +165,9 @@ func (l *login) deviceGrant(ctx context.Context, md *providerMetadata) (*oauth2.
 	if md.DeviceAuthorizationEndpoint == "" {
 		return nil, errors.New("the provider lists no device_authorization_endpoint: enable the device code grant for the application, or use the browser login (no -device)")
 	}
+	if err := l.checkSecretEndpoint("device_authorization_endpoint", md.DeviceAuthorizationEndpoint); err != nil {
+		return nil, err
+	}
 	cfg := l.oauthConfig(md, "")
 	da, err := cfg.DeviceAuth(ctx, l.audienceOptions()...)
 	if err != nil {

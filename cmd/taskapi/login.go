@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func runLogin(ctx context.Context, env *environment, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	client := &http.Client{Timeout: loginHTTPTimeout}
+	client := newLoginClient(lc.ClientSecret != "")
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 
 	l := &login{cfg: lc, env: env, client: client, noBrowser: *noBrowser}
@@ -213,11 +214,70 @@ func namedIssuer(base string) (issuer string, ok bool) {
 // checkMetadata refuses a discovered document that describes another
 // issuer than ISSUER_BASE_URL names (RFC 8414 §3.3: identical, here
 // trailing slash aside as httpapi.CanonicalIssuer has it), whose endpoints
-// could collect the credentials.
+// could collect the credentials, and, with a CLIENT_SECRET, a token
+// endpoint that would get it over plain http.
 func (l *login) checkMetadata(md *providerMetadata) error {
 	want, _ := namedIssuer(l.cfg.IssuerBaseURL) // loadLoginConfig checked it
 	if httpapi.CanonicalIssuer(md.Issuer) != httpapi.CanonicalIssuer(want) {
 		return fmt.Errorf("the provider's metadata names the issuer %q, not %q (RFC 8414 §3.3): refusing to use its endpoints; check ISSUER_BASE_URL", printableText(md.Issuer, 80), want)
 	}
-	return nil
+	return l.checkSecretEndpoint("token_endpoint", md.TokenEndpoint)
+}
+
+// checkSecretEndpoint refuses an endpoint that CLIENT_SECRET would reach
+// over plain http off loopback.
+func (l *login) checkSecretEndpoint(name, endpoint string) error {
+	if l.cfg.ClientSecret == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err == nil && secretMayGo(u) {
+		return nil
+	}
+	return errSecretOverHTTP("the provider's "+name, endpoint)
+}
+
+// errSecretOverHTTP is the refusal to send CLIENT_SECRET to endpoint.
+func errSecretOverHTTP(what, endpoint string) error {
+	is := "is plain http"
+	if !strings.HasPrefix(strings.ToLower(endpoint), "http:") {
+		is = "is not an https URL"
+	}
+	return fmt.Errorf("%s %q %s: CLIENT_SECRET is sent over https only (or to a loopback address); refusing to send it", what, printableText(endpoint, 80), is)
+}
+
+// secretMayGo reports whether CLIENT_SECRET may be sent to u: https, or
+// http to a loopback host (127.0.0.0/8, ::1, localhost), which no network
+// sees.
+func secretMayGo(u *url.URL) bool {
+	switch {
+	case u.Scheme == "https":
+		return true
+	case u.Scheme != "http":
+		return false
+	case strings.EqualFold(u.Hostname(), "localhost"):
+		return true
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// newLoginClient returns the HTTP client of login. With a CLIENT_SECRET,
+// it follows no redirect of a POST (a token or device request, whose form
+// and Authorization header a 307 or 308 sends again) to where the secret
+// may not go.
+func newLoginClient(secret bool) *http.Client {
+	c := &http.Client{Timeout: loginHTTPTimeout}
+	if secret {
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if via[0].Method == http.MethodPost && !secretMayGo(req.URL) {
+				return errSecretOverHTTP("the redirect to", req.URL.String())
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}
+	}
+	return c
 }

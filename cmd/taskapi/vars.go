@@ -135,7 +135,7 @@ var variables = []variable{
 		func(c *config, _, s string) error { c.SeedUsers = splitCommas(s); return nil }},
 	{"CLIENT_ID", "", "login", "the application (client) id at the provider; required",
 		func(c *config, _, s string) error { c.Login.ClientID = strings.TrimSpace(s); return nil }},
-	{"CLIENT_SECRET", "", "login", "its secret: needed for -client-credentials (and for confidential clients); never a flag",
+	{"CLIENT_SECRET", "", "login", "its secret: needed for -client-credentials (and for confidential clients); never a flag; sent over https only (or plain http to loopback)",
 		func(c *config, _, s string) error { c.Login.ClientSecret = s; return nil }},
 	{"LOGIN_AUDIENCE_PARAM", "audience", "login", "how the audience is requested: audience (Auth0), resource (RFC 8707), both or none",
 		func(c *config, name, s string) error {
