@@ -126,7 +126,7 @@ var variables = []variable{
 		}},
 	{"PPROF_ADDR", "", "serve", "loopback HOST:PORT serving net/http/pprof at /debug/pprof/; other addresses are refused",
 		func(c *config, _, s string) (err error) { c.PprofAddr, err = pprofAddr(s); return err }},
-	{"SHUTDOWN_DELAY", "0s", "serve", "on SIGTERM, how long GET /ready answers 503 before the server stops accepting connections",
+	{"SHUTDOWN_DELAY", "0s", "serve", "on SIGTERM, how long GET /ready answers 503 (and responses close their connections) before the server stops accepting connections",
 		func(c *config, name, s string) (err error) {
 			c.ShutdownDelay, err = durationIn(name, s, maxShutdownDelay)
 			return err
