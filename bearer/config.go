@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -56,7 +57,8 @@ type Config struct {
 	// metadata unusable.
 	DiscoveryIssuer string
 	// Secret is the shared secret of HS256/HS384/HS512 tokens. It needs
-	// TokenSigningAlg and excludes JWKSURI and PublicKey.
+	// TokenSigningAlg and excludes JWKSURI and PublicKey, and must be at
+	// least as long as the algorithm's hash (MinSecretBytes).
 	Secret string
 	// PublicKey is a static verification key: a PEM public key (SPKI or
 	// PKCS #1, which needs TokenSigningAlg), a JWK or a JWKS. No network is
@@ -193,6 +195,19 @@ var (
 	symmetricAlgs  = strings.Split(symmetricList, ", ")
 )
 
+// MinSecretBytes returns the least length of a Secret for alg: the size
+// of the algorithm's hash, 32 bytes for HS256, 48 for HS384 and 64 for
+// HS512, as RFC 7518 §3.2 requires; 32 for any other alg, including "".
+func MinSecretBytes(alg string) int {
+	switch alg {
+	case "HS384":
+		return 48
+	case "HS512":
+		return 64
+	}
+	return 32
+}
+
 // check validates the combination of options, in the order of
 // express-oauth2-jwt-bearer 1.10.
 func (c *Config) check() error {
@@ -215,6 +230,10 @@ func (c *Config) check() error {
 		rule{c.Secret != "" && !slices.Contains(symmetricAlgs, alg), msgSymmetricAlg},
 	); msg != "" {
 		return errors.New(msg)
+	}
+	if n := MinSecretBytes(alg); c.Secret != "" && len(c.Secret) < n {
+		// The Node library accepts any length.
+		return fmt.Errorf("'secret' is %d bytes: %s needs at least %d (RFC 7518 §3.2)", len(c.Secret), alg, n)
 	}
 	for _, raw := range []struct{ name, u string }{{"issuerBaseURL", c.IssuerBaseURL}, {"jwksUri", c.JWKSURI}} {
 		if raw.u == "" {

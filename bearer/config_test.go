@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -330,5 +331,44 @@ func TestExtractionKeepsBody(t *testing.T) {
 	r.Header.Set("Content-Type", "text/plain")
 	if _, found, e := TokenFromRequest(r, 1024); found || e != nil {
 		t.Errorf("text/plain body: %v %v", found, e)
+	}
+}
+
+// TestNewRefusesShortSecret: an HMAC secret shorter than the algorithm's
+// hash (RFC 7518 §3.2) is refused at start, for one issuer and per issuer
+// of Issuers; one of exactly that size is accepted.
+func TestNewRefusesShortSecret(t *testing.T) {
+	for _, tc := range []struct {
+		alg  string
+		size int
+	}{{"HS256", 32}, {"HS384", 48}, {"HS512", 64}} {
+		t.Run(tc.alg, func(t *testing.T) {
+			cfg := Config{Audience: []string{testAudience}, Issuer: testIssuer, TokenSigningAlg: tc.alg, Secret: strings.Repeat("s", tc.size-1)}
+			want := fmt.Sprintf("'secret' is %d bytes: %s needs at least %d (RFC 7518 §3.2)", tc.size-1, tc.alg, tc.size)
+			if v, err := New(cfg); err == nil || err.Error() != want {
+				if v != nil {
+					v.Close()
+				}
+				t.Errorf("%d bytes: err = %v\nwant %q", tc.size-1, err, want)
+			}
+			cfg.Secret = strings.Repeat("s", tc.size)
+			v, err := New(cfg)
+			if err != nil {
+				t.Fatalf("%d bytes: %v", tc.size, err)
+			}
+			v.Close()
+
+			ic := IssuerConfig{Issuer: "https://symmetric.example.com/", Secret: strings.Repeat("s", tc.size-1), TokenSigningAlg: tc.alg}
+			want = fmt.Sprintf("Configuration error: Issuer 'https://symmetric.example.com/' provides a secret shorter than the %d bytes %s needs (RFC 7518 §3.2).", tc.size, tc.alg)
+			if v, err := New(Config{Audience: []string{testAudience}, Issuers: IssuersOptions{Configs: []IssuerConfig{ic}}}); err == nil || err.Error() != want {
+				if v != nil {
+					v.Close()
+				}
+				t.Errorf("per issuer: err = %v\nwant %q", err, want)
+			}
+		})
+	}
+	if MinSecretBytes("") != 32 || MinSecretBytes("HS512") != 64 {
+		t.Errorf("MinSecretBytes: %d without an algorithm, %d for HS512", MinSecretBytes(""), MinSecretBytes("HS512"))
 	}
 }

@@ -46,7 +46,7 @@ func TestInsecureHTTPRefused(t *testing.T) {
 	}{
 		{"issuerBaseURL", Config{IssuerBaseURL: "http://idp.example.com/"}},
 		{"jwksUri", Config{Issuer: testIssuer, JWKSURI: "http://idp.example.com/jwks.json"}},
-		{"issuerBaseURL with a secret", Config{IssuerBaseURL: "http://idp.example.com/", Secret: "s3cret", TokenSigningAlg: "HS256"}},
+		{"issuerBaseURL with a secret", Config{IssuerBaseURL: "http://idp.example.com/", Secret: "a-32-byte-secret-for-hs256-tests", TokenSigningAlg: "HS256"}},
 		{"private address", Config{IssuerBaseURL: "http://10.0.0.1/"}},
 		{"unspecified address", Config{IssuerBaseURL: "http://0.0.0.0:8080/"}},
 		{"IPv6 not loopback", Config{IssuerBaseURL: "http://[::2]:8080/"}},

@@ -205,6 +205,10 @@ func (ic *IssuerConfig) consistency() string {
 		return "provides a secret but specifies asymmetric algorithm '" + alg + "'. Symmetric algorithms are: " + symmetricList + "."
 	case hasSecret && alg == "":
 		return "provides a secret but no 'alg' specified. Specify one of: " + symmetricList + "."
+	case hasSecret && len(ic.Secret) < MinSecretBytes(alg):
+		// Not the length itself: with Resolve, the message is answered
+		// to clients.
+		return fmt.Sprintf("provides a secret shorter than the %d bytes %s needs (RFC 7518 §3.2).", MinSecretBytes(alg), alg)
 	}
 	return ""
 }

@@ -169,7 +169,7 @@ func TestIssuersStartupErrors(t *testing.T) {
 		{"unsupported per-issuer alg", ok(IssuersOptions{Configs: []IssuerConfig{{Issuer: "https://tenant1.example.com/", TokenSigningAlg: "none"}}}), "specifies unsupported algorithm 'none'"},
 		{"bad per-issuer PEM", ok(IssuersOptions{Configs: []IssuerConfig{{Issuer: "https://tenant1.example.com/", PublicKey: []byte("-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----"), TokenSigningAlg: "RS256"}}}), "'publicKey' cannot be parsed"},
 		{"string-only issuers", ok(urls), ""},
-		{"symmetric issuer", ok(IssuersOptions{Configs: []IssuerConfig{{Issuer: "https://tenant1.example.com/", Secret: "s", TokenSigningAlg: "HS256"}}}), ""},
+		{"symmetric issuer", ok(IssuersOptions{Configs: []IssuerConfig{{Issuer: "https://tenant1.example.com/", Secret: "a-32-byte-secret-for-hs256-tests", TokenSigningAlg: "HS256"}}}), ""},
 		{"resolver is not called at startup", ok(IssuersOptions{Resolve: func(context.Context, IssuerRequest) ([]IssuerConfig, error) {
 			panic("called at startup")
 		}}), ""},
@@ -259,7 +259,7 @@ func TestIssuersVerify(t *testing.T) {
 		URLs: []string{"https://tenant1.example.com/", "https://tenant2.example.com", "https://tenant3.example.com:8443"},
 		Configs: []IssuerConfig{
 			{Issuer: "https://tenant4.example.com/auth/tenant4"},
-			{Issuer: "https://symmetric.example.com/", Secret: "my-secret", TokenSigningAlg: "HS256"},
+			{Issuer: "https://symmetric.example.com/", Secret: "my-secret-of-32-bytes-for-hs256!", TokenSigningAlg: "HS256"},
 			{Issuer: "https://static.example.com/", PublicKey: staticKey},
 			{Issuer: "https://jwks-only.example.com/", JWKSURI: "https://tenant1.example.com/jwks.json"},
 			{Issuer: "https://pem.example.com/", PublicKey: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&rsaKey2.PublicKey))}), TokenSigningAlg: "RS256"},
@@ -290,7 +290,9 @@ func TestIssuersVerify(t *testing.T) {
 			return issuerToken(t, s.k4, "https://tenant4.example.com/auth/tenant4/", nil)
 		}, "", 2},
 		{"another path is another issuer", nil, func(t testing.TB) string { return issuerToken(t, s.k4, "https://tenant4.example.com/auth/other/", nil) }, msgIssuerNotAllowed, 0},
-		{"symmetric issuer", nil, func(t testing.TB) string { return hsToken(t, "https://symmetric.example.com/", "my-secret") }, "", 0},
+		{"symmetric issuer", nil, func(t testing.TB) string {
+			return hsToken(t, "https://symmetric.example.com/", "my-secret-of-32-bytes-for-hs256!")
+		}, "", 0},
 		{"symmetric issuer, wrong secret", nil, func(t testing.TB) string { return hsToken(t, "https://symmetric.example.com/", "other") }, msgSignature, 0},
 		{"static public key issuer", nil, func(t testing.TB) string { return issuerToken(t, rsaOther, "https://static.example.com/", nil) }, "", 0},
 		{"per-issuer PEM public key", nil, func(t testing.TB) string { return issuerToken(t, rsaKey2, "https://pem.example.com/", nil) }, "", 0},

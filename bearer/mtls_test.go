@@ -368,7 +368,7 @@ func TestMTLSOptionsCheck(t *testing.T) {
 		{"bad header name", MTLSOptions{CertificateHeader: "X Client Cert"}, "MTLS: CertificateHeader is not a valid header name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(Config{Audience: []string{testAudience}, Issuer: testIssuer, Secret: "s", TokenSigningAlg: "HS256", MTLS: tc.o})
+			_, err := New(Config{Audience: []string{testAudience}, Issuer: testIssuer, Secret: "a-32-byte-secret-for-hs256-tests", TokenSigningAlg: "HS256", MTLS: tc.o})
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
 				t.Errorf("New error = %v, want %q", err, tc.want)
 			}

@@ -18,7 +18,7 @@ func TestReady(t *testing.T) {
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: must(x509.MarshalPKIXPublicKey(&rsaKey.PublicKey))})
 	t.Run("no remote keys", func(t *testing.T) {
 		for name, cfg := range map[string]Config{
-			"secret":     {Audience: []string{testAudience}, Issuer: testIssuer, Secret: "s3cret", TokenSigningAlg: "HS256"},
+			"secret":     {Audience: []string{testAudience}, Issuer: testIssuer, Secret: "a-32-byte-secret-for-hs256-tests", TokenSigningAlg: "HS256"},
 			"public key": {Audience: []string{testAudience}, Issuer: testIssuer, PublicKey: pemKey, TokenSigningAlg: "RS256"},
 		} {
 			v, err := New(cfg)
@@ -82,7 +82,7 @@ func TestReady(t *testing.T) {
 	})
 
 	t.Run("secret with discovery needs the metadata only", func(t *testing.T) {
-		idp, v := idpVerifier(t, clk, func(c *Config) { c.Secret, c.TokenSigningAlg = "s3cret", "HS256" })
+		idp, v := idpVerifier(t, clk, func(c *Config) { c.Secret, c.TokenSigningAlg = "a-32-byte-secret-for-hs256-tests", "HS256" })
 		if err := v.Ready(); err == nil || !strings.Contains(err.Error(), "discovery metadata never fetched") {
 			t.Errorf("before Warm: Ready = %v", err)
 		}

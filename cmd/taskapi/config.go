@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,6 +146,25 @@ func parseIssuerURL(s string) *url.URL {
 		return nil
 	}
 	return u
+}
+
+// parseSigningAlg reads TOKEN_SIGNING_ALG and checks that SECRET, read
+// before it, is as long as the algorithm's hash (RFC 7518 §3.2), HS256's
+// without an algorithm; bearer.New would refuse it too, without naming the
+// variable. An asymmetric algorithm with SECRET is left to bearer.New.
+func parseSigningAlg(c *config, _, s string) error {
+	b := &c.Bearer
+	b.TokenSigningAlg = strings.TrimSpace(s)
+	alg, n := b.TokenSigningAlg, bearer.MinSecretBytes(b.TokenSigningAlg)
+	if b.Secret == "" || len(b.Secret) >= n || !slices.Contains([]string{"", "HS256", "HS384", "HS512"}, alg) {
+		return nil
+	}
+	// The secret itself is never echoed.
+	need := fmt.Sprintf("want at least %d (HS256; 48 for HS384, 64 for HS512: RFC 7518 §3.2)", n)
+	if alg != "" {
+		need = fmt.Sprintf("TOKEN_SIGNING_ALG=%s needs at least %d (RFC 7518 §3.2)", alg, n)
+	}
+	return fmt.Errorf("SECRET is %d bytes: %s, e.g. the output of openssl rand -base64 %d", len(b.Secret), need, n)
 }
 
 func parseNonceKey(c *config, _, key string) error {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 )
@@ -207,7 +209,7 @@ func TestBearerModesConfig(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"ISSUERS": "https://a.example/", "ISSUER_BASE_URL": "https://b.example"}, "ISSUERS and ISSUER_BASE_URL are mutually exclusive"},
-		{map[string]string{"ISSUERS": "https://a.example/", "SECRET": "s"}, "ISSUERS and SECRET are mutually exclusive"},
+		{map[string]string{"ISSUERS": "https://a.example/", "SECRET": "a-32-byte-secret-for-hs256-tests"}, "ISSUERS and SECRET are mutually exclusive"},
 		{map[string]string{"ISSUERS": "a.example"}, `ISSUERS: "a.example" is not an issuer URL`},
 		{map[string]string{"ISSUERS": "http://a.example/"}, "set ISSUERS_ALLOW_HTTP=true for development"},
 		{map[string]string{"ISSUERS_ALLOW_HTTP": "true"}, "ISSUERS_ALLOW_HTTP is set but ISSUERS is not"},
@@ -291,5 +293,49 @@ func TestIssuerAllowHTTP(t *testing.T) {
 	env["ISSUER_ALLOW_HTTP"] = "maybe"
 	if _, err := loadConfig(mapEnv(env)); err == nil || !strings.Contains(err.Error(), "ISSUER_ALLOW_HTTP") {
 		t.Fatalf("ISSUER_ALLOW_HTTP=maybe: %v", err)
+	}
+}
+
+// TestShortSecretRefused: a SECRET shorter than its algorithm's hash
+// (RFC 7518 §3.2) stops serve and decode at start with a message naming
+// SECRET and the length it needs, instead of verifying tokens with a weak
+// key.
+func TestShortSecretRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	short := "too-short-secret"
+	claims := jwt.MapClaims{"iss": "https://t.example/", "aud": "api", "sub": "u", "exp": time.Now().Add(time.Hour).Unix()}
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(short))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"ISSUER": "https://t.example/", "AUDIENCE": "api", "SECRET": short, "TOKEN_SIGNING_ALG": "HS256"}
+	r := runCmd(t, env, "decode", token)
+	if r.err == nil || !strings.Contains(r.err.Error(), "SECRET is 16 bytes") || !strings.Contains(r.err.Error(), "at least 32") {
+		t.Errorf("decode with a 16-byte SECRET: err = %v, want SECRET and its 32 bytes named\n%s", r.err, r.stdout)
+	}
+	for _, tt := range []struct {
+		alg, secret, want string
+	}{
+		{"HS384", strings.Repeat("s", 47), "SECRET is 47 bytes: TOKEN_SIGNING_ALG=HS384 needs at least 48"},
+		{"HS512", strings.Repeat("s", 63), "SECRET is 63 bytes: TOKEN_SIGNING_ALG=HS512 needs at least 64"},
+		{"", strings.Repeat("s", 31), "SECRET is 31 bytes: want at least 32"},
+	} {
+		env["TOKEN_SIGNING_ALG"], env["SECRET"] = tt.alg, tt.secret
+		if _, err := loadConfig(mapEnv(env)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q with %d bytes: err = %v, want %q", tt.alg, len(tt.secret), err, tt.want)
+		} else if strings.Contains(err.Error(), tt.secret) {
+			t.Errorf("the error shows SECRET: %v", err)
+		}
+	}
+	env["TOKEN_SIGNING_ALG"], env["SECRET"] = "HS512", strings.Repeat("s", 64)
+	c, err := loadConfig(mapEnv(env))
+	if err == nil {
+		var v *bearer.Verifier
+		if v, err = bearer.New(c.Bearer); err == nil {
+			v.Close()
+		}
+	}
+	if err != nil {
+		t.Errorf("a 64-byte SECRET with HS512: %v", err)
 	}
 }

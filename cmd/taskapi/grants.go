@@ -97,6 +97,9 @@ func fetchMetadata(ctx context.Context, client *http.Client, target string) (*pr
 func (l *login) metadata(ctx context.Context) (*providerMetadata, error) {
 	if l.md == nil {
 		md, err := discover(ctx, l.client, l.cfg.IssuerBaseURL)
+		if err == nil {
+			err = l.checkMetadata(md)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -161,6 +164,9 @@ func (l *login) clientCredentials(ctx context.Context, md *providerMetadata) (*o
 func (l *login) deviceGrant(ctx context.Context, md *providerMetadata) (*oauth2.Token, error) {
 	if md.DeviceAuthorizationEndpoint == "" {
 		return nil, errors.New("the provider lists no device_authorization_endpoint: enable the device code grant for the application, or use the browser login (no -device)")
+	}
+	if err := l.checkSecretEndpoint("device_authorization_endpoint", md.DeviceAuthorizationEndpoint); err != nil {
+		return nil, err
 	}
 	cfg := l.oauthConfig(md, "")
 	da, err := cfg.DeviceAuth(ctx, l.audienceOptions()...)

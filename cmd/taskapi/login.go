@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/taskapi/taskapi/httpapi"
 )
 
 // Limits and defaults of taskapi login.
@@ -48,7 +51,7 @@ func runLogin(ctx context.Context, env *environment, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	client := &http.Client{Timeout: loginHTTPTimeout}
+	client := newLoginClient(lc.ClientSecret != "")
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 
 	l := &login{cfg: lc, env: env, client: client, noBrowser: *noBrowser}
@@ -100,6 +103,8 @@ func loadLoginConfig(getenv func(string) string, machine bool) (loginConfig, err
 		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your provider's URL, e.g. https://YOUR_TENANT.us.auth0.com"))
 	} else if u, err := url.Parse(c.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("ISSUER_BASE_URL must be an http(s) URL, got %q", truncate(c.IssuerBaseURL, 60)))
+	} else if _, ok := namedIssuer(c.IssuerBaseURL); !ok {
+		errs = append(errs, fmt.Errorf("ISSUER_BASE_URL=%q is a metadata URL that does not say which issuer it describes: set it to the issuer, e.g. https://YOUR_TENANT.us.auth0.com", truncate(c.IssuerBaseURL, 80)))
 	}
 	if c.Audience == "" && len(cfg.Bearer.Audience) > 0 {
 		c.Audience = cfg.Bearer.Audience[0]
@@ -182,4 +187,97 @@ func (l *login) obtain(ctx context.Context, device, machine, force bool) (*oauth
 	default:
 		return l.authorizationCode(ctx, md)
 	}
+}
+
+// namedIssuer returns the issuer a discovery base URL names: the URL
+// itself or, for a well-known URL, the issuer it was built from (OpenID
+// Connect Discovery §4, RFC 8414 §3.1), as the service's verifier reads
+// it. ok is false for another well-known URL.
+func namedIssuer(base string) (issuer string, ok bool) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", false
+	}
+	p := u.EscapedPath()
+	if strings.Contains(p, "/.well-known/") {
+		if rest, found := strings.CutSuffix(p, "/.well-known/openid-configuration"); found {
+			p = rest
+		} else if rest, found := strings.CutPrefix(p, "/.well-known/oauth-authorization-server"); found && (rest == "" || rest[0] == '/') {
+			p = rest
+		} else {
+			return "", false
+		}
+	}
+	return u.Scheme + "://" + u.Host + p, true
+}
+
+// checkMetadata refuses a discovered document that describes another
+// issuer than ISSUER_BASE_URL names (RFC 8414 §3.3: identical, here
+// trailing slash aside as httpapi.CanonicalIssuer has it), whose endpoints
+// could collect the credentials, and, with a CLIENT_SECRET, a token
+// endpoint that would get it over plain http.
+func (l *login) checkMetadata(md *providerMetadata) error {
+	want, _ := namedIssuer(l.cfg.IssuerBaseURL) // loadLoginConfig checked it
+	if httpapi.CanonicalIssuer(md.Issuer) != httpapi.CanonicalIssuer(want) {
+		return fmt.Errorf("the provider's metadata names the issuer %q, not %q (RFC 8414 §3.3): refusing to use its endpoints; check ISSUER_BASE_URL", printableText(md.Issuer, 80), want)
+	}
+	return l.checkSecretEndpoint("token_endpoint", md.TokenEndpoint)
+}
+
+// checkSecretEndpoint refuses an endpoint that CLIENT_SECRET would reach
+// over plain http off loopback.
+func (l *login) checkSecretEndpoint(name, endpoint string) error {
+	if l.cfg.ClientSecret == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err == nil && secretMayGo(u) {
+		return nil
+	}
+	return errSecretOverHTTP("the provider's "+name, endpoint)
+}
+
+// errSecretOverHTTP is the refusal to send CLIENT_SECRET to endpoint.
+func errSecretOverHTTP(what, endpoint string) error {
+	is := "is plain http"
+	if !strings.HasPrefix(strings.ToLower(endpoint), "http:") {
+		is = "is not an https URL"
+	}
+	return fmt.Errorf("%s %q %s: CLIENT_SECRET is sent over https only (or to a loopback address); refusing to send it", what, printableText(endpoint, 80), is)
+}
+
+// secretMayGo reports whether CLIENT_SECRET may be sent to u: https, or
+// http to a loopback host (127.0.0.0/8, ::1, localhost), which no network
+// sees.
+func secretMayGo(u *url.URL) bool {
+	switch {
+	case u.Scheme == "https":
+		return true
+	case u.Scheme != "http":
+		return false
+	case strings.EqualFold(u.Hostname(), "localhost"):
+		return true
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// newLoginClient returns the HTTP client of login. With a CLIENT_SECRET,
+// it follows no redirect of a POST (a token or device request, whose form
+// and Authorization header a 307 or 308 sends again) to where the secret
+// may not go.
+func newLoginClient(secret bool) *http.Client {
+	c := &http.Client{Timeout: loginHTTPTimeout}
+	if secret {
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if via[0].Method == http.MethodPost && !secretMayGo(req.URL) {
+				return errSecretOverHTTP("the redirect to", req.URL.String())
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}
+	}
+	return c
 }

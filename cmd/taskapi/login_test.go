@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,6 +38,11 @@ type fakeAS struct {
 	deviceForm   url.Values
 	challenge    string // code_challenge of the last authorize
 	noDevice     bool
+	// md overrides fields of the discovery document; tokenRedirect, when
+	// set, is where the token endpoint redirects (307) requests that are
+	// not already addressed to it.
+	md            map[string]any
+	tokenRedirect string
 }
 
 func newFakeAS(t *testing.T, answers ...map[string]any) *fakeAS {
@@ -54,6 +61,7 @@ func newFakeAS(t *testing.T, answers ...map[string]any) *fakeAS {
 		if !as.noDevice {
 			md["device_authorization_endpoint"] = as.URL + "/device"
 		}
+		maps.Copy(md, as.md)
 		json.NewEncoder(w).Encode(md)
 	})
 	mux.HandleFunc("POST /device", func(w http.ResponseWriter, r *http.Request) {
@@ -67,6 +75,10 @@ func newFakeAS(t *testing.T, answers ...map[string]any) *fakeAS {
 		})
 	})
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		if as.tokenRedirect != "" && !strings.HasPrefix(as.tokenRedirect, "http://"+r.Host+"/") {
+			http.Redirect(w, r, as.tokenRedirect, http.StatusTemporaryRedirect)
+			return
+		}
 		r.ParseForm()
 		user, _, _ := r.BasicAuth()
 		as.mu.Lock()
@@ -486,5 +498,100 @@ func TestLoginDecodeHelp(t *testing.T) {
 	r := runCmd(t, nil, "-h")
 	if !strings.Contains(r.stdout, "login") || !strings.Contains(r.stdout, "decode") {
 		t.Errorf("taskapi -h does not list login and decode:\n%s", r.stdout)
+	}
+}
+
+// TestLoginChecksIssuer: the discovered metadata must name the issuer of
+// ISSUER_BASE_URL (RFC 8414 §3.3, trailing slash aside), or login stops
+// before any token request: another document could name endpoints that
+// collect the credentials.
+func TestLoginChecksIssuer(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	as := newFakeAS(t, okToken("t1"))
+	env := loginTestEnv(as, dir)
+	env["CLIENT_SECRET"] = "s3cret"
+	for _, base := range []string{as.URL + "/", as.URL + "/.well-known/openid-configuration"} {
+		env["ISSUER_BASE_URL"] = base
+		if r := runCmd(t, env, "login", "-client-credentials", "-print", "-force"); r.err != nil || r.stdout != "t1\n" {
+			t.Errorf("ISSUER_BASE_URL=%s: %v %q", base, r.err, r.stdout)
+		}
+	}
+	sent, _ := as.tokenRequests()
+	env["ISSUER_BASE_URL"] = as.URL
+	for _, announced := range []string{"https://evil.example", as.URL + "/tenant"} {
+		as.md = map[string]any{"issuer": announced}
+		r := runCmd(t, env, "login", "-client-credentials", "-print", "-force")
+		if r.err == nil || !strings.Contains(r.err.Error(), fmt.Sprintf("names the issuer %q, not %q", announced, as.URL)) ||
+			!strings.Contains(r.err.Error(), "ISSUER_BASE_URL") {
+			t.Errorf("metadata naming %s: err = %v, want the mismatch and ISSUER_BASE_URL named", announced, r.err)
+		}
+	}
+	if forms, _ := as.tokenRequests(); len(forms) != len(sent) {
+		t.Errorf("%d token requests after a metadata of another issuer", len(forms)-len(sent))
+	}
+	env["ISSUER_BASE_URL"] = as.URL + "/.well-known/custom-configuration"
+	if r := runCmd(t, env, "login", "-client-credentials"); r.err == nil || !strings.Contains(r.err.Error(), "does not say which issuer") {
+		t.Errorf("a metadata URL of no issuer: err = %v", r.err)
+	}
+}
+
+// TestLoginSendsSecretOnlyOverHTTPS: CLIENT_SECRET goes to an https token
+// or device endpoint, or to one on loopback, never over plain http across
+// a network, not even after a redirect: login refuses before sending it.
+// The provider is at http://idp.example, whose connections go to the fake.
+func TestLoginSendsSecretOnlyOverHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	as := newFakeAS(t, okToken("t1"))
+	client := newLoginClient(true)
+	client.Transport = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return new(net.Dialer).DialContext(ctx, network, as.Listener.Addr().String())
+	}}
+	env := loginTestEnv(as, dir)
+	env["CLIENT_SECRET"] = "s3cret"
+	obtain := func(device, machine bool) error {
+		lc, err := loadLoginConfig(mapEnv(env), machine)
+		if err != nil {
+			return err
+		}
+		l := &login{cfg: lc, env: &environment{stdout: io.Discard, stderr: io.Discard}, client: client, noBrowser: true}
+		ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), oauth2.HTTPClient, client), 20*time.Second)
+		defer cancel()
+		_, err = l.obtain(ctx, device, machine, true)
+		return err
+	}
+	const idp = "http://idp.example"
+	for _, tc := range []struct {
+		name            string
+		device, machine bool
+		base            string
+		md              map[string]any
+		redirect        string
+		want            string
+	}{
+		{"token endpoint", false, true, idp, map[string]any{"issuer": idp, "token_endpoint": idp + "/token"}, "",
+			`token_endpoint "http://idp.example/token" is plain http`},
+		{"device endpoint", true, false, idp, map[string]any{"issuer": idp, "token_endpoint": "https://idp.example/token", "device_authorization_endpoint": idp + "/device"}, "",
+			`device_authorization_endpoint "http://idp.example/device" is plain http`},
+		// The secret in the form, which a 307 sends again.
+		{"redirect of the token request", false, true, as.URL, map[string]any{"token_endpoint_auth_methods_supported": []string{"client_secret_post"}}, idp + "/token",
+			`the redirect to "http://idp.example/token" is plain http`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as.md, as.tokenRedirect, env["ISSUER_BASE_URL"] = tc.md, tc.redirect, tc.base
+			err := obtain(tc.device, tc.machine)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "CLIENT_SECRET") {
+				t.Errorf("err = %v, want %q and CLIENT_SECRET named", err, tc.want)
+			}
+			if forms, basic := as.tokenRequests(); len(forms) != 0 || as.deviceForm != nil {
+				t.Errorf("sent over plain http: token requests %v (Basic %q), device request %v", forms, basic, as.deviceForm)
+			}
+		})
+	}
+	// On loopback, plain http is fine (the fake itself).
+	as.md, as.tokenRedirect, env["ISSUER_BASE_URL"] = nil, "", as.URL
+	if err := obtain(false, true); err != nil {
+		t.Errorf("token endpoint on loopback: %v", err)
 	}
 }

@@ -242,14 +242,31 @@ func (d *drainState) ready(context.Context) error {
 	return nil
 }
 
+// closeWhenDraining answers "Connection: close" once drain is marked: a
+// kept-alive connection is closed after its next response, which tells
+// its client to open a new one (through the load balancer, to another
+// instance), instead of being closed under it at the shutdown. This is
+// not http.Server.SetKeepAlivesEnabled(false), which also closes the idle
+// connections at once, so that a request a client sends on one at that
+// moment fails.
+func closeWhenDraining(h http.Handler, drain *drainState) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if drain.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // timeAfter is time.After; tests replace it to end the shutdown delay.
 var timeAfter = time.After
 
 // serveHTTP serves h on l until ctx ends. Then it marks drain (GET /ready
-// answers 503), keeps serving for delay so that load balancers notice,
-// and shuts down, draining open requests for at most shutdownTimeout.
+// answers 503, every response closes its connection), keeps serving for
+// delay so that load balancers notice, and shuts down, draining open
+// requests for at most shutdownTimeout.
 func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler, drain *drainState, delay time.Duration) error {
-	srv := httpapi.NewHTTPServer("", h)
+	srv := httpapi.NewHTTPServer("", closeWhenDraining(h, drain))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,4 +127,71 @@ func TestShutdownDelayMarksNotReady(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the log:\n%s", stderr.String())
 	}
+}
+
+// TestShutdownDelayClosesKeptAliveConnections: once SHUTDOWN_DELAY begins,
+// a connection kept alive from before gets its next request answered with
+// "Connection: close" and is then closed, so that its client moves to
+// another instance instead of having the connection close under it at the
+// shutdown; new connections are still served, one request each.
+func TestShutdownDelayClosesKeptAliveConnections(t *testing.T) {
+	t.Chdir(t.TempDir())
+	delayOver := make(chan time.Time)
+	asked := make(chan time.Duration, 1)
+	timeAfter = func(d time.Duration) <-chan time.Time { asked <- d; return delayOver }
+	t.Cleanup(func() { timeAfter = time.After })
+
+	iss := devissuer.NewTestServer(t)
+	env := map[string]string{"ISSUER_BASE_URL": iss.URL(), "AUDIENCE": "task-manager-api", "SHUTDOWN_DELAY": "7s"}
+	_, stderr, done, stop := startCmd(t, env, "serve", "-addr", "127.0.0.1:0")
+	var endDelay sync.Once
+	t.Cleanup(func() { endDelay.Do(func() { close(delayOver) }) }) // before stop's cleanup
+	addr := stderr.waitFor(t, listeningRE, done)[1]
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(conn)
+	health := func() (*http.Response, error) {
+		if _, err := io.WriteString(conn, "GET /health HTTP/1.1\r\nHost: "+addr+"\r\n\r\n"); err != nil {
+			return nil, err
+		}
+		res, err := http.ReadResponse(br, nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		return res, err
+	}
+	if res, err := health(); err != nil || res.StatusCode != http.StatusOK || res.Close {
+		t.Fatalf("before the delay: %v, %v; want 200 on a kept-alive connection", res, err)
+	}
+
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	<-asked // the delay has begun
+	res, err := health()
+	if err != nil {
+		t.Fatalf("request on the kept-alive connection during the delay: %v", err)
+	}
+	// ReadResponse reads "Connection: close" into Close.
+	if res.StatusCode != http.StatusOK || !res.Close {
+		t.Errorf("during the delay, on the kept-alive connection: %d, Close %v; want 200 with Connection: close", res.StatusCode, res.Close)
+	}
+	if n, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("the connection stays open after Connection: close: read %q, %v", n, err)
+	}
+	fresh, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatalf("new connection during the delay: %v", err)
+	}
+	fresh.Body.Close()
+	if fresh.StatusCode != http.StatusOK || !fresh.Close {
+		t.Errorf("new connection during the delay: %d, Close %v; want 200 with Connection: close", fresh.StatusCode, fresh.Close)
+	}
+	endDelay.Do(func() { close(delayOver) })
+	<-stopped
 }

@@ -38,10 +38,9 @@ var variables = []variable{
 		func(c *config, _, s string) error { c.Bearer.Issuer = strings.TrimSpace(s); return nil }},
 	{"JWKS_URI", "", "serve decode", "the URL of the key set, instead of discovery's",
 		func(c *config, _, s string) error { c.Bearer.JWKSURI = strings.TrimSpace(s); return nil }},
-	{"SECRET", "", "serve decode", "the secret of HS256/384/512 tokens (with ISSUER and TOKEN_SIGNING_ALG)",
+	{"SECRET", "", "serve decode", "the secret of HS256/384/512 tokens (with ISSUER and TOKEN_SIGNING_ALG): at least 32/48/64 bytes",
 		func(c *config, _, s string) error { c.Bearer.Secret = s; return nil }},
-	{"TOKEN_SIGNING_ALG", "", "serve decode", "the one signing algorithm accepted",
-		func(c *config, _, s string) error { c.Bearer.TokenSigningAlg = strings.TrimSpace(s); return nil }},
+	{"TOKEN_SIGNING_ALG", "", "serve decode", "the one signing algorithm accepted", parseSigningAlg},
 	{"ISSUERS", "", "serve decode seed", "several issuer URLs, commas or spaces, each one's keys found by discovery; instead of ISSUER_BASE_URL", parseIssuers},
 	// No def: set to anything without ISSUERS, it is refused.
 	{"ISSUERS_ALLOW_HTTP", "", "serve decode", "accept http:// issuers in ISSUERS, development only (default: false)", parseIssuersAllowHTTP},
@@ -127,7 +126,7 @@ var variables = []variable{
 		}},
 	{"PPROF_ADDR", "", "serve", "loopback HOST:PORT serving net/http/pprof at /debug/pprof/; other addresses are refused",
 		func(c *config, _, s string) (err error) { c.PprofAddr, err = pprofAddr(s); return err }},
-	{"SHUTDOWN_DELAY", "0s", "serve", "on SIGTERM, how long GET /ready answers 503 before the server stops accepting connections",
+	{"SHUTDOWN_DELAY", "0s", "serve", "on SIGTERM, how long GET /ready answers 503 (and responses close their connections) before the server stops accepting connections",
 		func(c *config, name, s string) (err error) {
 			c.ShutdownDelay, err = durationIn(name, s, maxShutdownDelay)
 			return err
@@ -136,7 +135,7 @@ var variables = []variable{
 		func(c *config, _, s string) error { c.SeedUsers = splitCommas(s); return nil }},
 	{"CLIENT_ID", "", "login", "the application (client) id at the provider; required",
 		func(c *config, _, s string) error { c.Login.ClientID = strings.TrimSpace(s); return nil }},
-	{"CLIENT_SECRET", "", "login", "its secret: needed for -client-credentials (and for confidential clients); never a flag",
+	{"CLIENT_SECRET", "", "login", "its secret: needed for -client-credentials (and for confidential clients); never a flag; sent over https only (or plain http to loopback)",
 		func(c *config, _, s string) error { c.Login.ClientSecret = s; return nil }},
 	{"LOGIN_AUDIENCE_PARAM", "audience", "login", "how the audience is requested: audience (Auth0), resource (RFC 8707), both or none",
 		func(c *config, name, s string) error {
