@@ -9,7 +9,8 @@ import (
 )
 
 // The statements of the write path. Each one's last argument is the
-// issuer of the store (see ForIssuer). They are prepared once, at Open, on
+// issuer of the store (see ForIssuer), but for the counts, whose last is
+// the cap. They are prepared once, at Open, on
 // the write connection; a transaction reuses them (sql.Tx.StmtContext)
 // instead of parsing the SQL again on every call.
 const (
@@ -25,11 +26,16 @@ const (
 	qUpdateProject  = `UPDATE projects SET name = ?, description = ?, updated_at = ?, version = version + 1 WHERE id = ? AND user_id = ? AND version = ? AND issuer = ?`
 	qUnlinkTasks    = `UPDATE tasks SET project_id = NULL, updated_at = ?, version = version + 1 WHERE project_id = ? AND user_id = ? AND issuer = ?`
 	qDeleteProject  = `DELETE FROM projects WHERE id = ? AND user_id = ? AND issuer = ?`
+	// The counts of a user's rows against a cap (taskapi.Limits): they
+	// stop at the cap, and find the rows by an index on user_id.
+	qCountTasks    = `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = ? AND issuer = ? LIMIT ?)`
+	qCountProjects = `SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = ? AND issuer = ? LIMIT ?)`
 )
 
 var writeQueries = []string{
 	qTaskByID, qTaskVersion, qInsertTask, qUpdateTask, qDeleteTask, qProjectExists,
 	qProjectByID, qProjectVersion, qInsertProject, qUpdateProject, qUnlinkTasks, qDeleteProject,
+	qCountTasks, qCountProjects,
 }
 
 // statements keeps the prepared statements of one pool by their SQL text.
