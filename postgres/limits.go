@@ -10,9 +10,9 @@ import (
 // WithLimits caps the tasks and projects of each user (default: no cap).
 // A create over a cap is refused with ELIMIT. The creates of one user
 // under a cap queue on a lock of the user's, across every instance, so
-// concurrent creates never go over (insertCapped). Each counts at most the
-// cap's number of the user's rows, found by an index on user_id: the cost
-// of a create grows with the user's rows, up to the cap.
+// concurrent creates never go over (insertCapped). Each counts the user's
+// rows, up to the cap, on an index on user_id (countTasksUpTo): the cost
+// of a create grows with the user's rows.
 func WithLimits(l taskapi.Limits) Option {
 	return func(o *options) { o.limits = l }
 }

@@ -25,10 +25,14 @@ const (
 )
 
 // qInsertProjectCapped is qInsertTaskCapped for projects ($9: the cap).
-const qInsertProjectCapped = `WITH n AS (SELECT count(*) AS n FROM (SELECT 1 FROM projects WHERE user_id = $2 AND issuer = $8 LIMIT $9) AS t),
+const qInsertProjectCapped = `WITH n AS (SELECT ` + countProjectsUpTo + ` AS n),
 	ins AS (INSERT INTO projects (` + projectColumns + `, issuer)
 		SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::timestamptz, $7::bigint, $8::text FROM n WHERE n.n < $9 RETURNING 1)
 	SELECT n.n >= $9, EXISTS (SELECT 1 FROM ins) FROM n`
+
+// countProjectsUpTo is countTasksUpTo for projects.
+const countProjectsUpTo = `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = $2 LIMIT $9) AS a) < $9 THEN 0
+	ELSE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = $2 AND issuer = $8 LIMIT $9) AS b) END`
 
 func scanProject(r rowScanner) (*taskapi.Project, error) {
 	var p taskapi.Project

@@ -30,17 +30,28 @@ const (
 )
 
 // The parts of the inserts of a task: its values ($1 … $11, the issuer
-// last) and the condition on its project.
+// last), the condition on its project, and the count of the user's tasks
+// against the cap ($12): at least the cap when the user has that many,
+// else less.
+//
+// The count goes in two steps, each stopping at the cap. First the rows of
+// the user id under any issuer, from an index on user_id alone (an
+// index-only scan where the visibility map allows): never fewer than the
+// user's, so below the cap it answers. Only at the cap does it count the
+// rows of the issuer, which reads each row for its issuer. (The second
+// step is an InitPlan that PostgreSQL runs only when CASE needs it.)
 const (
 	taskValues         = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10::bigint, $11::text`
 	taskProjectIsUsers = `($3::text IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $3 AND user_id = $2 AND issuer = $11))`
+	countTasksUpTo     = `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $2 LIMIT $12) AS a) < $12 THEN 0
+		ELSE (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $2 AND issuer = $11 LIMIT $12) AS b) END`
 )
 
 // qInsertTaskCapped is qInsertTask for a user with a cap ($12): it counts
 // the user's tasks, up to the cap, and inserts below it only; its row
 // tells whether the user was full, and whether the task went in. It runs
 // under the user's lock (insertCapped).
-const qInsertTaskCapped = `WITH n AS (SELECT count(*) AS n FROM (SELECT 1 FROM tasks WHERE user_id = $2 AND issuer = $11 LIMIT $12) AS t),
+const qInsertTaskCapped = `WITH n AS (SELECT ` + countTasksUpTo + ` AS n),
 	ins AS (INSERT INTO tasks (` + taskColumns + `, issuer) SELECT ` + taskValues + ` FROM n WHERE n.n < $12 AND ` + taskProjectIsUsers + ` RETURNING 1)
 	SELECT n.n >= $12, EXISTS (SELECT 1 FROM ins) FROM n`
 
