@@ -13,6 +13,7 @@ const (
 	EBADREQUEST   = "ERR_BAD_REQUEST"  // malformed JSON, query or header (400)
 	ECONFLICT     = "ERR_CONFLICT"     // the resource already exists (409)
 	EPRECONDITION = "ERR_PRECONDITION" // If-Match did not match (412)
+	ELIMIT        = "ERR_LIMIT"        // the user has as many tasks (or projects) as one may have (409)
 	EUNAVAILABLE  = "ERR_UNAVAILABLE"  // a dependency is down; retry later (503)
 	EINTERNAL     = "ERR_INTERNAL"     // a bug or an unexpected failure (500)
 )

@@ -178,7 +178,9 @@ type IssuerStore interface {
 	// CreateTask inserts t, setting ID (when empty), CreatedAt, UpdatedAt
 	// and Version (1). A ProjectID must name a project of the same user,
 	// otherwise EINVALID on field project_id. An ID that exists already
-	// gives ECONFLICT.
+	// gives ECONFLICT. A user who has as many tasks as the store's Limits
+	// allow gets ELIMIT (TooManyTasks), decided atomically with the
+	// insert.
 	CreateTask(ctx context.Context, t *Task) error
 	Task(ctx context.Context, userID, id string) (*Task, error)
 	Tasks(ctx context.Context, f TaskFilter) (*TaskPage, error)
@@ -188,7 +190,7 @@ type IssuerStore interface {
 	DeleteTask(ctx context.Context, userID, id string, p Precondition) error
 
 	// CreateProject, Project, Projects and UpdateProject are the same for
-	// projects.
+	// projects (ELIMIT: TooManyProjects).
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, userID, id string) (*Project, error)
 	Projects(ctx context.Context, f ProjectListFilter) (*ProjectPage, error)

@@ -28,6 +28,7 @@ var statuses = map[string]int{
 	taskapi.ENOTFOUND:     http.StatusNotFound,
 	taskapi.EBADREQUEST:   http.StatusBadRequest,
 	taskapi.ECONFLICT:     http.StatusConflict,
+	taskapi.ELIMIT:        http.StatusConflict,
 	taskapi.EPRECONDITION: http.StatusPreconditionFailed,
 	taskapi.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	ETOOLARGE:             http.StatusRequestEntityTooLarge,

@@ -465,6 +465,7 @@ func TestOpenOptions(t *testing.T) {
 		{"malformed URL keeps the password out", "postgres://user:hunter2@127.0.0.1:notaport/db", nil, "hunter2"},
 		{"bad pool size", "postgres://postgres@127.0.0.1/test?pool_max_conns=zero", nil, ""},
 		{"nil clock", pgtest.DefaultURL, []Option{WithNow(nil)}, ""},
+		{"negative limit", pgtest.DefaultURL, []Option{WithLimits(taskapi.Limits{Projects: -1})}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(t.Context(), tc.url, tc.opts...)

@@ -24,6 +24,16 @@ const (
 	qDeleteProject = `DELETE FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3`
 )
 
+// qInsertProjectCapped is qInsertTaskCapped for projects ($9: the cap).
+const qInsertProjectCapped = `WITH n AS (SELECT ` + countProjectsUpTo + ` AS n),
+	ins AS (INSERT INTO projects (` + projectColumns + `, issuer)
+		SELECT $1::text, $2::text, $3::text, $4::text, $5::timestamptz, $6::timestamptz, $7::bigint, $8::text FROM n WHERE n.n < $9 RETURNING 1)
+	SELECT n.n >= $9, EXISTS (SELECT 1 FROM ins) FROM n`
+
+// countProjectsUpTo is countTasksUpTo for projects.
+const countProjectsUpTo = `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = $2 LIMIT $9) AS a) < $9 THEN 0
+	ELSE (SELECT count(*) FROM (SELECT 1 FROM projects WHERE user_id = $2 AND issuer = $8 LIMIT $9) AS b) END`
+
 func scanProject(r rowScanner) (*taskapi.Project, error) {
 	var p taskapi.Project
 	if err := r.Scan(&p.ID, &p.UserID, &p.Name, &p.Description, &p.CreatedAt, &p.UpdatedAt, &p.Version); err != nil {
@@ -34,17 +44,27 @@ func scanProject(r rowScanner) (*taskapi.Project, error) {
 }
 
 // CreateProject inserts p, setting its ID (when empty), CreatedAt,
-// UpdatedAt and Version; an ID in use gives ECONFLICT. On error p is left
-// as it was.
+// UpdatedAt and Version; an ID in use gives ECONFLICT, a user at the
+// projects' cap ELIMIT. On error p is left as it was.
 func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n := *p
 	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "name": &n.Name, "description": n.Description}); err != nil {
 		return err
 	}
 	n.Init(s.nowMicro())
-	_, err := s.pool.Exec(ctx, qInsertProject, n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version, s.issuer)
-	if isViolation(err, uniqueViolation) {
+	args := []any{n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version, s.issuer}
+	var full bool
+	var err error
+	if s.limits.Projects == 0 {
+		_, err = s.pool.Exec(ctx, qInsertProject, args...)
+	} else {
+		full, _, err = s.insertCapped(ctx, lockProjects, n.UserID, qInsertProjectCapped, append(args, s.limits.Projects)...)
+	}
+	switch {
+	case isViolation(err, uniqueViolation):
 		err = fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
+	case err == nil && full:
+		err = taskapi.TooManyProjects(s.limits.Projects)
 	}
 	if err != nil {
 		return mapError(ctx, "create project", err)

@@ -60,6 +60,8 @@ type Store struct {
 	// issuer is the token issuer whose users' rows the methods act on
 	// (ForIssuer); "" for the Store Open returns.
 	issuer string
+	// limits caps the rows of each user (WithLimits).
+	limits taskapi.Limits
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -68,7 +70,8 @@ var _ taskapi.Store = (*Store)(nil)
 type Option func(*options)
 
 type options struct {
-	now func() time.Time
+	now    func() time.Time
+	limits taskapi.Limits
 }
 
 // WithNow sets the clock the store reads for created_at, updated_at and
@@ -95,6 +98,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if o.now == nil {
 		return nil, errors.New("postgres: invalid option: the clock must be set")
 	}
+	if err := o.limits.Check(); err != nil {
+		return nil, fmt.Errorf("postgres: invalid option: %w", err)
+	}
 	cfg, err := parseConfig(url)
 	if err != nil {
 		return nil, err
@@ -106,7 +112,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, mapError(ctx, "open", err)
 	}
-	s := &Store{pool: pool, now: o.now}
+	s := &Store{pool: pool, now: o.now, limits: o.limits}
 	if s.fold, err = foldCollation(ctx, pool); err != nil {
 		pool.Close()
 		return nil, mapError(ctx, "open", err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/internal/storesql"
@@ -21,14 +22,38 @@ const (
 	// qInsertTask inserts the task only when its project, if any, is one
 	// of the user's: one statement, no transaction. The foreign key
 	// catches a project deleted meanwhile.
-	qInsertTask = `INSERT INTO tasks (` + taskColumns + `, issuer)
-		SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10::bigint, $11::text
-		WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $3 AND user_id = $2 AND issuer = $11)`
+	qInsertTask    = `INSERT INTO tasks (` + taskColumns + `, issuer) SELECT ` + taskValues + ` WHERE ` + taskProjectIsUsers
 	qProjectExists = `SELECT EXISTS (SELECT 1 FROM projects WHERE id = $1 AND user_id = $2 AND issuer = $3)`
 	qUpdateTask    = `UPDATE tasks SET project_id = $1, name = $2, description = $3, due_date = $4, completed_on = $5,
 		updated_at = $6, version = version + 1 WHERE id = $7 AND user_id = $8 AND version = $9 AND issuer = $10`
 	qDeleteTask = `DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND issuer = $3`
 )
+
+// The parts of the inserts of a task: its values ($1 … $11, the issuer
+// last), the condition on its project, and the count of the user's tasks
+// against the cap ($12): at least the cap when the user has that many,
+// else less.
+//
+// The count goes in two steps, each stopping at the cap. First the rows of
+// the user id under any issuer, from an index on user_id alone (an
+// index-only scan where the visibility map allows): never fewer than the
+// user's, so below the cap it answers. Only at the cap does it count the
+// rows of the issuer, which reads each row for its issuer. (The second
+// step is an InitPlan that PostgreSQL runs only when CASE needs it.)
+const (
+	taskValues         = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::date, $7::timestamptz, $8::timestamptz, $9::timestamptz, $10::bigint, $11::text`
+	taskProjectIsUsers = `($3::text IS NULL OR EXISTS (SELECT 1 FROM projects WHERE id = $3 AND user_id = $2 AND issuer = $11))`
+	countTasksUpTo     = `CASE WHEN (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $2 LIMIT $12) AS a) < $12 THEN 0
+		ELSE (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = $2 AND issuer = $11 LIMIT $12) AS b) END`
+)
+
+// qInsertTaskCapped is qInsertTask for a user with a cap ($12): it counts
+// the user's tasks, up to the cap, and inserts below it only; its row
+// tells whether the user was full, and whether the task went in. It runs
+// under the user's lock (insertCapped).
+const qInsertTaskCapped = `WITH n AS (SELECT ` + countTasksUpTo + ` AS n),
+	ins AS (INSERT INTO tasks (` + taskColumns + `, issuer) SELECT ` + taskValues + ` FROM n WHERE n.n < $12 AND ` + taskProjectIsUsers + ` RETURNING 1)
+	SELECT n.n >= $12, EXISTS (SELECT 1 FROM ins) FROM n`
 
 // rowScanner is a pgx.Row or pgx.Rows.
 type rowScanner interface{ Scan(dest ...any) error }
@@ -60,8 +85,8 @@ func scanTask(r rowScanner) (*taskapi.Task, error) {
 
 // CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
 // and Version. A ProjectID must name a project of the same user (EINVALID
-// on project_id otherwise); an ID in use gives ECONFLICT. On error t is
-// left as it was.
+// on project_id otherwise); an ID in use gives ECONFLICT; a user at the
+// tasks' cap gets ELIMIT. On error t is left as it was.
 func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	n := *t
 	if err := nulFields(map[string]*string{"id": &n.ID, "user_id": &n.UserID, "project_id": n.ProjectID,
@@ -76,15 +101,25 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 		c := micro(*n.CompletedOn)
 		n.CompletedOn = &c
 	}
-	tag, err := s.pool.Exec(ctx, qInsertTask,
-		n.ID, n.UserID, n.ProjectID, n.Name, n.Description, dateArg(n.DueDate),
-		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version, s.issuer)
+	args := []any{n.ID, n.UserID, n.ProjectID, n.Name, n.Description, dateArg(n.DueDate),
+		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version, s.issuer}
+	var full, inserted bool
+	var err error
+	if s.limits.Tasks == 0 {
+		var tag pgconn.CommandTag
+		tag, err = s.pool.Exec(ctx, qInsertTask, args...)
+		inserted = tag.RowsAffected() == 1
+	} else {
+		full, inserted, err = s.insertCapped(ctx, lockTasks, n.UserID, qInsertTaskCapped, append(args, s.limits.Tasks)...)
+	}
 	switch {
 	case isViolation(err, uniqueViolation):
 		err = fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
 	case isViolation(err, foreignKeyViolation):
 		err = fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
-	case err == nil && tag.RowsAffected() == 0:
+	case err == nil && full:
+		err = taskapi.TooManyTasks(s.limits.Tasks)
+	case err == nil && !inserted:
 		err = taskapi.NoSuchProject()
 	}
 	if err != nil {

@@ -34,12 +34,15 @@ func scanProject(r rowScanner) (*taskapi.Project, error) {
 }
 
 // CreateProject inserts p, setting its ID (when empty), CreatedAt,
-// UpdatedAt and Version; an ID in use gives ECONFLICT. On error p is left
-// as it was.
+// UpdatedAt and Version; an ID in use gives ECONFLICT, a user at the
+// projects' cap ELIMIT. On error p is left as it was.
 func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	n := *p
 	n.Init(s.now().UTC())
 	err := s.inTx(ctx, func(tx *tx) error {
+		if err := s.checkRoom(tx, qCountProjects, n.UserID, s.limits.Projects, taskapi.TooManyProjects); err != nil {
+			return err
+		}
 		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
 		if isPrimaryKeyViolation(err) {
 			return fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)

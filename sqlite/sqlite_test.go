@@ -192,6 +192,7 @@ func TestOpenRefusesBadOptions(t *testing.T) {
 		"nil clock":             WithNow(nil),
 		"negative busy timeout": WithBusyTimeout(-time.Second),
 		"no read connections":   WithReadConns(0),
+		"negative limit":        WithLimits(taskapi.Limits{Tasks: -1}),
 	} {
 		if s, err := Open(t.Context(), path, opt); err == nil {
 			s.Close()

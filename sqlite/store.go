@@ -69,6 +69,8 @@ type Store struct {
 	// issuer is the token issuer whose users' rows the methods act on
 	// (ForIssuer); "" for the Store Open returns.
 	issuer string
+	// limits caps the rows of each user (WithLimits).
+	limits taskapi.Limits
 }
 
 // turns is a semaphore that serves its waiters in the order they came:
@@ -100,6 +102,7 @@ type options struct {
 	checkpointInterval time.Duration
 	walLimit           int64
 	tick               <-chan time.Time // the checkpoints' clock, for tests
+	limits             taskapi.Limits
 }
 
 // WithNow sets the clock the store reads for created_at, updated_at and
@@ -120,6 +123,15 @@ func WithReadConns(n int) Option {
 	return func(o *options) { o.readConns = n }
 }
 
+// WithLimits caps the tasks and projects of each user (default: no cap).
+// A create over a cap is refused with ELIMIT; the count runs in the
+// create's transaction, which holds the file's write lock, so concurrent
+// creates never go over. It reads at most the cap's number of index
+// entries: the cost of a create grows with the user's rows, up to the cap.
+func WithLimits(l taskapi.Limits) Option {
+	return func(o *options) { o.limits = l }
+}
+
 // Open opens the database file at path, creating it when missing, and
 // applies every pending migration. The caller must Close the store.
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -130,6 +142,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if o.now == nil || o.busyTimeout < 0 || o.readConns < 1 || o.checkpointInterval <= 0 || o.walLimit < 0 {
 		return nil, errors.New("sqlite: invalid option: the clock must be set, the busy timeout and WAL limit not negative, the read pool at least 1, the checkpoint interval positive")
+	}
+	if err := o.limits.Check(); err != nil {
+		return nil, fmt.Errorf("sqlite: invalid option: %w", err)
 	}
 	// No automatic checkpoint in a COMMIT: the checkpointer does them.
 	write, err := openDB(path, o.busyTimeout, false, 1, "_pragma=wal_autocheckpoint(0)")
@@ -151,7 +166,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, mapError(ctx, "open", err)
 	}
-	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now, writeTurns: make(turns, 1)}
+	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now, writeTurns: make(turns, 1), limits: o.limits}
 	go ckpt.run(o.checkpointInterval, o.tick)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
@@ -312,6 +327,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *tx) error) error {
 		return err
 	}
 	return t.Commit()
+}
+
+// checkRoom refuses, with tooMany(limit), a create of a row of userID
+// when the user has limit rows already, as count (qCountTasks,
+// qCountProjects) finds them in tx; a limit of 0 is no cap, and costs
+// nothing.
+func (s *Store) checkRoom(tx *tx, count, userID string, limit int, tooMany func(int) *taskapi.Error) error {
+	if limit == 0 {
+		return nil
+	}
+	var n int
+	if err := tx.queryRow(count, userID, s.issuer, limit).Scan(&n); err != nil {
+		return err
+	}
+	if n >= limit {
+		return tooMany(limit)
+	}
+	return nil
 }
 
 // queryRow runs a query of at most one row on the read pool.

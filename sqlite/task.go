@@ -63,8 +63,8 @@ func scanTask(r rowScanner) (*taskapi.Task, error) {
 
 // CreateTask inserts t, setting its ID (when empty), CreatedAt, UpdatedAt
 // and Version. A ProjectID must name a project of the same user (EINVALID
-// on project_id otherwise); an ID in use gives ECONFLICT. On error t is
-// left as it was.
+// on project_id otherwise); an ID in use gives ECONFLICT; a user at the
+// tasks' cap gets ELIMIT. On error t is left as it was.
 func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	n := *t
 	n.Init(s.now().UTC())
@@ -73,6 +73,9 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 		n.CompletedOn = &c
 	}
 	err := s.inTx(ctx, func(tx *tx) error {
+		if err := s.checkRoom(tx, qCountTasks, n.UserID, s.limits.Tasks, taskapi.TooManyTasks); err != nil {
+			return err
+		}
 		if n.ProjectID != nil {
 			if err := s.checkProject(tx, n.UserID, *n.ProjectID); err != nil {
 				return err

@@ -11,8 +11,8 @@ import (
 )
 
 func TestSQLite(t *testing.T) {
-	Run(t, func(t *testing.T) taskapi.Store {
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "taskapi.db"), sqlite.WithNow(Now(t)))
+	Run(t, func(t *testing.T, limits taskapi.Limits) taskapi.Store {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "taskapi.db"), sqlite.WithNow(Now(t)), sqlite.WithLimits(limits))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,8 +24,8 @@ func TestSQLite(t *testing.T) {
 // TestPostgres runs the suite on the test server (see pgtest), each subtest
 // in a schema of its own.
 func TestPostgres(t *testing.T) {
-	Run(t, func(t *testing.T) taskapi.Store {
-		s, err := postgres.Open(t.Context(), pgtest.Schema(t), postgres.WithNow(Now(t)))
+	Run(t, func(t *testing.T, limits taskapi.Limits) taskapi.Store {
+		s, err := postgres.Open(t.Context(), pgtest.Schema(t), postgres.WithNow(Now(t)), postgres.WithLimits(limits))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,8 @@
 // on each.
 //
 // TestSQLite and TestPostgres run it, each with a function that opens a
-// fresh, empty, migrated store reading the suite's clock. A new store gets
-// a test of its own beside them.
+// fresh, empty, migrated store reading the suite's clock, with the given
+// taskapi.Limits. A new store gets a test of its own beside them.
 //
 // Beyond taskapi.Store's documentation the suite expects what the service
 // needs of every store:
@@ -34,27 +34,29 @@ import (
 )
 
 // Run runs the contract suite. open must return a fresh, empty, migrated
-// store for the (sub)test t, reading the clock Now(t), and close it when t
-// ends (t.Cleanup). The subtests run in parallel, so open is called
-// concurrently.
-func Run(t *testing.T, open func(t *testing.T) taskapi.Store) {
+// store for the (sub)test t, reading the clock Now(t) and capping each
+// user's rows at limits, and close it when t ends (t.Cleanup). The
+// subtests run in parallel, so open is called concurrently.
+func Run(t *testing.T, open func(t *testing.T, limits taskapi.Limits) taskapi.Store) {
 	groups := []struct {
-		name  string
-		tests []test
+		name   string
+		tests  []test
+		limits taskapi.Limits
 	}{
-		{"Task", taskTests},
-		{"Project", projectTests},
-		{"List", listTests},
-		{"Concurrency", concurrencyTests},
-		{"InvalidUTF8", invalidUTF8Tests},
-		{"Issuers", issuerTests},
+		{"Task", taskTests, taskapi.Limits{}},
+		{"Project", projectTests, taskapi.Limits{}},
+		{"List", listTests, taskapi.Limits{}},
+		{"Concurrency", concurrencyTests, taskapi.Limits{}},
+		{"InvalidUTF8", invalidUTF8Tests, taskapi.Limits{}},
+		{"Issuers", issuerTests, taskapi.Limits{}},
+		{"Limits", limitTests, testLimits},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			for _, tc := range g.tests {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
-					tc.run(t, newEnv(t, open))
+					tc.run(t, newEnv(t, func(t *testing.T) taskapi.Store { return open(t, g.limits) }))
 				})
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/postgres"
@@ -22,6 +23,7 @@ import (
 const (
 	defaultDatabaseFile = "taskapi.db"
 	maxPageSizeLimit    = 1000
+	maxPerUserLimit     = 1_000_000_000 // of MAX_TASKS_PER_USER, MAX_PROJECTS_PER_USER
 	maxShutdownDelay    = time.Minute
 	maxRequestTimeout   = 5 * time.Minute
 	minNonceKeyBytes    = 32
@@ -45,8 +47,11 @@ type config struct {
 	TrustedProxies   []netip.Prefix
 	ShutdownDelay    time.Duration
 	RequestTimeout   time.Duration
-	PprofAddr        string
-	Bearer           bearer.Config
+	// Limits caps each user's tasks and projects (MAX_TASKS_PER_USER,
+	// MAX_PROJECTS_PER_USER); zero for the commands that do not read them.
+	Limits    taskapi.Limits
+	PprofAddr string
+	Bearer    bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
 	// checks are in Bearer.Validators already.
 	Profile   bearer.Profile

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 )
@@ -53,6 +54,21 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c, _ := loadConfig(mapEnv(map[string]string{"RATE_LIMIT": "0", "RATE_LIMIT_BURST": "9"})); c.RateLimit != (httpapi.RateLimit{}) {
 			t.Errorf("RATE_LIMIT=0: %+v, want off", c.RateLimit)
+		}
+	})
+	t.Run("limits", func(t *testing.T) {
+		c, err := loadConfig(mapEnv(nil))
+		if err != nil || c.Limits != (taskapi.Limits{Tasks: taskapi.DefaultMaxTasks, Projects: taskapi.DefaultMaxProjects}) {
+			t.Errorf("default limits = %+v, %v; want 100000 tasks and 10000 projects", c.Limits, err)
+		}
+		c, err = loadConfig(mapEnv(map[string]string{"MAX_TASKS_PER_USER": " 500 ", "MAX_PROJECTS_PER_USER": "0"}))
+		if err != nil || c.Limits != (taskapi.Limits{Tasks: 500}) {
+			t.Errorf("limits = %+v, %v; want 500 tasks and no limit on projects", c.Limits, err)
+		}
+		// seed is not capped: it does not read them.
+		c, err = readConfig(mapEnv(map[string]string{"MAX_TASKS_PER_USER": "5"}), "seed")
+		if err != nil || c.Limits != (taskapi.Limits{}) {
+			t.Errorf("seed's limits = %+v, %v; want none", c.Limits, err)
 		}
 	})
 	t.Run("values", func(t *testing.T) {
@@ -97,6 +113,10 @@ func TestLoadConfig(t *testing.T) {
 		{map[string]string{"SHUTDOWN_DELAY": "5"}, `SHUTDOWN_DELAY="5": want a duration from 0s to 1m0s`},
 		{map[string]string{"SHUTDOWN_DELAY": "2h"}, `SHUTDOWN_DELAY="2h"`},
 		{map[string]string{"DATABASE_URL": "tasks.db"}, "has no scheme: use sqlite:PATH"},
+		{map[string]string{"MAX_TASKS_PER_USER": "-1"}, `MAX_TASKS_PER_USER="-1": want a whole number from 0 to 1000000000`},
+		{map[string]string{"MAX_TASKS_PER_USER": "1e5"}, `MAX_TASKS_PER_USER="1e5"`},
+		{map[string]string{"MAX_PROJECTS_PER_USER": "lots"}, `MAX_PROJECTS_PER_USER="lots": want a whole number from 0 to 1000000000`},
+		{map[string]string{"MAX_PROJECTS_PER_USER": "2000000000"}, `MAX_PROJECTS_PER_USER="2000000000"`},
 	}
 	for _, tt := range errs {
 		_, err := loadConfig(mapEnv(tt.env))

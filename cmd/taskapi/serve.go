@@ -73,6 +73,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"dpop", dpopMode(cfg.Bearer.DPoP), "dpop_nonces", cfg.Bearer.DPoP.Nonce != nil,
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
+		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
 	return serveHTTP(ctx, log, l, api.handler, api.drain, cfg.ShutdownDelay)
 }
@@ -150,7 +151,7 @@ type api struct {
 // registry of /metrics also holds the verifier's counters and the store's
 // connection pools.
 func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
-	store, err := openStore(ctx, cfg.Database)
+	store, err := openStore(ctx, cfg.Database, cfg.Limits)
 	if err != nil {
 		return nil, err
 	}

@@ -9,14 +9,15 @@ import (
 	"github.com/taskapi/taskapi/sqlite"
 )
 
-// openStore opens the database, applying pending migrations.
-func openStore(ctx context.Context, db database) (taskapi.Store, error) {
+// openStore opens the database, applying pending migrations, with each
+// user's rows capped at limits.
+func openStore(ctx context.Context, db database, limits taskapi.Limits) (taskapi.Store, error) {
 	var s taskapi.Store
 	var err error
 	if db.URL != "" {
-		s, err = postgres.Open(ctx, db.URL)
+		s, err = postgres.Open(ctx, db.URL, postgres.WithLimits(limits))
 	} else {
-		s, err = sqlite.Open(ctx, db.Path)
+		s, err = sqlite.Open(ctx, db.Path, sqlite.WithLimits(limits))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", db, err)

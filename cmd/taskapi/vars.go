@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/taskapi/taskapi"
 )
 
 // A variable is one configuration variable, read from the environment (or
@@ -76,6 +79,16 @@ var variables = []variable{
 			return err
 		}},
 	{"MAX_PAGE_SIZE", "100", "serve dev", "largest ?limit", parseMaxPageSize},
+	{"MAX_TASKS_PER_USER", strconv.Itoa(taskapi.DefaultMaxTasks), "serve dev", "the most tasks one user may have: a create past it is refused 409 ERR_LIMIT; 0: no limit",
+		func(c *config, name, s string) (err error) {
+			c.Limits.Tasks, err = intIn(name, s, 0, maxPerUserLimit)
+			return err
+		}},
+	{"MAX_PROJECTS_PER_USER", strconv.Itoa(taskapi.DefaultMaxProjects), "serve dev", "the most projects one user may have, as MAX_TASKS_PER_USER; 0: no limit",
+		func(c *config, name, s string) (err error) {
+			c.Limits.Projects, err = intIn(name, s, 0, maxPerUserLimit)
+			return err
+		}},
 	{"REQUIRE_SCOPES", "false", "serve dev decode", "enforce read:tasks, write:tasks, delete:tasks",
 		func(c *config, name, s string) (err error) { c.RequireScopes, err = parseBool(name, s); return err }},
 	{"METRICS", "false", "serve dev", "serve Prometheus metrics at GET /metrics",
