@@ -15,8 +15,9 @@ import (
 )
 
 // requestState is what the layers of one request tell each other: the
-// request id, and once authentication has run, the subject, whether it
-// passed, and the code and status of its failure (WriteAuthError).
+// request id, and once authentication has run, the user (subject and
+// issuer) and its rows, whether it passed, and the code and status of its
+// failure (WriteAuthError).
 type requestState struct {
 	id         string
 	sub        string
@@ -167,6 +168,9 @@ func (s *server) common(next http.Handler) http.Handler {
 			}
 			if st.sub != "" {
 				attrs = append(attrs, slog.String("sub", st.sub))
+			}
+			if st.issuer != "" {
+				attrs = append(attrs, slog.String("iss", st.issuer))
 			}
 			s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
