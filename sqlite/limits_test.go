@@ -12,21 +12,7 @@ import (
 func TestCountsUseAnIndex(t *testing.T) {
 	s, _ := open(t)
 	for _, q := range []string{qCountTasks, qCountProjects} {
-		rows, err := s.write.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, "auth0|alice", "https://issuer.example/", 100_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		all := strings.Join(plan, "; ")
+		all := queryPlan(t, s.write, q, "auth0|alice", "https://issuer.example/", 100_000)
 		if !strings.Contains(all, "USING COVERING INDEX") || !strings.Contains(all, "(user_id=?)") || strings.Contains(all, "SCAN tasks") || strings.Contains(all, "SCAN projects") {
 			t.Errorf("%s\nplan: %s; want a search of an index on user_id", q, all)
 		}

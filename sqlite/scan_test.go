@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"reflect"
 	"strings"
 	"testing"
@@ -32,23 +33,7 @@ func TestTaskListUsesIndex(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+text, args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var plan []string
-				for rows.Next() {
-					var id, parent, unused int
-					var detail string
-					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-						t.Fatal(err)
-					}
-					plan = append(plan, detail)
-				}
-				if err := rows.Close(); err != nil {
-					t.Fatal(err)
-				}
-				got := strings.Join(plan, "; ")
+				got := queryPlan(t, s.read, text, args...)
 				if !strings.Contains(got, "USING INDEX "+want+" (user_id=?") || strings.Contains(got, "TEMP B-TREE") {
 					t.Errorf("sort %s desc=%v after=%v: plan %q, want a search of %s without a temporary b-tree", field, desc, after != nil, got, want)
 				}
@@ -108,4 +93,28 @@ func TestListedTaskEqualsRead(t *testing.T) {
 			t.Errorf("listed %+v\nread   %+v", *listed, *read)
 		}
 	}
+}
+
+// queryPlan returns the steps of EXPLAIN QUERY PLAN for query on db,
+// joined by "; ".
+func queryPlan(t *testing.T, db *sql.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(plan, "; ")
 }
