@@ -198,6 +198,11 @@ type IssuerStore interface {
 	// DeleteProject removes a project; its tasks lose their project
 	// (each such task gets a new Version and UpdatedAt).
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
+
+	// Changes returns one page of the user's change feed (see Change),
+	// read in one snapshot: ERESYNC when f.After cannot be continued
+	// (ChangeHead.Check).
+	Changes(ctx context.Context, f ChangeFilter) (*ChangePage, error)
 }
 
 // Store is everything the service keeps. A user is a subject of one token
@@ -217,6 +222,10 @@ type Store interface {
 	// written before the store recorded issuers, for a deployment with one
 	// issuer. It returns how many tasks and projects it changed.
 	AssignIssuer(ctx context.Context, issuer string) (int64, error)
+	// PurgeTombstones forgets the deleted objects of every user whose
+	// deletion is older than before, and returns how many it forgot. A
+	// cursor from before a forgotten one is then refused with ERESYNC.
+	PurgeTombstones(ctx context.Context, before time.Time) (int64, error)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
