@@ -49,7 +49,10 @@ type config struct {
 	RequestTimeout   time.Duration
 	// Limits caps each user's tasks and projects (MAX_TASKS_PER_USER,
 	// MAX_PROJECTS_PER_USER); zero for the commands that do not read them.
-	Limits    taskapi.Limits
+	Limits taskapi.Limits
+	// TombstoneRetention is how long the change feed keeps deleted
+	// objects (TOMBSTONE_RETENTION).
+	TombstoneRetention time.Duration
 	PprofAddr string
 	Bearer    bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its

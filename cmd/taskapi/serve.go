@@ -144,6 +144,8 @@ type api struct {
 	drain    *drainState
 	handler  http.Handler
 	stopWarm context.CancelFunc
+	// stopPurge stops the purge of old tombstones and waits for it.
+	stopPurge func()
 }
 
 // openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
@@ -180,6 +182,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	a.stopWarm = stopWarm
 	warm(warmCtx, log, v)
+	a.stopPurge = startPurge(ctx, log, store, cfg.TombstoneRetention, time.Now)
 
 	var reg *prometheus.Registry
 	if cfg.Metrics {
@@ -219,6 +222,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 // Close stops fetching keys and closes the verifier and the store.
 func (a *api) Close() {
 	a.stopWarm()
+	a.stopPurge()
 	a.verifier.Close()
 	a.store.Close()
 }
