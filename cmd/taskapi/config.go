@@ -49,10 +49,7 @@ type config struct {
 	RequestTimeout   time.Duration
 	// Limits caps each user's tasks and projects (MAX_TASKS_PER_USER,
 	// MAX_PROJECTS_PER_USER); zero for the commands that do not read them.
-	Limits taskapi.Limits
-	// TombstoneRetention is how long the change feed keeps deleted
-	// objects (TOMBSTONE_RETENTION).
-	TombstoneRetention time.Duration
+	Limits    taskapi.Limits
 	PprofAddr string
 	Bearer    bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
@@ -63,6 +60,10 @@ type config struct {
 	// SharedSubjects makes the subjects of every issuer of ISSUERS one
 	// user each (ISSUERS_SHARE_SUBJECTS).
 	SharedSubjects bool
+	// TombstoneRetention is how long the change feed keeps deleted
+	// objects (TOMBSTONE_RETENTION); zero for the commands that do not
+	// read it.
+	TombstoneRetention time.Duration
 }
 
 // database is where the data lives: a SQLite file (Path) or a PostgreSQL
