@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"fmt"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +125,37 @@ func TestChanges(t *testing.T) {
 		scoped.do(req{method: "GET", path: "/changes", user: alice, header: map[string]string{hdrScope: "write:tasks"}}).want(t, 403, "insufficient_scope")
 		scoped.do(req{method: "GET", path: "/changes", user: alice, header: map[string]string{hdrScope: "read:tasks"}}).want(t, 200, "")
 		scoped.do(req{method: "GET", path: "/changes"}).want(t, 401, "")
+	})
+}
+
+// FuzzChangeCursor feeds arbitrary query strings to GET /changes's parser:
+// no panic, a 400 or a filter; an accepted cursor is the canonical decimal
+// form of a number from 0, and an absent or empty one asks for none.
+func FuzzChangeCursor(f *testing.F) {
+	for _, q := range []string{"", "cursor=", "cursor=0", "cursor=42&limit=10", "cursor=-1", "cursor=01", "cursor=9223372036854775807",
+		"cursor=9223372036854775808", "cursor=%2B1", "cursor=1&cursor=2", "limit=0", "cursor=%00", "cursor=1e3"} {
+		f.Add(q)
+	}
+	s := &server{defaultLimit: 20, maxLimit: 100}
+	f.Fuzz(func(t *testing.T, rawQuery string) {
+		r := httptest.NewRequest("GET", "/changes", nil)
+		r.URL.RawQuery = rawQuery
+		filter, err := s.parseChangeFilter(r)
+		if err != nil {
+			if taskapi.ErrorCode(err) != taskapi.EBADREQUEST {
+				t.Fatalf("%q: %v", rawQuery, err)
+			}
+			return
+		}
+		values, _ := url.ParseQuery(rawQuery)
+		given := values.Get("cursor")
+		switch {
+		case filter.After == nil && given != "":
+			t.Fatalf("%q: cursor %q ignored", rawQuery, given)
+		case filter.After != nil && (*filter.After < 0 || strconv.FormatInt(*filter.After, 10) != given):
+			t.Fatalf("%q: cursor %q read as %d", rawQuery, given, *filter.After)
+		case filter.Limit < 1 || filter.Limit > 100:
+			t.Fatalf("%q: limit %d", rawQuery, filter.Limit)
+		}
 	})
 }

@@ -188,6 +188,23 @@ var changeTests = []test{
 			t.Fatalf("second purge: %d, %v; want 0", n, err)
 		}
 	}},
+	{"AssignIssuerMovesTheFeed", func(t *testing.T, e *env) {
+		// Rows written without an issuer move to one: a tombstone in the
+		// old user's feed, a change in the new one's.
+		old := e.createTask(task(alice, "old"))
+		if _, err := e.s.AssignIssuer(e.ctx, issuerA); err != nil {
+			t.Fatal(err)
+		}
+		e.wantChanges(e.changes(alice, ptr[int64](1), 10).Changes, "-task "+old.ID)
+		moved, err := e.s.ForIssuer(issuerA).Changes(e.ctx, taskapi.ChangeFilter{UserID: alice, After: ptr[int64](0), Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.wantChanges(moved.Changes, "task "+old.ID)
+		if moved.Changes[0].Task.Name != "old" {
+			t.Fatalf("moved task %+v", moved.Changes[0].Task)
+		}
+	}},
 	{"ReaderFollowsConcurrentWriters", testFeedUnderWriters},
 }
 

@@ -282,7 +282,7 @@ type reader struct {
 	cursor  string
 	picture map[string]map[string]any
 	// given holds every state and tombstone given, to refuse a second.
-	given                     map[string]bool
+	given                      map[string]bool
 	polls, changes, tombstones int
 }
 
