@@ -94,6 +94,7 @@ func lenientBase64(s string) []byte {
 	out := make([]byte, 0, len(s)*3/4)
 	var acc uint32
 	n := 0
+decode:
 	for i := 0; i < len(s); i++ {
 		var v byte
 		switch c := s[i]; {
@@ -108,7 +109,7 @@ func lenientBase64(s string) []byte {
 		case c == '/' || c == '_':
 			v = 63
 		case c == '=':
-			return out
+			break decode
 		default:
 			continue
 		}
