@@ -97,6 +97,7 @@ func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int64, e
 			return total, err
 		}
 		for _, u := range users {
+			var n int64
 			err := s.inTx(ctx, func(tx *tx) error {
 				if _, err := tx.exec(qPurgedSeq, u.issuer, u.id, cutoff); err != nil {
 					return err
@@ -105,13 +106,13 @@ func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int64, e
 				if err != nil {
 					return err
 				}
-				n, err := res.RowsAffected()
-				total += n
+				n, err = res.RowsAffected()
 				return err
 			})
 			if err != nil {
 				return total, mapError(ctx, "purge tombstones", err)
 			}
+			total += n
 		}
 	}
 }
