@@ -53,6 +53,7 @@ var authFailureCodes = []string{"ERR_AUTH", bearer.CodeInvalidToken, bearer.Code
 // Config.AuthFailureLimit is answered 429 before its token is looked at.
 func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 	var next http.Handler = h
+	next = s.idempotent(next)
 	if s.subjects != nil {
 		next = s.limitSubject(next)
 	}
