@@ -191,7 +191,8 @@ func TestIdempotencyKeyInProgress(t *testing.T) {
 // claim too.
 type unknownStore struct {
 	taskapi.Store
-	fail atomic.Int32
+	fail   atomic.Int32
+	panics atomic.Int32 // creates that panic instead
 }
 
 func (s *unknownStore) ForIssuer(iss string) taskapi.IssuerStore {
@@ -204,6 +205,9 @@ type unknownIssuer struct {
 }
 
 func (u *unknownIssuer) CreateTask(ctx context.Context, t *taskapi.Task) error {
+	if u.s.panics.Add(-1) >= 0 {
+		panic("a bug in a write")
+	}
 	if u.s.fail.Add(-1) >= 0 {
 		return fmt.Errorf("%w: commit sent, no answer", taskapi.OutcomeUnknown())
 	}
@@ -251,4 +255,21 @@ func TestOutcomeUnknown(t *testing.T) {
 		t.Fatal("the retry after 504 was a replay, not an execution")
 	}
 	wantReplayOf(t, srv.do(rq), first)
+}
+
+// TestIdempotencyKeyPanic: a handler that panics frees its key, saving
+// nothing, so the retry executes.
+func TestIdempotencyKeyPanic(t *testing.T) {
+	var store *unknownStore
+	srv := newTestServer(t, func(c *Config) {
+		store = &unknownStore{Store: c.Store}
+		c.Store = store
+	})
+	store.panics.Store(1)
+	rq := req{method: "POST", path: "/tasks", user: keyUser, body: map[string]any{"name": "a"}, header: withKey("panics")}
+	srv.do(rq).want(t, 500, taskapi.EINTERNAL)
+	first := srv.do(rq).want(t, 201, "")
+	if first.header.Get("Idempotent-Replayed") != "" {
+		t.Fatal("the retry after a panic was a replay")
+	}
 }
