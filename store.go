@@ -199,6 +199,10 @@ type IssuerStore interface {
 	// (each such task gets a new Version and UpdatedAt).
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
 
+	// KeyClaimer keeps the responses of writes sent with an idempotency
+	// key, each user's apart.
+	KeyClaimer
+
 	// Changes returns one page of the user's change feed (see Change),
 	// read in one snapshot: ERESYNC when f.After cannot be continued
 	// (ChangeHead.Check).
@@ -222,6 +226,9 @@ type Store interface {
 	// written before the store recorded issuers, for a deployment with one
 	// issuer. It returns how many tasks and projects it changed.
 	AssignIssuer(ctx context.Context, issuer string) (int64, error)
+	// PurgeKeys deletes the idempotency keys that expired, in batches, and
+	// returns how many.
+	PurgeKeys(ctx context.Context) (int64, error)
 	// PurgeTombstones forgets the deleted objects of every user whose
 	// deletion is older than before, and returns how many it forgot. A
 	// cursor from before a forgotten one is then refused with ERESYNC.

@@ -31,27 +31,27 @@ func parseTombstoneRetention(c *config, name, s string) error {
 	return nil
 }
 
-// purgeInterval is how often the tombstones older than retention are
+// tombstonePurgeInterval is how often the tombstones older than retention are
 // purged: a tenth of it, at most maxPurgeInterval.
-func purgeInterval(retention time.Duration) time.Duration {
+func tombstonePurgeInterval(retention time.Duration) time.Duration {
 	return min(retention/10, maxPurgeInterval)
 }
 
-// startPurge purges, at once and then every purgeInterval, the tombstones
+// startTombstonePurge purges, at once and then every tombstonePurgeInterval, the tombstones
 // older than retention as of now(), until ctx ends or the returned function is called (which
 // waits for a purge under way). Every instance on a PostgreSQL database
 // purges: the purges take turns on each user's counter, so two at once
 // only repeat work. A failed purge is logged and tried at the next tick.
 // retention 0 (a command that does not read TOMBSTONE_RETENTION) purges
 // nothing.
-func startPurge(ctx context.Context, log *slog.Logger, store taskapi.Store, retention time.Duration, now func() time.Time) (stop func()) {
+func startTombstonePurge(ctx context.Context, log *slog.Logger, store taskapi.Store, retention time.Duration, now func() time.Time) (stop func()) {
 	if retention <= 0 {
 		return func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		tick := time.NewTicker(purgeInterval(retention))
+		tick := time.NewTicker(tombstonePurgeInterval(retention))
 		defer tick.Stop()
 		for {
 			n, err := store.PurgeTombstones(ctx, now().Add(-retention))

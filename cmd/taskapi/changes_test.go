@@ -36,8 +36,8 @@ func TestTombstoneRetentionConfig(t *testing.T) {
 	for _, tt := range []struct{ retention, want time.Duration }{
 		{time.Minute, 6 * time.Second}, {5 * time.Hour, 30 * time.Minute}, {720 * time.Hour, time.Hour},
 	} {
-		if got := purgeInterval(tt.retention); got != tt.want {
-			t.Errorf("purgeInterval(%v) = %v, want %v", tt.retention, got, tt.want)
+		if got := tombstonePurgeInterval(tt.retention); got != tt.want {
+			t.Errorf("tombstonePurgeInterval(%v) = %v, want %v", tt.retention, got, tt.want)
 		}
 	}
 }
@@ -62,12 +62,12 @@ func TestStartPurge(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	// Stopped and nothing purged: the tombstone is younger than a minute.
-	startPurge(ctx, log, store, time.Minute, time.Now)()
+	startTombstonePurge(ctx, log, store, time.Minute, time.Now)()
 	if _, err := store.Changes(ctx, taskapi.ChangeFilter{UserID: user, After: new(int64(0)), Limit: 10}); err != nil {
 		t.Fatalf("the feed before the retention passed: %v", err)
 	}
 	// Two minutes later (by the clock given), it goes at the first purge.
-	stop := startPurge(ctx, log, store, time.Minute, func() time.Time { return time.Now().Add(2 * time.Minute) })
+	stop := startTombstonePurge(ctx, log, store, time.Minute, func() time.Time { return time.Now().Add(2 * time.Minute) })
 	defer stop()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -85,5 +85,5 @@ func TestStartPurge(t *testing.T) {
 		t.Errorf("the purge was not logged: %s", logs.String())
 	}
 	// A purge loop for commands without a retention does nothing.
-	startPurge(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), store, 0, time.Now)()
+	startTombstonePurge(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), store, 0, time.Now)()
 }
