@@ -83,7 +83,9 @@ func (i *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	req := authRequest{clientID: c.ID, redirectURI: redirect, state: q.Get("state"), nonce: q.Get("nonce"),
 		challenge: q.Get("code_challenge"), audience: q.Get("audience"), scope: grantedScopes(q.Get("scope"))}
-	fail := func(code, desc string) { i.redirectResult(w, r, req, url.Values{"error": {code}, "error_description": {desc}}) }
+	fail := func(code, desc string) {
+		i.redirectResult(w, r, req, url.Values{"error": {code}, "error_description": {desc}})
+	}
 	switch {
 	case q.Get("response_type") != "code":
 		fail("unsupported_response_type", "only response_type=code is supported")

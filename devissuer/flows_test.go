@@ -196,7 +196,10 @@ func TestAuthorizeRefuses(t *testing.T) {
 		{"unregistered redirect", func(q url.Values) { q.Set("redirect_uri", "https://evil.example/cb") }, ""},
 		{"redirect of another port", func(q url.Values) { q.Set("redirect_uri", "http://localhost:5999/app/callback") }, ""},
 		{"app client with a loopback redirect", func(q url.Values) { q.Set("redirect_uri", "http://127.0.0.1:9999/callback") }, ""},
-		{"cli client elsewhere", func(q url.Values) { q.Set("client_id", "cli"); q.Set("redirect_uri", "http://evil.example:80/callback") }, ""},
+		{"cli client elsewhere", func(q url.Values) {
+			q.Set("client_id", "cli")
+			q.Set("redirect_uri", "http://evil.example:80/callback")
+		}, ""},
 		{"cli client other path", func(q url.Values) { q.Set("client_id", "cli"); q.Set("redirect_uri", "http://127.0.0.1:8765/steal") }, ""},
 		{"implicit flow", func(q url.Values) { q.Set("response_type", "token") }, "unsupported_response_type"},
 		{"no PKCE", func(q url.Values) { q.Del("code_challenge"); q.Del("code_challenge_method") }, "invalid_request"},
@@ -218,7 +221,10 @@ func TestAuthorizeRefuses(t *testing.T) {
 		})
 	}
 	// The CLI's loopback redirect, any port.
-	res, _ := get(t, browser(t), authorizeURL(iss, func(q url.Values) { q.Set("client_id", "cli"); q.Set("redirect_uri", "http://127.0.0.1:43123/callback") }))
+	res, _ := get(t, browser(t), authorizeURL(iss, func(q url.Values) {
+		q.Set("client_id", "cli")
+		q.Set("redirect_uri", "http://127.0.0.1:43123/callback")
+	}))
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("cli loopback redirect: %d", res.StatusCode)
 	}
