@@ -131,6 +131,15 @@ func TestBrowserApp(t *testing.T) {
 	if got := b.text(taskItem("Buy oat milk")); !strings.Contains(got, "Project: Household") {
 		t.Errorf("the edited task reads %q, want its project", got)
 	}
+	// A project's tasks, from its link on the projects view.
+	srv.call(t, "POST", "/tasks", `{"name":"Outside the project"}`, nil)
+	b.do("open projects", chromedp.Click(chromedp.CSS(`#nav a[data-view="projects"]`)))
+	b.do("open the project's tasks", chromedp.Click(chromedp.CSS(`#project-list li[data-name="Household"] a[data-action="tasks"]`)))
+	b.waitFor("the project's tasks only", tasksView+` && [...document.querySelectorAll("#task-list li")].map(li => li.dataset.name).join() === "Buy oat milk"`)
+	b.do("clear the filters", chromedp.Click(chromedp.CSS(`#task-filters button[type="reset"]`)))
+	b.waitFor("every task", exists(taskItem("Outside the project")))
+	srv.call(t, "DELETE", "/tasks/"+taskID(t, srv, "Outside the project"), "", nil)
+
 	// Escape closes a dialog and gives the focus back.
 	b.do("open the editor again", chromedp.Click(taskButton("Buy oat milk", "edit")))
 	b.waitFor("the edit dialog", fmt.Sprintf(dialogOpen, "task-dialog"))

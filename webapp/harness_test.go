@@ -38,8 +38,8 @@ const (
 	stepTimeout = 15 * time.Second
 )
 
-// requireTool returns why a test cannot run, failing it under CI and
-// skipping it loudly elsewhere.
+// requireTool stops a test that cannot run for why: it fails under CI and
+// skips loudly elsewhere.
 func requireTool(t *testing.T, why string) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
@@ -171,7 +171,7 @@ func (s *server) saw(request string) bool {
 	return false
 }
 
-// call calls the API as sub, as another client would.
+// call calls the API as testUser from another client (not the browser).
 func (s *server) call(t *testing.T, method, path, body string, out any) {
 	t.Helper()
 	tok, err := s.iss.Token(devissuer.TokenRequest{Subject: testUser})
