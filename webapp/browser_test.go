@@ -314,6 +314,19 @@ func TestBrowserApp(t *testing.T) {
 	b.do("sign in", chromedp.Click(chromedp.ID("sign-in")))
 	b.waitFor("the issuer's page again", issuerPage)
 	b.checkClean()
+	// Every write the application sent carried an Idempotency-Key, a new one
+	// each time (no retries happened here).
+	seen := map[string]bool{}
+	for _, w := range srv.writes() {
+		key := w[strings.LastIndexByte(w, ' ')+1:]
+		if key == "-" || seen[key] {
+			t.Errorf("write %s: want a fresh Idempotency-Key", w)
+		}
+		seen[key] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d writes recorded: %v", len(seen), srv.writes())
+	}
 }
 
 // TestBrowserSessionExpiry: a token that expires leads to the sign-in
@@ -341,6 +354,21 @@ func TestBrowserRetryAfter(t *testing.T) {
 	b.waitFor("GET /me, after waiting", fmt.Sprintf(`document.getElementById("me-list").textContent.includes(%q)`, testUser))
 	if !srv.saw("GET /me 429") || !srv.saw("GET /me 200") {
 		t.Errorf("want GET /me answered 429 then 200; the API saw %v", srv.requests())
+	}
+	// A write is retried too, with the same Idempotency-Key.
+	b.do("open projects", chromedp.Click(chromedp.CSS(`#nav a[data-view="projects"]`)))
+	b.waitFor("the projects view", `!document.getElementById("view-projects").hidden`)
+	b.do("create a project", chromedp.SendKeys(chromedp.ID("p-name"), "Retried"+kb.Enter))
+	b.waitFor("the project, after waiting", exists(`#project-list li[data-name="Retried"]`))
+	var keys []string
+	for _, w := range srv.writes() {
+		if f := strings.Fields(w); f[1] == "/projects" {
+			keys = append(keys, f[2]+" "+f[3])
+		}
+	}
+	if len(keys) < 2 || !strings.HasPrefix(keys[0], "429 ") || !strings.HasPrefix(keys[len(keys)-1], "201 ") ||
+		strings.Fields(keys[0])[1] != strings.Fields(keys[len(keys)-1])[1] || strings.Fields(keys[0])[1] == "-" {
+		t.Errorf("POST /projects: want 429 then 201 with one Idempotency-Key, got %v", keys)
 	}
 	b.checkClean()
 }

@@ -1,6 +1,7 @@
 package webapp_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -79,6 +80,7 @@ type server struct {
 	revoked atomic.Bool // every token is refused (401), as after a key rotation
 	mu      sync.Mutex
 	seen    []string // "METHOD PATH STATUS" of the API requests
+	keys    []string // "METHOD PATH STATUS KEY" of the browser's writes (KEY: the Idempotency-Key, "-" if none)
 }
 
 type serverOptions struct {
@@ -134,6 +136,9 @@ func startServer(t *testing.T, o serverOptions) *server {
 		if !strings.HasPrefix(r.URL.Path, "/app/") && r.URL.Path != "/" {
 			s.mu.Lock()
 			s.seen = append(s.seen, fmt.Sprintf("%s %s %d", r.Method, r.URL.Path, rec.status))
+			if r.Method != http.MethodGet && r.Header.Get(testClientHeader) == "" {
+				s.keys = append(s.keys, fmt.Sprintf("%s %s %d %s", r.Method, r.URL.Path, rec.status, cmp.Or(r.Header.Get("Idempotency-Key"), "-")))
+			}
 			s.mu.Unlock()
 		}
 	})}
@@ -159,6 +164,13 @@ func (s *server) requests() []string {
 	return append([]string(nil), s.seen...)
 }
 
+// writes returns the writes seen, as "METHOD PATH STATUS KEY".
+func (s *server) writes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.keys...)
+}
+
 // saw reports whether the API answered a request "METHOD PATH STATUS".
 func (s *server) saw(request string) bool {
 	s.mu.Lock()
@@ -171,6 +183,9 @@ func (s *server) saw(request string) bool {
 	return false
 }
 
+// testClientHeader marks the test's own requests, which writes() leaves out.
+const testClientHeader = "X-Test-Client"
+
 // call calls the API as testUser from another client (not the browser).
 func (s *server) call(t *testing.T, method, path, body string, out any) {
 	t.Helper()
@@ -180,6 +195,7 @@ func (s *server) call(t *testing.T, method, path, body string, out any) {
 	}
 	req, _ := http.NewRequest(method, s.url+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set(testClientHeader, "1")
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

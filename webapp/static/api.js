@@ -1,5 +1,6 @@
-// The API client: the bearer token on every request, the API's error
-// bodies kept whole, 401 ends the session, and 429/503 wait as long as
+// The API client: the bearer token on every request, an Idempotency-Key
+// on every write (so that repeating it is safe), the API's error bodies
+// kept whole, 401 ends the session, and 429/503 wait as long as
 // Retry-After says before trying again.
 import * as auth from './auth.js';
 import {say} from './ui.js';
@@ -35,13 +36,16 @@ const sleep = (s) => new Promise((r) => setTimeout(r, s * 1000));
 
 // request calls the API. opts: query (object; empty values dropped), body
 // (JSON), ifMatch (an ETag), contentType. Resolves {status, body, etag}.
-// A 429 is retried for any method (the request was refused before it was
-// handled); a 503 only for GET, PUT and DELETE, whose repetition is safe.
+// Retried after Retry-After: 429 and 503 (the request was not applied),
+// and for a write, which carries the same Idempotency-Key each time, a
+// 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS and a 504 (outcome unknown: the
+// repeat answers what the first one did).
 export async function request(method, path, opts = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(opts.query ?? {})) {
     if (v !== null && v !== undefined && v !== '') url.searchParams.set(k, v);
   }
+  const idempotencyKey = method === 'GET' ? null : crypto.randomUUID();
   for (let attempt = 0; ; attempt++) {
     const token = auth.accessToken();
     if (!token) {
@@ -51,23 +55,25 @@ export async function request(method, path, opts = {}) {
     const headers = {Authorization: `Bearer ${token}`, Accept: 'application/json'};
     if (opts.body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
     if (opts.ifMatch) headers['If-Match'] = opts.ifMatch;
+    if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
     const res = await fetch(url, {
       method, headers, credentials: 'omit', cache: 'no-store',
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
     });
-    const retryable = res.status === 429 || (res.status === 503 && ['GET', 'PUT', 'DELETE'].includes(method));
-    const wait = retryAfter(res.headers.get('Retry-After'));
-    if (retryable && attempt < MAX_RETRIES && wait <= MAX_WAIT_SECONDS) {
-      say(`The server asked to wait (HTTP ${res.status}); trying again in ${Math.ceil(wait)} s…`);
-      await sleep(wait);
-      continue;
-    }
     const text = res.status === 204 ? '' : await res.text();
     let body = null;
     try {
       body = text ? JSON.parse(text) : null;
     } catch {
       body = {error: text.slice(0, 500)};
+    }
+    const retryable = res.status === 429 || res.status === 503 ||
+      (idempotencyKey && (res.status === 504 || body?.code === 'ERR_IDEMPOTENCY_KEY_IN_PROGRESS'));
+    const wait = retryAfter(res.headers.get('Retry-After'));
+    if (retryable && attempt < MAX_RETRIES && wait <= MAX_WAIT_SECONDS) {
+      say(`The server asked to wait (HTTP ${res.status}); trying again in ${Math.ceil(wait)} s…`);
+      await sleep(wait);
+      continue;
     }
     if (res.status === 401) {
       auth.end('rejected', body?.error);
