@@ -41,31 +41,57 @@ func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return mapError(ctx, "migrate", err)
+	// A CREATE INDEX CONCURRENTLY waits for every older transaction of
+	// the database; one that waits for this session in turn (a program
+	// waiting on the migration lock with pg_advisory_lock, say) deadlocks
+	// with it, and the server may abort either. The migrations can run
+	// again from where they stopped, so they are tried again.
+	for attempt := 1; ; attempt++ {
+		_, err := p.Up(ctx)
+		if err == nil {
+			return nil
+		}
+		if attempt == maxTxAttempts || !isRetryable(err) || ctx.Err() != nil {
+			return mapError(ctx, "migrate", err)
+		}
 	}
-	return nil
 }
 
-// sessionLocker is goose's session lock as a blocking PostgreSQL advisory
-// lock: an instance that finds the lock taken waits on the server until it
-// is free (or its context ends, or migrationLockTimeout passes), instead of
-// polling every few seconds as goose's lock.NewPostgresSessionLocker does,
-// so instances that start together are not delayed by a poll interval. The
-// lock belongs to the session, so it is released when the connection
-// closes, even if the process dies.
+// sessionLocker is goose's session lock as a PostgreSQL advisory lock,
+// tried every lockPollInterval until it is free (or the context ends, or
+// migrationLockTimeout passes). The lock belongs to the session, so it is
+// released when the connection closes, even if the process dies.
+//
+// It polls rather than waits on the server (SELECT pg_advisory_lock): a
+// session that waits there holds a snapshot for as long as it waits, and
+// CREATE INDEX CONCURRENTLY, run by the migration that holds the lock,
+// waits for every older snapshot of the database to end: the two would
+// deadlock. A poll holds its snapshot for a moment only.
 type sessionLocker struct{ id int64 }
+
+// lockPollInterval is how often a waiting instance tries the lock.
+const lockPollInterval = 50 * time.Millisecond
 
 var _ lock.SessionLocker = sessionLocker{}
 
-// SessionLock waits for the lock on conn.
+// SessionLock takes the lock on conn, waiting for it.
 func (l sessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, migrationLockTimeout)
 	defer cancel()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, l.id); err != nil {
-		return fmt.Errorf("take the migration lock: %w", err)
+	for {
+		var locked bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, l.id).Scan(&locked); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+		if locked {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("take the migration lock: %w", ctx.Err())
+		case <-time.After(lockPollInterval):
+		}
 	}
-	return nil
 }
 
 // SessionUnlock releases the lock on conn.

@@ -155,6 +155,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	if _, err := write.ExecContext(ctx, optimizeAtOpen); err != nil {
+		write.Close()
+		return nil, mapError(ctx, "open", err)
+	}
 	read, err := openDB(path, o.busyTimeout, true, o.readConns)
 	if err != nil {
 		write.Close()
@@ -305,10 +309,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the checkpoints and closes both pools and their statements.
-// It waits for queries in progress.
+// Close stops the checkpoints, lets SQLite refresh its planner statistics
+// (PRAGMA optimize, as it recommends before closing), and closes both
+// pools and their statements. It waits for queries in progress.
 func (s *Store) Close() error {
-	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	ckptErr := s.ckpt.close()
+	s.write.Exec(optimize) // statistics only: a failure loses nothing
+	return errors.Join(ckptErr, s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inTx runs fn in an IMMEDIATE transaction on the write connection and
