@@ -58,39 +58,39 @@ func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
 }
 
 // sessionLocker is goose's session lock as a PostgreSQL advisory lock,
-// tried every lockPollInterval until it is free (or the context ends, or
-// migrationLockTimeout passes). The lock belongs to the session, so it is
-// released when the connection closes, even if the process dies.
-//
-// It polls rather than waits on the server (SELECT pg_advisory_lock): a
-// session that waits there holds a snapshot for as long as it waits, and
-// CREATE INDEX CONCURRENTLY, run by the migration that holds the lock,
-// waits for every older snapshot of the database to end: the two would
-// deadlock. A poll holds its snapshot for a moment only.
+// polled with pg_try_advisory_lock: an instance that finds the lock taken
+// retries after a short pause (50 ms, doubling up to 500 ms) until it is
+// free, its context ends or migrationLockTimeout passes. It never waits
+// inside one long statement, because a migration that builds an index with
+// CREATE INDEX CONCURRENTLY waits for every transaction that is running
+// when it starts, a blocked pg_advisory_lock call included: the two would
+// wait for each other until PostgreSQL's deadlock detector broke one. The
+// lock belongs to the session, so it is released when the connection
+// closes, even if the process dies.
 type sessionLocker struct{ id int64 }
-
-// lockPollInterval is how often a waiting instance tries the lock.
-const lockPollInterval = 50 * time.Millisecond
 
 var _ lock.SessionLocker = sessionLocker{}
 
-// SessionLock takes the lock on conn, waiting for it.
+// SessionLock takes the lock on conn, waiting for it while another session
+// holds it.
 func (l sessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, migrationLockTimeout)
 	defer cancel()
+	pause := 50 * time.Millisecond
 	for {
-		var locked bool
-		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, l.id).Scan(&locked); err != nil {
+		var taken bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, l.id).Scan(&taken); err != nil {
 			return fmt.Errorf("take the migration lock: %w", err)
 		}
-		if locked {
+		if taken {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("take the migration lock: %w", ctx.Err())
-		case <-time.After(lockPollInterval):
+			return fmt.Errorf("take the migration lock: another instance held it for %v: %w", migrationLockTimeout, ctx.Err())
+		case <-time.After(pause):
 		}
+		pause = min(2*pause, 500*time.Millisecond)
 	}
 }
 

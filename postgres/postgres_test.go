@@ -41,7 +41,7 @@ func admin(t testing.TB, url string) *pgx.Conn {
 }
 
 // latestMigration is the version of the newest embedded migration.
-const latestMigration = 6
+const latestMigration = 7
 
 // schemaVersion returns the newest migration applied in url's schema.
 func schemaVersion(t *testing.T, url string) int64 {
@@ -159,7 +159,7 @@ func TestMigrationWaitsForTheLock(t *testing.T) {
 	conn := admin(t, url)
 	// Taken as the store takes it, by polling: a session waiting on the
 	// server would deadlock with another test's CREATE INDEX CONCURRENTLY.
-	for locked := false; !locked; time.Sleep(lockPollInterval) {
+	for locked := false; !locked; time.Sleep(50 * time.Millisecond) {
 		if err := conn.QueryRow(t.Context(), `SELECT pg_try_advisory_lock($1)`, migrationLockID).Scan(&locked); err != nil {
 			t.Fatal(err)
 		}
@@ -183,6 +183,36 @@ func TestMigrationWaitsForTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := Migrate(t.Context(), url); err != nil {
+		t.Fatalf("Migrate after the lock was released: %v", err)
+	}
+}
+
+func TestMigrationWaitsBesideConcurrentIndexBuild(t *testing.T) {
+	// A migration that builds an index with CREATE INDEX CONCURRENTLY
+	// waits for every transaction running when it starts. An instance
+	// waiting for the migration lock must not be one of them for long, or
+	// the two wait for each other until PostgreSQL reports a deadlock.
+	holder := admin(t, pgtest.Schema(t))
+	if _, err := holder.Exec(t.Context(), `CREATE TABLE t (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	for locked := false; !locked; time.Sleep(50 * time.Millisecond) { // polled, as the store does
+		if err := holder.QueryRow(t.Context(), `SELECT pg_try_advisory_lock($1)`, migrationLockID).Scan(&locked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiter := make(chan error, 1)
+	go func() { waiter <- Migrate(t.Context(), pgtest.Schema(t)) }()
+	time.Sleep(300 * time.Millisecond) // the waiter is polling for the lock
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := holder.Exec(ctx, `CREATE INDEX CONCURRENTLY t_n ON t (n)`); err != nil {
+		t.Fatalf("index build while another instance waits for the migration lock: %v", err)
+	}
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_unlock($1)`, migrationLockID); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waiter; err != nil {
 		t.Fatalf("Migrate after the lock was released: %v", err)
 	}
 }

@@ -2,7 +2,7 @@
 --
 -- The indexes of the lists the API makes (storesql's plans) and the
 -- trigram indexes of search; the same as sqlite/migrations'
--- 00005_list_indexes.sql.
+-- 00006_list_indexes.sql.
 --
 -- Every index of a user's rows leads with the user's identity, user_id
 -- and issuer. One index per sort field, (user_id, issuer, field, id),
