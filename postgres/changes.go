@@ -11,7 +11,7 @@ import (
 )
 
 // The change feed's statements of this store (see storesql and
-// migrations/00007_changes.sql, whose triggers keep the tables).
+// migrations/00008_changes.sql, whose triggers keep the tables).
 var (
 	qChangeHead      = numbered(storesql.ChangeHeadSQL)
 	qChanges         = numbered(storesql.ChangesSQL)

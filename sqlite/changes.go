@@ -10,7 +10,7 @@ import (
 )
 
 // The change feed's statements of this store (see storesql and
-// migrations/00006_changes.sql, whose triggers keep the tables).
+// migrations/00007_changes.sql, whose triggers keep the tables).
 var (
 	qChangedTasks    = storesql.ChangedSQL(taskColumns, "tasks", taskapi.ChangeTask)
 	qChangedProjects = storesql.ChangedSQL(projectColumns, "projects", taskapi.ChangeProject)

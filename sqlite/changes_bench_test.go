@@ -86,7 +86,7 @@ func feedCost(b *testing.B, feed, nofeed taskapi.IssuerStore, write string) {
 	b.ReportMetric(f/n, "ratio")
 }
 
-// dropFeedTriggers removes the triggers of migrations/00006_changes.sql
+// dropFeedTriggers removes the triggers of migrations/00007_changes.sql
 // from the database at path: writes then cost what they did before.
 func dropFeedTriggers(b *testing.B, path string) {
 	db, err := sql.Open("sqlite", path)

@@ -2,7 +2,7 @@
 -- change of a task or project, kept by triggers in the transaction of the
 -- change, so that every write path of every instance (and of `taskapi
 -- seed`) numbers its changes, and a change commits or rolls back with its
--- number. The schema of sqlite/migrations/00006_changes.sql in
+-- number. The schema of sqlite/migrations/00007_changes.sql in
 -- PostgreSQL's types.
 --
 -- change_counters holds per user the latest number (seq) and the highest

@@ -2,7 +2,7 @@
 -- change of a task or project, kept by triggers in the transaction of the
 -- change, so that every write path (the service's, `taskapi seed` beside
 -- it) numbers its changes, and a change commits or rolls back with its
--- number. See postgres/migrations/00007_changes.sql for the design; here a
+-- number. See postgres/migrations/00008_changes.sql for the design; here a
 -- write transaction holds the file's write lock, so writers take their
 -- numbers one after the other, in the order they commit.
 --
