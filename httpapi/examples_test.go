@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/taskapi/taskapi/internal/contract"
 )
 
 // exampleToken is the @token the examples are run with here.
@@ -135,7 +137,7 @@ func TestExamplesFile(t *testing.T) {
 			}
 		}
 	}
-	for _, op := range apiContract.Operations() {
+	for _, op := range apiContract.Operations(contract.OwnConventions) {
 		if !seen[op] && !strings.HasPrefix(op, "HEAD ") { // HEAD is GET without the body
 			t.Errorf("examples/tasks.http has no successful %s", op)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/postgres"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 // Limits of the configuration.
@@ -26,6 +27,8 @@ const (
 	maxPerUserLimit     = 1_000_000_000 // of MAX_TASKS_PER_USER, MAX_PROJECTS_PER_USER
 	maxShutdownDelay    = time.Minute
 	maxRequestTimeout   = 5 * time.Minute
+	minKeyTTL           = time.Minute
+	maxKeyTTL           = 30 * 24 * time.Hour
 	minNonceKeyBytes    = 32
 	// nonceLifetime is how long a DPoP nonce of DPOP_NONCE_KEY is accepted.
 	nonceLifetime = 5 * time.Minute
@@ -49,7 +52,10 @@ type config struct {
 	RequestTimeout   time.Duration
 	// Limits caps each user's tasks and projects (MAX_TASKS_PER_USER,
 	// MAX_PROJECTS_PER_USER); zero for the commands that do not read them.
-	Limits    taskapi.Limits
+	Limits taskapi.Limits
+	// KeyTTL is how long the responses of idempotency keys are kept
+	// (IDEMPOTENCY_KEY_TTL).
+	KeyTTL    time.Duration
 	PprofAddr string
 	Bearer    bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
@@ -57,6 +63,9 @@ type config struct {
 	Profile   bearer.Profile
 	SeedUsers []string
 	Login     loginConfig
+	// App is the browser application's configuration; it is served when
+	// App.ClientID is set (APP_CLIENT_ID under serve; always under dev).
+	App webapp.Config
 	// SharedSubjects makes the subjects of every issuer of ISSUERS one
 	// user each (ISSUERS_SHARE_SUBJECTS).
 	SharedSubjects bool

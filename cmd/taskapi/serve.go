@@ -19,6 +19,7 @@ import (
 	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/metrics"
 	"github.com/taskapi/taskapi/postgres"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 const (
@@ -74,7 +75,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,
-		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
+		"idempotency_key_ttl", cfg.KeyTTL.String(), "max_idempotency_keys_per_user", cfg.Limits.IdempotencyKeys,
+		"metrics", cfg.Metrics, "app_client_id", cfg.App.ClientID, "app_issuer", cfg.App.Issuer, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
 	return serveHTTP(ctx, log, l, api.handler, api.drain, cfg.ShutdownDelay)
 }
 
@@ -143,7 +145,7 @@ type api struct {
 	verifier *bearer.Verifier
 	drain    *drainState
 	handler  http.Handler
-	stopWarm context.CancelFunc
+	stopWarm context.CancelFunc // stops the key fetches and the purge of idempotency keys
 }
 
 // openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
@@ -151,7 +153,7 @@ type api struct {
 // registry of /metrics also holds the verifier's counters and the store's
 // connection pools.
 func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
-	store, err := openStore(ctx, cfg.Database, cfg.Limits)
+	store, err := openStore(ctx, cfg.Database, cfg.Limits, cfg.KeyTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +182,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	a.stopWarm = stopWarm
 	warm(warmCtx, log, v)
+	go purgeKeys(warmCtx, log, store, purgeInterval)
 
 	var reg *prometheus.Registry
 	if cfg.Metrics {
@@ -208,6 +211,12 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 			TrustedProxies:   cfg.TrustedProxies,
 			RequestTimeout:   cfg.RequestTimeout,
 		})
+	}
+	if err == nil && cfg.App.ClientID != "" {
+		var app *webapp.App
+		if app, err = webapp.New(cfg.App); err == nil {
+			a.handler = app.Wrap(a.handler)
+		}
 	}
 	if err != nil {
 		a.Close()

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 // A variable is one configuration variable, read from the environment (or
@@ -89,6 +90,19 @@ var variables = []variable{
 			c.Limits.Projects, err = intIn(name, s, 0, maxPerUserLimit)
 			return err
 		}},
+	{"IDEMPOTENCY_KEY_TTL", taskapi.DefaultKeyTTL.String(), "serve dev", "how long the response to a request with an Idempotency-Key is kept for its retries; expired keys are purged in the background",
+		func(c *config, name, s string) (err error) {
+			c.KeyTTL, err = durationIn(name, s, maxKeyTTL)
+			if err == nil && c.KeyTTL < minKeyTTL {
+				err = fmt.Errorf("%s=%q: want a duration from %v to %v, e.g. 24h", name, truncate(s, 40), minKeyTTL, maxKeyTTL)
+			}
+			return err
+		}},
+	{"MAX_IDEMPOTENCY_KEYS_PER_USER", strconv.Itoa(taskapi.DefaultMaxKeys), "serve dev", "the most unexpired Idempotency-Keys one user may hold: a request with a new key past it is refused 409 ERR_LIMIT; 0: no limit",
+		func(c *config, name, s string) (err error) {
+			c.Limits.IdempotencyKeys, err = intIn(name, s, 0, maxPerUserLimit)
+			return err
+		}},
 	{"REQUIRE_SCOPES", "false", "serve dev decode", "enforce read:tasks, write:tasks, delete:tasks",
 		func(c *config, name, s string) (err error) { c.RequireScopes, err = parseBool(name, s); return err }},
 	{"METRICS", "false", "serve dev", "serve Prometheus metrics at GET /metrics",
@@ -137,6 +151,10 @@ var variables = []variable{
 			c.RequestTimeout, err = durationIn(name, s, maxRequestTimeout)
 			return err
 		}},
+	{"APP_CLIENT_ID", "", "serve", "client id of the browser application (a Single Page Application at the provider): serves it at / and /app/; unset: off", parseAppClientID},
+	{"APP_ISSUER_BASE_URL", "", "serve", "the provider the browser application signs in with (default: ISSUER_BASE_URL)", parseAppIssuer},
+	{"APP_AUDIENCE", "", "serve", "the audience parameter the browser application sends (default: the first AUDIENCE)", parseAppAudience},
+	{"APP_SCOPE", "", "serve", "the scopes the browser application asks for; must hold openid (default: " + webapp.DefaultScope + ")", parseAppScope},
 	{"PPROF_ADDR", "", "serve", "loopback HOST:PORT serving net/http/pprof at /debug/pprof/; other addresses are refused",
 		func(c *config, _, s string) (err error) { c.PprofAddr, err = pprofAddr(s); return err }},
 	{"SHUTDOWN_DELAY", "0s", "serve", "on SIGTERM, how long GET /ready answers 503 (and responses close their connections) before the server stops accepting connections",

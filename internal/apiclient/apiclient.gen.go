@@ -234,7 +234,7 @@ func (e ListTasksParamsSort) Valid() bool {
 
 // Error The one error shape of the API.
 type Error struct {
-	// Code Stable: ERR_BAD_REQUEST, ERR_AUTH, invalid_token, invalid_request, insufficient_scope, ERR_NF, ERR_METHOD_NOT_ALLOWED, ERR_PRECONDITION, ERR_TOO_LARGE, ERR_MEDIA_TYPE, ERR_VALID, ERR_CONFLICT, ERR_LIMIT, ERR_INTERNAL, ERR_UNAVAILABLE, ERR_RATE_LIMIT.
+	// Code Stable: ERR_BAD_REQUEST, ERR_AUTH, invalid_token, invalid_request, insufficient_scope, ERR_NF, ERR_METHOD_NOT_ALLOWED, ERR_PRECONDITION, ERR_TOO_LARGE, ERR_MEDIA_TYPE, ERR_VALID, ERR_CONFLICT, ERR_LIMIT, ERR_INTERNAL, ERR_UNAVAILABLE, ERR_RATE_LIMIT, ERR_IDEMPOTENCY_KEY_REUSED, ERR_IDEMPOTENCY_KEY_IN_PROGRESS, ERR_OUTCOME_UNKNOWN.
 	Code string `json:"code"`
 
 	// Error A message safe to show.
@@ -270,6 +270,18 @@ type InternalError struct {
 
 	// RequestId On a 500: the id to quote; the log has the detail.
 	RequestId string `json:"request_id"`
+}
+
+// KeyReusedError defines model for KeyReusedError.
+type KeyReusedError struct {
+	Code interface{} `json:"code"`
+
+	// Error A message safe to show.
+	Error  string        `json:"error"`
+	Errors *[]FieldError `json:"errors,omitempty"`
+
+	// RequestId On a 500: the id to quote; the log has the detail.
+	RequestId *string `json:"request_id,omitempty"`
 }
 
 // Me defines model for Me.
@@ -408,6 +420,9 @@ type DueAfter = openapi_types.Date
 // DueBefore defines model for DueBefore.
 type DueBefore = openapi_types.Date
 
+// IdempotencyKey defines model for IdempotencyKey.
+type IdempotencyKey = string
+
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
@@ -441,14 +456,17 @@ type TaskId = string
 // BadRequest The one error shape of the API.
 type BadRequest = Error
 
+// Conflict The one error shape of the API.
+type Conflict = Error
+
 // Forbidden The one error shape of the API.
 type Forbidden = Error
 
-// LimitReached The one error shape of the API.
-type LimitReached = Error
-
 // NotFound The one error shape of the API.
 type NotFound = Error
+
+// OutcomeUnknown The one error shape of the API.
+type OutcomeUnknown = Error
 
 // PayloadTooLarge The one error shape of the API.
 type PayloadTooLarge = Error
@@ -469,7 +487,9 @@ type Unavailable = Error
 type UnsupportedMediaType = Error
 
 // ValidationFailed defines model for ValidationFailed.
-type ValidationFailed = ValidationError
+type ValidationFailed struct {
+	union json.RawMessage
+}
 
 // ListProjectsParams defines parameters for ListProjects.
 type ListProjectsParams struct {
@@ -480,10 +500,19 @@ type ListProjectsParams struct {
 	PageToken *PageToken `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
+// CreateProjectParams defines parameters for CreateProject.
+type CreateProjectParams struct {
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // DeleteProjectParams defines parameters for DeleteProject.
 type DeleteProjectParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // GetProjectParams defines parameters for GetProject.
@@ -496,6 +525,9 @@ type GetProjectParams struct {
 type PatchProjectParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListProjectTasksParams defines parameters for ListProjectTasks.
@@ -567,10 +599,19 @@ type ListTasksParamsCompleted string
 // ListTasksParamsSort defines parameters for ListTasks.
 type ListTasksParamsSort string
 
+// CreateTaskParams defines parameters for CreateTask.
+type CreateTaskParams struct {
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // DeleteTaskParams defines parameters for DeleteTask.
 type DeleteTaskParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // GetTaskParams defines parameters for GetTask.
@@ -583,30 +624,45 @@ type GetTaskParams struct {
 type PatchTaskParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // UpdateTaskParams defines parameters for UpdateTask.
 type UpdateTaskParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CompleteTaskAliasParams defines parameters for CompleteTaskAlias.
 type CompleteTaskAliasParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CompleteTaskParams defines parameters for CompleteTask.
 type CompleteTaskParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReopenTaskParams defines parameters for ReopenTask.
 type ReopenTaskParams struct {
 	// IfMatch Write only if the resource's ETag is one of these (or *); 412 otherwise.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey A key of the client's choosing that makes the write safe to retry (the IETF draft "The Idempotency-Key HTTP Header Field", with Stripe's semantics): 1 to 255 visible ASCII characters without spaces, quotes or backslashes, such as a UUID, as is or as a Structured Field string (`"…"`); 400 otherwise. The first request with a key executes; a repeat by the same user with the same method, path and body gets the original response again (status, ETag, Location, body) with `Idempotent-Replayed: true`, without executing; the key with another request is 422 ERR_IDEMPOTENCY_KEY_REUSED; a repeat while the first still runs is 409 ERR_IDEMPOTENCY_KEY_IN_PROGRESS (retry after Retry-After). Saved are the responses of requests that executed: 2xx and 404, 409, 412, 422; not a request refused before executing (401, 403, 429, 400, 413, 415) nor a 5xx, which a retry executes. The response commits with the change, so a retry after any crash finds it or executes the write for the first time. Keys are the user's own, kept IDEMPOTENCY_KEY_TTL (24 h by default) and then purged; a user holds at most MAX_IDEMPOTENCY_KEYS_PER_USER keys (409 ERR_LIMIT for a new one past it).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
@@ -629,6 +685,68 @@ type PatchTaskApplicationMergePatchPlusJSONRequestBody = TaskUpdate
 
 // UpdateTaskJSONRequestBody defines body for UpdateTask for application/json ContentType.
 type UpdateTaskJSONRequestBody = TaskUpdate
+
+// AsValidationError returns the union data inside the ValidationFailed as a ValidationError
+func (t ValidationFailed) AsValidationError() (ValidationError, error) {
+	var body ValidationError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromValidationError overwrites any union data inside the ValidationFailed as the provided ValidationError
+func (t *ValidationFailed) FromValidationError(v ValidationError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeValidationError performs a merge with any union data inside the ValidationFailed, using the provided ValidationError
+func (t *ValidationFailed) MergeValidationError(v ValidationError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsKeyReusedError returns the union data inside the ValidationFailed as a KeyReusedError
+func (t ValidationFailed) AsKeyReusedError() (KeyReusedError, error) {
+	var body KeyReusedError
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromKeyReusedError overwrites any union data inside the ValidationFailed as the provided KeyReusedError
+func (t *ValidationFailed) FromKeyReusedError(v KeyReusedError) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeKeyReusedError performs a merge with any union data inside the ValidationFailed, using the provided KeyReusedError
+func (t *ValidationFailed) MergeKeyReusedError(v KeyReusedError) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ValidationFailed) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ValidationFailed) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -740,7 +858,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /projects (the `CreateProject` operationId).
-	CreateProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateProjectWithBody(ctx context.Context, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateProject Create a project
 	//
@@ -749,7 +867,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /projects (the `CreateProject` operationId).
-	CreateProject(ctx context.Context, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateProject(ctx context.Context, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteProject Delete a project (its tasks are kept, without a project)
 	//
@@ -820,7 +938,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /tasks (the `CreateTask` operationId).
-	CreateTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateTaskWithBody(ctx context.Context, params *CreateTaskParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateTask Create a task
 	//
@@ -829,7 +947,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /tasks (the `CreateTask` operationId).
-	CreateTask(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateTask(ctx context.Context, params *CreateTaskParams, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteTask Delete a task
 	//
@@ -998,8 +1116,8 @@ func (c *Client) ListProjects(ctx context.Context, params *ListProjectsParams, r
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /projects (the `CreateProject` operationId).
-func (c *Client) CreateProjectWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateProjectRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateProjectWithBody(ctx context.Context, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProjectRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1017,8 +1135,8 @@ func (c *Client) CreateProjectWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /projects (the `CreateProject` operationId).
-func (c *Client) CreateProject(ctx context.Context, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateProjectRequest(c.Server, body)
+func (c *Client) CreateProject(ctx context.Context, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateProjectRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1178,8 +1296,8 @@ func (c *Client) ListTasks(ctx context.Context, params *ListTasksParams, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /tasks (the `CreateTask` operationId).
-func (c *Client) CreateTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTaskRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateTaskWithBody(ctx context.Context, params *CreateTaskParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTaskRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1197,8 +1315,8 @@ func (c *Client) CreateTaskWithBody(ctx context.Context, contentType string, bod
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /tasks (the `CreateTask` operationId).
-func (c *Client) CreateTask(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateTaskRequest(c.Server, body)
+func (c *Client) CreateTask(ctx context.Context, params *CreateTaskParams, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTaskRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1564,18 +1682,18 @@ func NewListProjectsRequest(server string, params *ListProjectsParams) (*http.Re
 }
 
 // NewCreateProjectRequest calls the generic CreateProject builder with application/json body
-func NewCreateProjectRequest(server string, body CreateProjectJSONRequestBody) (*http.Request, error) {
+func NewCreateProjectRequest(server string, params *CreateProjectParams, body CreateProjectJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateProjectRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateProjectRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateProjectRequestWithBody constructs an http.Request for the CreateProject method, with any body, and a specified content type
-func NewCreateProjectRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateProjectRequestWithBody(server string, params *CreateProjectParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -1599,6 +1717,21 @@ func NewCreateProjectRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -1645,6 +1778,17 @@ func NewDeleteProjectRequest(server string, id ProjectId, params *DeleteProjectP
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -1767,6 +1911,17 @@ func NewPatchProjectRequestWithBody(server string, id ProjectId, params *PatchPr
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -2097,18 +2252,18 @@ func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request,
 }
 
 // NewCreateTaskRequest calls the generic CreateTask builder with application/json body
-func NewCreateTaskRequest(server string, body CreateTaskJSONRequestBody) (*http.Request, error) {
+func NewCreateTaskRequest(server string, params *CreateTaskParams, body CreateTaskJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateTaskRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateTaskRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateTaskRequestWithBody constructs an http.Request for the CreateTask method, with any body, and a specified content type
-func NewCreateTaskRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateTaskRequestWithBody(server string, params *CreateTaskParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2132,6 +2287,21 @@ func NewCreateTaskRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -2178,6 +2348,17 @@ func NewDeleteTaskRequest(server string, id TaskId, params *DeleteTaskParams) (*
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -2302,6 +2483,17 @@ func NewPatchTaskRequestWithBody(server string, id TaskId, params *PatchTaskPara
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2364,6 +2556,17 @@ func NewUpdateTaskRequestWithBody(server string, id TaskId, params *UpdateTaskPa
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2411,6 +2614,17 @@ func NewCompleteTaskAliasRequest(server string, id TaskId, params *CompleteTaskA
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -2462,6 +2676,17 @@ func NewCompleteTaskRequest(server string, id TaskId, params *CompleteTaskParams
 			req.Header.Set("If-Match", headerParam0)
 		}
 
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -2509,6 +2734,17 @@ func NewReopenTaskRequest(server string, id TaskId, params *ReopenTaskParams) (*
 			}
 
 			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
 		}
 
 	}
@@ -2606,7 +2842,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /projects (the `CreateProject` operationId).
-	CreateProjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
+	CreateProjectWithBodyWithResponse(ctx context.Context, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
 
 	// CreateProjectWithResponse Create a project
 	//
@@ -2615,7 +2851,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /projects (the `CreateProject` operationId).
-	CreateProjectWithResponse(ctx context.Context, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
+	CreateProjectWithResponse(ctx context.Context, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
 
 	// DeleteProjectWithResponse Delete a project (its tasks are kept, without a project)
 	//
@@ -2696,7 +2932,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /tasks (the `CreateTask` operationId).
-	CreateTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
+	CreateTaskWithBodyWithResponse(ctx context.Context, params *CreateTaskParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
 
 	// CreateTaskWithResponse Create a task
 	//
@@ -2705,7 +2941,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /tasks (the `CreateTask` operationId).
-	CreateTaskWithResponse(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
+	CreateTaskWithResponse(ctx context.Context, params *CreateTaskParams, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
 
 	// DeleteTaskWithResponse Delete a task
 	//
@@ -3156,8 +3392,9 @@ func (r ListProjectsResponse) ContentType() string {
 
 // CreateProjectResponse201Headers the declared response headers of an HTTP 201 response for CreateProject
 type CreateProjectResponse201Headers struct {
-	ETag     string
-	Location string
+	ETag               string
+	IdempotentReplayed *string
+	Location           string
 }
 
 // CreateProjectResponse400Headers the declared response headers of an HTTP 400 response for CreateProject
@@ -3173,6 +3410,11 @@ type CreateProjectResponse401Headers struct {
 // CreateProjectResponse403Headers the declared response headers of an HTTP 403 response for CreateProject
 type CreateProjectResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// CreateProjectResponse409Headers the declared response headers of an HTTP 409 response for CreateProject
+type CreateProjectResponse409Headers struct {
+	RetryAfter *string
 }
 
 // CreateProjectResponse429Headers the declared response headers of an HTTP 429 response for CreateProject
@@ -3199,7 +3441,7 @@ type CreateProjectResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *LimitReached
+	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -3212,6 +3454,8 @@ type CreateProjectResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateProjectResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3220,6 +3464,8 @@ type CreateProjectResponse struct {
 	Headers401 *CreateProjectResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateProjectResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateProjectResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateProjectResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3247,7 +3493,7 @@ func (r CreateProjectResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r CreateProjectResponse) GetJSON409() *LimitReached {
+func (r CreateProjectResponse) GetJSON409() *Conflict {
 	return r.JSON409
 }
 
@@ -3281,6 +3527,11 @@ func (r CreateProjectResponse) GetJSON503() *Unavailable {
 	return r.JSON503
 }
 
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateProjectResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
+}
+
 // GetBody returns the raw response body bytes
 func (r CreateProjectResponse) GetBody() []byte {
 	return r.Body
@@ -3310,6 +3561,11 @@ func (r CreateProjectResponse) ContentType() string {
 	return ""
 }
 
+// DeleteProjectResponse204Headers the declared response headers of an HTTP 204 response for DeleteProject
+type DeleteProjectResponse204Headers struct {
+	IdempotentReplayed *string
+}
+
 // DeleteProjectResponse400Headers the declared response headers of an HTTP 400 response for DeleteProject
 type DeleteProjectResponse400Headers struct {
 	WWWAuthenticate *string
@@ -3323,6 +3579,11 @@ type DeleteProjectResponse401Headers struct {
 // DeleteProjectResponse403Headers the declared response headers of an HTTP 403 response for DeleteProject
 type DeleteProjectResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// DeleteProjectResponse409Headers the declared response headers of an HTTP 409 response for DeleteProject
+type DeleteProjectResponse409Headers struct {
+	RetryAfter *string
 }
 
 // DeleteProjectResponse429Headers the declared response headers of an HTTP 429 response for DeleteProject
@@ -3348,20 +3609,32 @@ type DeleteProjectResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteProjectResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeleteProjectResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteProjectResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *DeleteProjectResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteProjectResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteProjectResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3388,9 +3661,24 @@ func (r DeleteProjectResponse) GetJSON404() *NotFound {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteProjectResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
 func (r DeleteProjectResponse) GetJSON412() *PreconditionFailed {
 	return r.JSON412
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteProjectResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteProjectResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -3406,6 +3694,11 @@ func (r DeleteProjectResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r DeleteProjectResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r DeleteProjectResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -3580,7 +3873,8 @@ func (r GetProjectResponse) ContentType() string {
 
 // PatchProjectResponse200Headers the declared response headers of an HTTP 200 response for PatchProject
 type PatchProjectResponse200Headers struct {
-	ETag string
+	ETag               string
+	IdempotentReplayed *string
 }
 
 // PatchProjectResponse400Headers the declared response headers of an HTTP 400 response for PatchProject
@@ -3596,6 +3890,11 @@ type PatchProjectResponse401Headers struct {
 // PatchProjectResponse403Headers the declared response headers of an HTTP 403 response for PatchProject
 type PatchProjectResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// PatchProjectResponse409Headers the declared response headers of an HTTP 409 response for PatchProject
+type PatchProjectResponse409Headers struct {
+	RetryAfter *string
 }
 
 // PatchProjectResponse429Headers the declared response headers of an HTTP 429 response for PatchProject
@@ -3623,6 +3922,8 @@ type PatchProjectResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -3637,6 +3938,8 @@ type PatchProjectResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchProjectResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -3645,6 +3948,8 @@ type PatchProjectResponse struct {
 	Headers401 *PatchProjectResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *PatchProjectResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchProjectResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchProjectResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -3674,6 +3979,11 @@ func (r PatchProjectResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r PatchProjectResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PatchProjectResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -3709,6 +4019,11 @@ func (r PatchProjectResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r PatchProjectResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PatchProjectResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -4058,8 +4373,9 @@ func (r ListTasksResponse) ContentType() string {
 
 // CreateTaskResponse201Headers the declared response headers of an HTTP 201 response for CreateTask
 type CreateTaskResponse201Headers struct {
-	ETag     string
-	Location string
+	ETag               string
+	IdempotentReplayed *string
+	Location           string
 }
 
 // CreateTaskResponse400Headers the declared response headers of an HTTP 400 response for CreateTask
@@ -4075,6 +4391,11 @@ type CreateTaskResponse401Headers struct {
 // CreateTaskResponse403Headers the declared response headers of an HTTP 403 response for CreateTask
 type CreateTaskResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// CreateTaskResponse409Headers the declared response headers of an HTTP 409 response for CreateTask
+type CreateTaskResponse409Headers struct {
+	RetryAfter *string
 }
 
 // CreateTaskResponse429Headers the declared response headers of an HTTP 429 response for CreateTask
@@ -4101,7 +4422,7 @@ type CreateTaskResponse struct {
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
 	// JSON409 the response for an HTTP 409 `application/json` response
-	JSON409 *LimitReached
+	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *PayloadTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
@@ -4114,6 +4435,8 @@ type CreateTaskResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *CreateTaskResponse201Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4122,6 +4445,8 @@ type CreateTaskResponse struct {
 	Headers401 *CreateTaskResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CreateTaskResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CreateTaskResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4149,7 +4474,7 @@ func (r CreateTaskResponse) GetJSON403() *Forbidden {
 }
 
 // GetJSON409 returns the response for an HTTP 409 `application/json` response
-func (r CreateTaskResponse) GetJSON409() *LimitReached {
+func (r CreateTaskResponse) GetJSON409() *Conflict {
 	return r.JSON409
 }
 
@@ -4183,6 +4508,11 @@ func (r CreateTaskResponse) GetJSON503() *Unavailable {
 	return r.JSON503
 }
 
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CreateTaskResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
+}
+
 // GetBody returns the raw response body bytes
 func (r CreateTaskResponse) GetBody() []byte {
 	return r.Body
@@ -4212,6 +4542,11 @@ func (r CreateTaskResponse) ContentType() string {
 	return ""
 }
 
+// DeleteTaskResponse204Headers the declared response headers of an HTTP 204 response for DeleteTask
+type DeleteTaskResponse204Headers struct {
+	IdempotentReplayed *string
+}
+
 // DeleteTaskResponse400Headers the declared response headers of an HTTP 400 response for DeleteTask
 type DeleteTaskResponse400Headers struct {
 	WWWAuthenticate *string
@@ -4225,6 +4560,11 @@ type DeleteTaskResponse401Headers struct {
 // DeleteTaskResponse403Headers the declared response headers of an HTTP 403 response for DeleteTask
 type DeleteTaskResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// DeleteTaskResponse409Headers the declared response headers of an HTTP 409 response for DeleteTask
+type DeleteTaskResponse409Headers struct {
+	RetryAfter *string
 }
 
 // DeleteTaskResponse429Headers the declared response headers of an HTTP 429 response for DeleteTask
@@ -4250,20 +4590,32 @@ type DeleteTaskResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteTaskResponse204Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
 	Headers400 *DeleteTaskResponse400Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteTaskResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *DeleteTaskResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *DeleteTaskResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4290,9 +4642,24 @@ func (r DeleteTaskResponse) GetJSON404() *NotFound {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteTaskResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
 func (r DeleteTaskResponse) GetJSON412() *PreconditionFailed {
 	return r.JSON412
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteTaskResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteTaskResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4308,6 +4675,11 @@ func (r DeleteTaskResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r DeleteTaskResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r DeleteTaskResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -4482,7 +4854,8 @@ func (r GetTaskResponse) ContentType() string {
 
 // PatchTaskResponse200Headers the declared response headers of an HTTP 200 response for PatchTask
 type PatchTaskResponse200Headers struct {
-	ETag string
+	ETag               string
+	IdempotentReplayed *string
 }
 
 // PatchTaskResponse400Headers the declared response headers of an HTTP 400 response for PatchTask
@@ -4498,6 +4871,11 @@ type PatchTaskResponse401Headers struct {
 // PatchTaskResponse403Headers the declared response headers of an HTTP 403 response for PatchTask
 type PatchTaskResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// PatchTaskResponse409Headers the declared response headers of an HTTP 409 response for PatchTask
+type PatchTaskResponse409Headers struct {
+	RetryAfter *string
 }
 
 // PatchTaskResponse429Headers the declared response headers of an HTTP 429 response for PatchTask
@@ -4525,6 +4903,8 @@ type PatchTaskResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4539,6 +4919,8 @@ type PatchTaskResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *PatchTaskResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4547,6 +4929,8 @@ type PatchTaskResponse struct {
 	Headers401 *PatchTaskResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *PatchTaskResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PatchTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *PatchTaskResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4576,6 +4960,11 @@ func (r PatchTaskResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r PatchTaskResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PatchTaskResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4613,6 +5002,11 @@ func (r PatchTaskResponse) GetJSON503() *Unavailable {
 	return r.JSON503
 }
 
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r PatchTaskResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
+}
+
 // GetBody returns the raw response body bytes
 func (r PatchTaskResponse) GetBody() []byte {
 	return r.Body
@@ -4644,7 +5038,8 @@ func (r PatchTaskResponse) ContentType() string {
 
 // UpdateTaskResponse200Headers the declared response headers of an HTTP 200 response for UpdateTask
 type UpdateTaskResponse200Headers struct {
-	ETag string
+	ETag               string
+	IdempotentReplayed *string
 }
 
 // UpdateTaskResponse400Headers the declared response headers of an HTTP 400 response for UpdateTask
@@ -4660,6 +5055,11 @@ type UpdateTaskResponse401Headers struct {
 // UpdateTaskResponse403Headers the declared response headers of an HTTP 403 response for UpdateTask
 type UpdateTaskResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// UpdateTaskResponse409Headers the declared response headers of an HTTP 409 response for UpdateTask
+type UpdateTaskResponse409Headers struct {
+	RetryAfter *string
 }
 
 // UpdateTaskResponse429Headers the declared response headers of an HTTP 429 response for UpdateTask
@@ -4687,6 +5087,8 @@ type UpdateTaskResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
 	// JSON413 the response for an HTTP 413 `application/json` response
@@ -4701,6 +5103,8 @@ type UpdateTaskResponse struct {
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *UpdateTaskResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4709,6 +5113,8 @@ type UpdateTaskResponse struct {
 	Headers401 *UpdateTaskResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *UpdateTaskResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *UpdateTaskResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4738,6 +5144,11 @@ func (r UpdateTaskResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UpdateTaskResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateTaskResponse) GetJSON409() *Conflict {
+	return r.JSON409
 }
 
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
@@ -4775,6 +5186,11 @@ func (r UpdateTaskResponse) GetJSON503() *Unavailable {
 	return r.JSON503
 }
 
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r UpdateTaskResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
+}
+
 // GetBody returns the raw response body bytes
 func (r UpdateTaskResponse) GetBody() []byte {
 	return r.Body
@@ -4806,7 +5222,8 @@ func (r UpdateTaskResponse) ContentType() string {
 
 // CompleteTaskAliasResponse200Headers the declared response headers of an HTTP 200 response for CompleteTaskAlias
 type CompleteTaskAliasResponse200Headers struct {
-	ETag string
+	ETag               string
+	IdempotentReplayed *string
 }
 
 // CompleteTaskAliasResponse400Headers the declared response headers of an HTTP 400 response for CompleteTaskAlias
@@ -4822,6 +5239,11 @@ type CompleteTaskAliasResponse401Headers struct {
 // CompleteTaskAliasResponse403Headers the declared response headers of an HTTP 403 response for CompleteTaskAlias
 type CompleteTaskAliasResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// CompleteTaskAliasResponse409Headers the declared response headers of an HTTP 409 response for CompleteTaskAlias
+type CompleteTaskAliasResponse409Headers struct {
+	RetryAfter *string
 }
 
 // CompleteTaskAliasResponse429Headers the declared response headers of an HTTP 429 response for CompleteTaskAlias
@@ -4849,14 +5271,22 @@ type CompleteTaskAliasResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CompleteTaskAliasResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -4865,6 +5295,8 @@ type CompleteTaskAliasResponse struct {
 	Headers401 *CompleteTaskAliasResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CompleteTaskAliasResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CompleteTaskAliasResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CompleteTaskAliasResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -4896,9 +5328,24 @@ func (r CompleteTaskAliasResponse) GetJSON404() *NotFound {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CompleteTaskAliasResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
 func (r CompleteTaskAliasResponse) GetJSON412() *PreconditionFailed {
 	return r.JSON412
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CompleteTaskAliasResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CompleteTaskAliasResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -4914,6 +5361,11 @@ func (r CompleteTaskAliasResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CompleteTaskAliasResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CompleteTaskAliasResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -4947,7 +5399,8 @@ func (r CompleteTaskAliasResponse) ContentType() string {
 
 // CompleteTaskResponse200Headers the declared response headers of an HTTP 200 response for CompleteTask
 type CompleteTaskResponse200Headers struct {
-	ETag string
+	ETag               string
+	IdempotentReplayed *string
 }
 
 // CompleteTaskResponse400Headers the declared response headers of an HTTP 400 response for CompleteTask
@@ -4963,6 +5416,11 @@ type CompleteTaskResponse401Headers struct {
 // CompleteTaskResponse403Headers the declared response headers of an HTTP 403 response for CompleteTask
 type CompleteTaskResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// CompleteTaskResponse409Headers the declared response headers of an HTTP 409 response for CompleteTask
+type CompleteTaskResponse409Headers struct {
+	RetryAfter *string
 }
 
 // CompleteTaskResponse429Headers the declared response headers of an HTTP 429 response for CompleteTask
@@ -4990,14 +5448,22 @@ type CompleteTaskResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *CompleteTaskResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -5006,6 +5472,8 @@ type CompleteTaskResponse struct {
 	Headers401 *CompleteTaskResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *CompleteTaskResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CompleteTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *CompleteTaskResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5037,9 +5505,24 @@ func (r CompleteTaskResponse) GetJSON404() *NotFound {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CompleteTaskResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
 func (r CompleteTaskResponse) GetJSON412() *PreconditionFailed {
 	return r.JSON412
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CompleteTaskResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CompleteTaskResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5055,6 +5538,11 @@ func (r CompleteTaskResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r CompleteTaskResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r CompleteTaskResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -5088,7 +5576,8 @@ func (r CompleteTaskResponse) ContentType() string {
 
 // ReopenTaskResponse200Headers the declared response headers of an HTTP 200 response for ReopenTask
 type ReopenTaskResponse200Headers struct {
-	ETag string
+	ETag               string
+	IdempotentReplayed *string
 }
 
 // ReopenTaskResponse400Headers the declared response headers of an HTTP 400 response for ReopenTask
@@ -5104,6 +5593,11 @@ type ReopenTaskResponse401Headers struct {
 // ReopenTaskResponse403Headers the declared response headers of an HTTP 403 response for ReopenTask
 type ReopenTaskResponse403Headers struct {
 	WWWAuthenticate string
+}
+
+// ReopenTaskResponse409Headers the declared response headers of an HTTP 409 response for ReopenTask
+type ReopenTaskResponse409Headers struct {
+	RetryAfter *string
 }
 
 // ReopenTaskResponse429Headers the declared response headers of an HTTP 429 response for ReopenTask
@@ -5131,14 +5625,22 @@ type ReopenTaskResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *Conflict
 	// JSON412 the response for an HTTP 412 `application/json` response
 	JSON412 *PreconditionFailed
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PayloadTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ValidationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON500 the response for an HTTP 500 `application/json` response
 	JSON500 *InternalError
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *OutcomeUnknown
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *ReopenTaskResponse200Headers
 	// Headers400 the parsed response headers for an HTTP 400 response
@@ -5147,6 +5649,8 @@ type ReopenTaskResponse struct {
 	Headers401 *ReopenTaskResponse401Headers
 	// Headers403 the parsed response headers for an HTTP 403 response
 	Headers403 *ReopenTaskResponse403Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReopenTaskResponse409Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *ReopenTaskResponse429Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -5178,9 +5682,24 @@ func (r ReopenTaskResponse) GetJSON404() *NotFound {
 	return r.JSON404
 }
 
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ReopenTaskResponse) GetJSON409() *Conflict {
+	return r.JSON409
+}
+
 // GetJSON412 returns the response for an HTTP 412 `application/json` response
 func (r ReopenTaskResponse) GetJSON412() *PreconditionFailed {
 	return r.JSON412
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReopenTaskResponse) GetJSON413() *PayloadTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReopenTaskResponse) GetJSON422() *ValidationFailed {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -5196,6 +5715,11 @@ func (r ReopenTaskResponse) GetJSON500() *InternalError {
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
 func (r ReopenTaskResponse) GetJSON503() *Unavailable {
 	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ReopenTaskResponse) GetJSON504() *OutcomeUnknown {
+	return r.JSON504
 }
 
 // GetBody returns the raw response body bytes
@@ -5303,8 +5827,8 @@ func (c *ClientWithResponses) ListProjectsWithResponse(ctx context.Context, para
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /projects (the `CreateProject` operationId).
-func (c *ClientWithResponses) CreateProjectWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
-	rsp, err := c.CreateProjectWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateProjectWithBodyWithResponse(ctx context.Context, params *CreateProjectParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
+	rsp, err := c.CreateProjectWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5318,8 +5842,8 @@ func (c *ClientWithResponses) CreateProjectWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /projects (the `CreateProject` operationId).
-func (c *ClientWithResponses) CreateProjectWithResponse(ctx context.Context, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
-	rsp, err := c.CreateProject(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateProjectWithResponse(ctx context.Context, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error) {
+	rsp, err := c.CreateProject(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5453,8 +5977,8 @@ func (c *ClientWithResponses) ListTasksWithResponse(ctx context.Context, params 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /tasks (the `CreateTask` operationId).
-func (c *ClientWithResponses) CreateTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error) {
-	rsp, err := c.CreateTaskWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateTaskWithBodyWithResponse(ctx context.Context, params *CreateTaskParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error) {
+	rsp, err := c.CreateTaskWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5468,8 +5992,8 @@ func (c *ClientWithResponses) CreateTaskWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /tasks (the `CreateTask` operationId).
-func (c *ClientWithResponses) CreateTaskWithResponse(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error) {
-	rsp, err := c.CreateTask(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateTaskWithResponse(ctx context.Context, params *CreateTaskParams, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error) {
+	rsp, err := c.CreateTask(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -6010,7 +6534,7 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest LimitReached
+		var dest Conflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6058,6 +6582,13 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -6069,6 +6600,13 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
@@ -6108,6 +6646,16 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateProjectResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateProjectResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6192,12 +6740,33 @@ func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, err
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -6220,9 +6789,26 @@ func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, err
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteProjectResponse204Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers DeleteProjectResponse400Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -6253,6 +6839,16 @@ func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, err
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteProjectResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteProjectResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -6506,6 +7102,13 @@ func ParsePatchProjectResponse(rsp *http.Response) (*PatchProjectResponse, error
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6555,6 +7158,13 @@ func ParsePatchProjectResponse(rsp *http.Response) (*PatchProjectResponse, error
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -6566,6 +7176,13 @@ func ParsePatchProjectResponse(rsp *http.Response) (*PatchProjectResponse, error
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
@@ -6598,6 +7215,16 @@ func ParsePatchProjectResponse(rsp *http.Response) (*PatchProjectResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchProjectResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchProjectResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7023,7 +7650,7 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
-		var dest LimitReached
+		var dest Conflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7071,6 +7698,13 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -7082,6 +7716,13 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		if values := rsp.Header.Values("Location"); len(values) > 0 {
 			var value string
@@ -7121,6 +7762,16 @@ func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateTaskResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CreateTaskResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7205,12 +7856,33 @@ func ParseDeleteTaskResponse(rsp *http.Response) (*DeleteTaskResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -7233,9 +7905,26 @@ func ParseDeleteTaskResponse(rsp *http.Response) (*DeleteTaskResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteTaskResponse204Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers204 = &headers
 	case rsp.StatusCode == 400:
 		var headers DeleteTaskResponse400Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -7266,6 +7955,16 @@ func ParseDeleteTaskResponse(rsp *http.Response) (*DeleteTaskResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteTaskResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers DeleteTaskResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7519,6 +8218,13 @@ func ParsePatchTaskResponse(rsp *http.Response) (*PatchTaskResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7568,6 +8274,13 @@ func ParsePatchTaskResponse(rsp *http.Response) (*PatchTaskResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -7579,6 +8292,13 @@ func ParsePatchTaskResponse(rsp *http.Response) (*PatchTaskResponse, error) {
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
@@ -7611,6 +8331,16 @@ func ParsePatchTaskResponse(rsp *http.Response) (*PatchTaskResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers PatchTaskResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers PatchTaskResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7699,6 +8429,13 @@ func ParseUpdateTaskResponse(rsp *http.Response) (*UpdateTaskResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7748,6 +8485,13 @@ func ParseUpdateTaskResponse(rsp *http.Response) (*UpdateTaskResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -7759,6 +8503,13 @@ func ParseUpdateTaskResponse(rsp *http.Response) (*UpdateTaskResponse, error) {
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
@@ -7791,6 +8542,16 @@ func ParseUpdateTaskResponse(rsp *http.Response) (*UpdateTaskResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateTaskResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers UpdateTaskResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -7879,12 +8640,33 @@ func ParseCompleteTaskAliasResponse(rsp *http.Response) (*CompleteTaskAliasRespo
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -7907,6 +8689,13 @@ func ParseCompleteTaskAliasResponse(rsp *http.Response) (*CompleteTaskAliasRespo
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -7918,6 +8707,13 @@ func ParseCompleteTaskAliasResponse(rsp *http.Response) (*CompleteTaskAliasRespo
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
@@ -7950,6 +8746,16 @@ func ParseCompleteTaskAliasResponse(rsp *http.Response) (*CompleteTaskAliasRespo
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CompleteTaskAliasResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CompleteTaskAliasResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -8038,12 +8844,33 @@ func ParseCompleteTaskResponse(rsp *http.Response) (*CompleteTaskResponse, error
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8066,6 +8893,13 @@ func ParseCompleteTaskResponse(rsp *http.Response) (*CompleteTaskResponse, error
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -8077,6 +8911,13 @@ func ParseCompleteTaskResponse(rsp *http.Response) (*CompleteTaskResponse, error
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
@@ -8109,6 +8950,16 @@ func ParseCompleteTaskResponse(rsp *http.Response) (*CompleteTaskResponse, error
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers CompleteTaskResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers CompleteTaskResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {
@@ -8197,12 +9048,33 @@ func ParseReopenTaskResponse(rsp *http.Response) (*ReopenTaskResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
 		var dest PreconditionFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8225,6 +9097,13 @@ func ParseReopenTaskResponse(rsp *http.Response) (*ReopenTaskResponse, error) {
 		}
 		response.JSON503 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest OutcomeUnknown
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
 	}
 
 	switch {
@@ -8236,6 +9115,13 @@ func ParseReopenTaskResponse(rsp *http.Response) (*ReopenTaskResponse, error) {
 				return nil, err
 			}
 			headers.ETag = value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
 		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
@@ -8268,6 +9154,16 @@ func ParseReopenTaskResponse(rsp *http.Response) (*ReopenTaskResponse, error) {
 			headers.WWWAuthenticate = value
 		}
 		response.Headers403 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReopenTaskResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	case rsp.StatusCode == 429:
 		var headers ReopenTaskResponse429Headers
 		if values := rsp.Header.Values("RateLimit"); len(values) > 0 {

@@ -104,7 +104,7 @@ func TestClearDueDate(t *testing.T) {
 	ctx := context.Background()
 	due := time.Now().AddDate(0, 1, 0).Format(time.DateOnly)
 
-	created, err := c.CreateTaskWithResponse(ctx, apiclient.TaskCreate{
+	created, err := c.CreateTaskWithResponse(ctx, nil, apiclient.TaskCreate{
 		Name:        "Paint the fence",
 		Description: nullable.NewNullableWithValue("White, two coats"),
 	})

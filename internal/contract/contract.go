@@ -97,6 +97,12 @@ func (c *Checker) Problems(ex Exchange) []string {
 	r, res := ex.Request, ex.Response
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	pathItem, errs, tmpl := paths.FindPath(withBody(r, nil), c.model, c.opts)
+	if pathItem != nil && len(errs) == 0 && operation(pathItem, r.Method) != nil && slices.Contains(operation(pathItem, r.Method).Tags, OwnConventions) {
+		// Not the API's: the document alone says what it answers.
+		c.record(r.Method+" "+tmpl, res.StatusCode)
+		return append(problems, c.validate(ex)...)
+	}
 	for name, want := range SecurityHeaders {
 		if got := res.Header.Get(name); got != want {
 			add("%s = %q, want %q", name, got, want)
@@ -121,7 +127,6 @@ func (c *Checker) Problems(ex Exchange) []string {
 		}
 	}
 
-	pathItem, errs, tmpl := paths.FindPath(withBody(r, nil), c.model, c.opts)
 	switch {
 	case slices.ContainsFunc(errs, (*verrors.ValidationError).IsOperationMissingError),
 		pathItem != nil && len(errs) == 0 && operation(pathItem, r.Method) == nil:
@@ -134,17 +139,28 @@ func (c *Checker) Problems(ex Exchange) []string {
 		return append(problems, apiError(res, ex.ResponseBody, http.StatusNotFound, "ERR_NF", "undocumented path")...)
 	}
 	c.record(r.Method+" "+tmpl, res.StatusCode)
+	return append(problems, c.validate(ex)...)
+}
 
+// OwnConventions is the tag of the operations that are not the API's (the
+// browser application's files): their answers are held to the document
+// alone, not to the API's headers.
+const OwnConventions = "app"
+
+// validate runs the validator on an exchange of a documented operation.
+func (c *Checker) validate(ex Exchange) []string {
+	r, res := ex.Request, ex.Response
+	var problems []string
 	copyRes := *res
 	copyRes.Body = io.NopCloser(bytes.NewReader(ex.ResponseBody))
 	if ok, errs := c.v.ValidateHttpResponse(withBody(r, ex.RequestBody), &copyRes); !ok {
 		for _, e := range errs {
-			add("response: %s", describe(e))
+			problems = append(problems, "response: "+describe(e))
 		}
 	}
 	if ok, errs := c.v.ValidateHttpRequestSync(withBody(r, ex.RequestBody)); !ok && res.StatusCode < 400 {
 		for _, e := range errs {
-			add("answered %d to a request the document refuses: %s", res.StatusCode, describe(e))
+			problems = append(problems, fmt.Sprintf("answered %d to a request the document refuses: %s", res.StatusCode, describe(e)))
 		}
 	}
 	return problems
@@ -236,25 +252,28 @@ func (c *Checker) record(op string, status int) {
 	c.seen[op][status] = true
 }
 
-// Operations lists the document's operations as "METHOD /path", sorted.
-func (c *Checker) Operations() []string {
+// Operations lists the document's operations as "METHOD /path", sorted,
+// but those with one of skipTags.
+func (c *Checker) Operations(skipTags ...string) []string {
 	var ops []string
 	for path, item := range c.model.Paths.PathItems.FromOldest() {
-		for method := range item.GetOperations().FromOldest() {
-			ops = append(ops, strings.ToUpper(method)+" "+path)
+		for method, op := range item.GetOperations().FromOldest() {
+			if !slices.ContainsFunc(op.Tags, func(tag string) bool { return slices.Contains(skipTags, tag) }) {
+				ops = append(ops, strings.ToUpper(method)+" "+path)
+			}
 		}
 	}
 	sort.Strings(ops)
 	return ops
 }
 
-// Unanswered lists the documented operations no checked exchange got a
-// 2xx from.
-func (c *Checker) Unanswered() []string {
+// Unanswered lists the documented operations (but those with one of
+// skipTags) no checked exchange got a 2xx from.
+func (c *Checker) Unanswered(skipTags ...string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var missing []string
-	for _, op := range c.Operations() {
+	for _, op := range c.Operations(skipTags...) {
 		ok := false
 		for status := range c.seen[op] {
 			ok = ok || status/100 == 2
