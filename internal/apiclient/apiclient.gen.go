@@ -541,7 +541,7 @@ type ListProjectTasksParams struct {
 	// Completed Only completed (true, 1) or open (false, 0) tasks.
 	Completed *ListProjectTasksParamsCompleted `form:"completed,omitempty" json:"completed,omitempty"`
 
-	// Search Case-insensitive substring of the name or the description.
+	// Search Case-insensitive substring of the name or the description (both lower-cased by Unicode's rules; % and _ match themselves). A text with a run of at least 3 letters or digits is found through a trigram index. Any other text (1 or 2 characters, say) is searched for among at most 1000 of the user's tasks per request, in the list's order from the page token on: a page may then hold fewer tasks than limit, even none, while next_page_token is set; follow it to search further.
 	Search *Search `form:"search,omitempty" json:"search,omitempty"`
 
 	// DueBefore Only tasks due before this day.
@@ -574,7 +574,7 @@ type ListTasksParams struct {
 	// Completed Only completed (true, 1) or open (false, 0) tasks.
 	Completed *ListTasksParamsCompleted `form:"completed,omitempty" json:"completed,omitempty"`
 
-	// Search Case-insensitive substring of the name or the description.
+	// Search Case-insensitive substring of the name or the description (both lower-cased by Unicode's rules; % and _ match themselves). A text with a run of at least 3 letters or digits is found through a trigram index. Any other text (1 or 2 characters, say) is searched for among at most 1000 of the user's tasks per request, in the list's order from the page token on: a page may then hold fewer tasks than limit, even none, while next_page_token is set; follow it to search further.
 	Search *Search `form:"search,omitempty" json:"search,omitempty"`
 
 	// ProjectId Only the tasks of this project, or none for tasks without a project.
