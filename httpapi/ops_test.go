@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/contract"
 )
 
 // pingStore is a store whose Ping answers err.
@@ -250,7 +251,7 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := s.do(tc.rq).want(t, tc.status, "")
 			// do checks the headers against the document; check them here too.
-			for name, want := range securityHeaders {
+			for name, want := range contract.SecurityHeaders {
 				if got := res.header.Get(name); got != want {
 					t.Errorf("%s = %q", name, got)
 				}
