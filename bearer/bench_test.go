@@ -83,7 +83,7 @@ func BenchmarkVerifyNoCache(b *testing.B) {
 func BenchmarkVerifyNoCacheDiscovery(b *testing.B) {
 	tok := auth0Token(b)
 	idp := newFakeIdP(b, jwksJSON(b, jwk(&rsaKey.PublicKey, "QzE2RjQ5MUQ3NkY0NTc0QzA0Rjc2MUI2", "RS256")))
-	v, err := New(Config{Audience: []string{"task-manager-api"}, IssuerBaseURL: idp.URL, Issuer: auth0Issuer, Now: time.Now, TokenCacheSize: -1})
+	v, err := New(Config{Audience: []string{"task-manager-api"}, IssuerBaseURL: idp.URL, Issuer: auth0Issuer, Now: time.Now, NoTokenCache: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -260,12 +260,12 @@ func (s *issuerSet) key(context.Context, string, string) (crypto.PublicKey, any,
 	return nil, nil, errors.New("bearer: multi-issuer keys are per issuer")
 }
 
-func (s *issuerSet) current(handle any) bool {
+func (s *issuerSet) current(ctx context.Context, handle any) bool {
 	h, ok := handle.(*issuerHandle)
 	if !ok || h.entry.retired.Load() {
 		return false
 	}
-	return h.inner == nil || h.entry.v.keys.current(h.inner)
+	return h.inner == nil || h.entry.v.keys.current(ctx, h.inner)
 }
 
 func (s *issuerSet) warm(ctx context.Context) error {

@@ -81,9 +81,9 @@ func (ks staticKeys) key(_ context.Context, kid, alg string) (crypto.PublicKey, 
 	return k.pub, nil, nil
 }
 
-func (ks staticKeys) current(any) bool           { return true }
-func (ks staticKeys) warm(context.Context) error { return nil }
-func (ks staticKeys) close() error               { return nil }
+func (ks staticKeys) current(context.Context, any) bool { return true }
+func (ks staticKeys) warm(context.Context) error        { return nil }
+func (ks staticKeys) close() error                      { return nil }
 
 // find returns the one key that fits a token's kid and alg, following
 // jose's selection: the key type from alg, the kid when the token has one,

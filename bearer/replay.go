@@ -94,6 +94,8 @@ func (v *Verifier) retryAfter() time.Duration {
 		return k.retryAfter
 	case *issuerSet:
 		return orDefault(k.cfg.Cooldown, DefaultCooldown)
+	case callerKeys:
+		return k.retryAfter
 	}
 	return DefaultCooldown
 }

@@ -22,7 +22,7 @@ type keySource interface {
 	// token cache keeps to ask current later.
 	key(ctx context.Context, kid, alg string) (pub crypto.PublicKey, handle any, err error)
 	// current reports whether the key behind handle is still in the set.
-	current(handle any) bool
+	current(ctx context.Context, handle any) bool
 	warm(ctx context.Context) error
 	close() error
 }
@@ -45,6 +45,11 @@ type Verifier struct {
 	now           func() time.Time
 	maxTokenBytes int
 	maxBodyBytes  int64
+	// sources are the places beside the header, query and form body
+	// where a token may be.
+	tokenCookie    string
+	tokenExtractor func(*http.Request) (string, error)
+	skipPreflight  bool
 	// issuers is set in multi-issuer mode: each issuer has a Verifier of
 	// its own, whose mcdIssuer is its normalised issuer.
 	issuers   *issuerSet
@@ -78,15 +83,15 @@ func New(cfg Config) (*Verifier, error) {
 		now:           cfg.Now,
 		maxTokenBytes: cfg.MaxTokenBytes,
 		maxBodyBytes:  cfg.MaxBodyBytes,
+		tokenCookie:   cfg.TokenCookie,
+		skipPreflight: cfg.SkipCORSPreflight,
 		maxAge:        cfg.MaxTokenAge.Seconds(),
 		keyCounters:   new(keyset.Counters),
 	}
-	switch {
-	case cfg.ClockTolerance == 0:
-		v.tolerance = DefaultClockTolerance.Seconds()
-	case cfg.ClockTolerance > 0:
-		v.tolerance = cfg.ClockTolerance.Seconds()
+	if !cfg.NoClockTolerance {
+		v.tolerance = orDefault(cfg.ClockTolerance, DefaultClockTolerance).Seconds()
 	}
+	v.tokenExtractor = cfg.TokenExtractor
 	if v.errorHandler == nil {
 		v.errorHandler = WriteError
 	}
@@ -105,10 +110,10 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v.dpop, v.trustedProxies = dpop, slices.Clone(cfg.TrustedProxies)
 	v.mtls = newMTLSConfig(cfg)
-	if cfg.TokenCacheSize >= 0 {
+	if !cfg.NoTokenCache {
 		v.cache = newTokenCache(orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize))
 	}
-	v.checks = v.buildChecks(cfg.Validators)
+	v.checks = v.buildChecks(&cfg)
 	if cfg.Issuers.configured() {
 		set, err := newIssuerSet(v, cfg)
 		if err != nil {
@@ -128,6 +133,8 @@ func New(cfg Config) (*Verifier, error) {
 func (v *Verifier) useKeys(cfg Config, checkIssuer bool) error {
 	var err error
 	switch {
+	case cfg.Keys != nil:
+		v.keys = callerKeys{set: cfg.Keys, retryAfter: orDefault(cfg.Cooldown, DefaultCooldown)}
 	case len(cfg.PublicKey) > 0:
 		v.keys, err = parsePublicKey(cfg.PublicKey, cfg.TokenSigningAlg)
 	case cfg.IssuerBaseURL != "" || cfg.JWKSURI != "":
@@ -200,7 +207,10 @@ func (v *Verifier) verifyToken(ctx context.Context, token string) (*Claims, erro
 		} else {
 			sum = sha256.Sum256([]byte(token))
 		}
-		if c := v.cache.get(&sum, v, sec); c != nil {
+		if c := v.cache.get(ctx, &sum, v, sec); c != nil {
+			if e := v.runChecks(ctx, nil, c, true); e != nil {
+				return nil, e
+			}
 			return c, nil
 		}
 	}

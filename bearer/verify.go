@@ -82,7 +82,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 	if unencoded {
 		return nil, nil, InvalidToken(msgUnencoded)
 	}
-	payload, e := jws.claims()
+	payload, raw, e := jws.claims()
 	if e != nil {
 		return nil, nil, e
 	}
@@ -90,19 +90,10 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 		return nil, nil, e
 	}
 	s.payload = payload
-	for i := range v.checks {
-		c := &v.checks[i]
-		var val any
-		if c.fromHeader {
-			val = s.header[c.name]
-		} else {
-			val = s.payload[c.name]
-		}
-		if !c.fn(s, val) {
-			return nil, nil, InvalidToken(c.msg)
-		}
+	claims := &Claims{Header: jws.header, Payload: payload, Token: token, raw: raw}
+	if e := v.runChecks(ctx, s, claims, false); e != nil {
+		return nil, nil, e
 	}
-	claims := &Claims{Header: jws.header, Payload: payload, Token: token}
 	if v.cache == nil {
 		return claims, nil, nil
 	}
