@@ -27,6 +27,13 @@ const (
 	DefaultMaxJWKSBytes   = 1 << 20
 )
 
+// Bounds within which a discovery or JWKS response's Cache-Control
+// max-age is honoured (no-store and no-cache count as the lower one).
+const (
+	MinCacheControlMaxAge = keyset.MinHeaderMaxAge
+	MaxCacheControlMaxAge = keyset.MaxHeaderMaxAge
+)
+
 // Config configures a Verifier. It mirrors the options of
 // express-oauth2-jwt-bearer 1.10's auth(); New reports the Node library's
 // startup messages for invalid combinations. New never reads the

@@ -108,7 +108,7 @@ func TestProfileScopes(t *testing.T) {
 	}
 }
 
-func TestProfileMiddleware(t *testing.T) {
+func TestProfileMapScopes(t *testing.T) {
 	orig := &Claims{Payload: map[string]any{"sub": "u", "scp": "read:tasks"}}
 	var seen *Claims
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen, _ = FromContext(r.Context()) })
