@@ -23,7 +23,7 @@ import (
 //	go test -run '^$' -bench 'Middleware(Bearer|DPoP)$|RawES256' -benchmem -count 3 ./bearer/
 
 func benchMiddlewareVerifier(b *testing.B) *Verifier {
-	return auth0Verifier(b, 0)
+	return auth0Verifier(b, true)
 }
 
 // auth0Claims are the claims of auth0Token.
