@@ -198,6 +198,10 @@ type IssuerStore interface {
 	// DeleteProject removes a project; its tasks lose their project
 	// (each such task gets a new Version and UpdatedAt).
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
+
+	// KeyClaimer keeps the responses of writes sent with an idempotency
+	// key, each user's apart.
+	KeyClaimer
 }
 
 // Store is everything the service keeps. A user is a subject of one token
@@ -217,6 +221,9 @@ type Store interface {
 	// written before the store recorded issuers, for a deployment with one
 	// issuer. It returns how many tasks and projects it changed.
 	AssignIssuer(ctx context.Context, issuer string) (int64, error)
+	// PurgeKeys deletes the idempotency keys that expired, in batches, and
+	// returns how many.
+	PurgeKeys(ctx context.Context) (int64, error)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
