@@ -74,5 +74,5 @@ func (v *Verifier) stillValid(ctx context.Context, e *cacheEntry, now float64) b
 	if v.maxAge > 0 && (e.iat <= now-v.tolerance-v.maxAge || e.iat >= now+v.tolerance) {
 		return false
 	}
-	return e.handle == nil || v.keys.current(ctx, e.handle)
+	return e.handle == nil || v.issuers.current(ctx, e.handle)
 }

@@ -268,7 +268,7 @@ func (d *dpopState) assertRequest(q *request) *Error {
 }
 
 // CheckProof applies the DPoP rules to a request whose token Verify has
-// just accepted with claims, for frameworks that do not use Middleware: the
+// just accepted with claims, for frameworks that do not use Authenticate: the
 // Host and token-location rules, the scheme rules, the DPoP binding of the
 // token and its proof, as the middleware does. It returns the verified
 // proof, nil for a Bearer request (or with DPoP disabled), or an *Error
