@@ -463,3 +463,43 @@ func FuzzForwarded(f *testing.F) {
 		}
 	})
 }
+
+// An issuer of Config.Issuers may have its own caller's KeySet; only that
+// issuer's tokens are verified with it, and a Resolve function may not
+// return one.
+func TestIssuerKeys(t *testing.T) {
+	testKeys(t)
+	a := mapKeys{keys: map[string]crypto.PublicKey{"kid": &rsaKey.PublicKey}}
+	b := mapKeys{keys: map[string]crypto.PublicKey{"kid": &rsaOther.PublicKey}}
+	cfg := Config{Audience: []string{testAudience}, Now: fixedNow, DPoP: DPoPOptions{Disabled: true},
+		Issuers: IssuersOptions{Configs: []IssuerConfig{
+			{Issuer: "https://a.example.com/", Keys: a},
+			{Issuer: "https://b.example.com/", Keys: b},
+		}}}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := rs256(t, baseClaims("https://a.example.com/"))
+	checkResponse(t, serve(v, bearerReq(ok)), 200, okBody, "-")
+	// The same key's token claiming the other issuer: b's keys refuse it.
+	forged := rs256(t, baseClaims("https://b.example.com/"))
+	checkResponse(t, serve(v, bearerReq(forged)), 401, body(msgSignature, CodeInvalidToken), challenge(msgSignature))
+
+	bad := cfg
+	bad.Issuers.Configs = []IssuerConfig{{Issuer: "https://a.example.com/", Keys: a, JWKSURI: "https://a.example.com/jwks"}}
+	if _, err := New(bad); err == nil || !strings.Contains(err.Error(), "provides 'Keys' and another key source") {
+		t.Errorf("Keys and JWKSURI: %v", err)
+	}
+	res := cfg
+	res.Issuers = IssuersOptions{Resolve: func(context.Context, IssuerRequest) ([]IssuerConfig, error) {
+		return []IssuerConfig{{Issuer: "https://a.example.com/", Keys: a}}, nil
+	}}
+	rv, err := New(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := serve(rv, bearerReq(ok)); rec.Code != http.StatusInternalServerError {
+		t.Errorf("Resolve returning Keys: %d, want 500 (a configuration error)", rec.Code)
+	}
+}

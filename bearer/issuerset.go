@@ -92,8 +92,8 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 	c := &tokenVerifier{v: s.parent, mcdIssuer: n}
 	kc := s.cfg
 	kc.IssuerBaseURL, kc.JWKSURI = ic.IssuerBaseURL, ic.JWKSURI
-	kc.Secret, kc.PublicKey, kc.TokenSigningAlg = ic.Secret, ic.PublicKey, ic.TokenSigningAlg
-	if kc.IssuerBaseURL == "" && kc.JWKSURI == "" && kc.Secret == "" && len(kc.PublicKey) == 0 {
+	kc.Secret, kc.PublicKey, kc.TokenSigningAlg, kc.Keys = ic.Secret, ic.PublicKey, ic.TokenSigningAlg, ic.Keys
+	if kc.IssuerBaseURL == "" && kc.JWKSURI == "" && kc.Secret == "" && len(kc.PublicKey) == 0 && kc.Keys == nil {
 		kc.IssuerBaseURL = ic.Issuer // found by discovery from the issuer
 		if !strings.Contains(strings.ToLower(ic.Issuer), "://") {
 			kc.IssuerBaseURL = "https://" + ic.Issuer
@@ -158,6 +158,9 @@ func (s *issuerSet) match(ctx context.Context, token string) (entry *issuerEntry
 		}
 		if msg := ic.consistency(); msg != "" {
 			return nil, "", InvalidToken("Issuer " + msg)
+		}
+		if ic.Keys != nil {
+			return nil, "", fmt.Errorf("bearer: issuer %q returned by Resolve has Keys: list it in IssuersOptions.Configs", ic.Issuer)
 		}
 		e, err := s.resolved(ic, cn)
 		if err != nil {
