@@ -3,6 +3,8 @@ package bearer
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"errors"
 	"math"
 	"net/http"
@@ -368,6 +370,16 @@ func TestCallerKeySet(t *testing.T) {
 	checkResponse(t, serve(rv, bearerReq(tok)), 200, okBody, "-")
 	delete(rot.keys, "kid")
 	checkResponse(t, serve(rv, bearerReq(tok)), 401, body(msgNoKey, CodeInvalidToken), noKey)
+
+	// A KeySet that answers a nil key inside a non-nil interface (a typed
+	// nil) is refused, not a panic, on a miss and on a cache hit.
+	typedNil := mapKeys{keys: map[string]crypto.PublicKey{"kid": &rsaKey.PublicKey}}
+	nv := mk(func(c *Config) { c.Keys = typedNil })
+	checkResponse(t, serve(nv, bearerReq(tok)), 200, okBody, "-")
+	typedNil.keys["kid"] = (*rsa.PublicKey)(nil)
+	checkResponse(t, serve(nv, bearerReq(tok)), 401, body(msgNoKey, CodeInvalidToken), noKey)
+	typedNil.keys["ec"] = (*ecdsa.PublicKey)(nil)
+	checkResponse(t, serve(nv, bearerReq(es)), 401, body(msgNoKey, CodeInvalidToken), noKey)
 
 	// NewStaticKeySet reads what PublicKey reads.
 	ks, err := NewStaticKeySet(jwksJSON(t, jwk(&rsaKey.PublicKey, "kid", "RS256")), "")

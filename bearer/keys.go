@@ -36,10 +36,10 @@ func keyFits(alg string, pub crypto.PublicKey) bool {
 	switch alg {
 	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
 		k, ok := pub.(*rsa.PublicKey)
-		return ok && k.N != nil && k.N.BitLen() >= minRSABits
+		return ok && k != nil && k.N != nil && k.N.BitLen() >= minRSABits
 	case "ES256", "ES384", "ES512":
 		k, ok := pub.(*ecdsa.PublicKey)
-		if !ok {
+		if !ok || k == nil {
 			return false
 		}
 		switch alg {

@@ -97,8 +97,11 @@ func (k callerKeys) current(ctx context.Context, handle any) bool {
 		return false
 	}
 	pub, err := k.set.Key(ctx, h.kid, h.alg)
+	if err != nil || !keyFits(h.alg, pub) {
+		return false
+	}
 	eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool })
-	return err == nil && ok && eq.Equal(h.pub)
+	return ok && eq.Equal(h.pub)
 }
 
 func (k callerKeys) warm(context.Context) error { return nil }
