@@ -173,7 +173,7 @@ type Config struct {
 	Now func() time.Time
 	// Issuers accepts tokens from several issuers (the "mcd" option of
 	// express-oauth2-jwt-bearer 1.10), instead of IssuerBaseURL, Issuer,
-	// JWKSURI, Secret and PublicKey.
+	// JWKSURI, Secret, PublicKey and Keys.
 	Issuers IssuersOptions
 	// MTLS checks certificate-bound tokens (RFC 8705).
 	MTLS MTLSOptions
