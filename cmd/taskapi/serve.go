@@ -175,6 +175,9 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	// Authentication failures are answered, logged and counted by the
 	// API's own handler.
 	cfg.Bearer.ErrorHandler = httpapi.WriteAuthError
+	// A CORS preflight carries no token: it goes on to httpapi, whose CORS
+	// handler answers it (or refuses it, 405, for an origin not allowed).
+	cfg.Bearer.SkipCORSPreflight = true
 	v, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		store.Close()
@@ -201,7 +204,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 			Ready:            a.drain.ready,
 			Store:            store,
 			UserIssuer:       userIssuer,
-			Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
+			Authenticate:     func(next http.Handler) http.Handler { return v.Authenticate(cfg.Profile.MapScopes(next)) },
 			RequireScopes:    cfg.RequireScopes,
 			DefaultPageSize:  cfg.DefaultPageSize,
 			MaxPageSize:      cfg.MaxPageSize,

@@ -119,7 +119,7 @@ var variables = []variable{
 		func(c *config, name, s string) (err error) { c.AuthFailureLimit, err = parseRate(name, s); return err }},
 	{"AUTH_FAILURE_LIMIT_BURST", "", "serve dev", "the bucket size of AUTH_FAILURE_LIMIT (default: the rate rounded up)",
 		func(c *config, name, s string) error { return parseBurst(&c.AuthFailureLimit, name, s) }},
-	{"TRUSTED_PROXIES", "", "serve dev", "proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and -Proto (and MTLS_CERT_HEADER) are believed",
+	{"TRUSTED_PROXIES", "", "serve dev", "proxies (IPs or CIDRs) whose X-Forwarded-For, -Host, -Proto and -Prefix, Forwarded (and MTLS_CERT_HEADER) are believed",
 		func(c *config, _, s string) (err error) {
 			c.TrustedProxies, err = prefixes(s)
 			c.Bearer.TrustedProxies = c.TrustedProxies
