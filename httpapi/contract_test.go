@@ -102,7 +102,7 @@ func TestEveryAnswerDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestServer(t, func(c *Config) { c.Authenticate, c.RequireScopes, c.Metrics = v.Middleware, true, true })
+	s := newTestServer(t, func(c *Config) { c.Authenticate, c.RequireScopes, c.Metrics = v.Authenticate, true, true })
 	token := func(scope string) string {
 		tok, err := iss.Token(devissuer.TokenRequest{Subject: "auth0|probe", Scope: scope})
 		if err != nil {

@@ -78,7 +78,7 @@ func TestClearDueDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h, err := httpapi.NewServer(httpapi.Config{Store: st, Authenticate: v.Middleware})
+	h, err := httpapi.NewServer(httpapi.Config{Store: st, Authenticate: v.Authenticate})
 	if err != nil {
 		t.Fatal(err)
 	}

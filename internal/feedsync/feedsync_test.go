@@ -67,7 +67,7 @@ func serve(t *testing.T, store taskapi.Store, iss *devissuer.Issuer) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
-	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: v.Middleware, RequireScopes: true, MaxPageSize: 100})
+	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: v.Authenticate, RequireScopes: true, MaxPageSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
