@@ -69,7 +69,7 @@ var variables = []variable{
 	{"ALLOWED_CLIENT_IDS", "", "serve decode", "accept tokens of these clients only (default: any)", nil},
 	{"PORT", "5000", "serve dev", "port of the API",
 		func(c *config, name, s string) (err error) { c.Port, err = intIn(name, s, 0, 65535); return err }},
-	{"DATABASE_URL", "sqlite:" + defaultDatabaseFile, "serve dev token seed migrate", "sqlite:PATH or postgres://…",
+	{"DATABASE_URL", "sqlite:" + defaultDatabaseFile, "serve dev token seed migrate backup", "sqlite:PATH or postgres://…",
 		func(c *config, _, s string) (err error) { c.Database, err = parseDatabaseURL(s); return err }},
 	{"LOG_LEVEL", "info", "serve dev", "debug, info, warn or error",
 		func(c *config, _, s string) (err error) { c.LogLevel, err = logLevel(s); return err }},
