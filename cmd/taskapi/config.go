@@ -37,6 +37,7 @@ type config struct {
 	Port             int
 	Database         database
 	LogLevel         slog.Level
+	LogText          bool // LOG_FORMAT=text; JSON otherwise
 	DefaultPageSize  int
 	MaxPageSize      int
 	RequireScopes    bool

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -51,7 +50,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err := devissuer.CheckLoopback(*issuerAddr); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(cfg, env.stderr)
 	if cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Issuers.URLs) > 0 || len(cfg.Bearer.Audience) > 0 {
 		log.Warn("dev ignores ISSUER_BASE_URL, ISSUERS and AUDIENCE: it verifies tokens of its own development issuer; use taskapi serve for a real provider")
 	}

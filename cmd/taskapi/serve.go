@@ -51,7 +51,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if *addr == "" {
 		*addr = ":" + strconv.Itoa(cfg.Port)
 	}
-	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(cfg, env.stderr)
 	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -127,6 +127,12 @@ func TestShutdownDelayMarksNotReady(t *testing.T) {
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the log:\n%s", stderr.String())
 	}
+	// Draining is no fault: the log does not blame the store or the keys.
+	for _, misleading := range []string{"store unavailable", "token signing keys", `"level":"WARN"`} {
+		if strings.Contains(stderr.String(), misleading) {
+			t.Errorf("the shutdown logged %q:\n%s", misleading, stderr.String())
+		}
+	}
 }
 
 // TestShutdownDelayClosesKeptAliveConnections: once SHUTDOWN_DELAY begins,

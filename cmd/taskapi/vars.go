@@ -73,6 +73,7 @@ var variables = []variable{
 		func(c *config, _, s string) (err error) { c.Database, err = parseDatabaseURL(s); return err }},
 	{"LOG_LEVEL", "info", "serve dev", "debug, info, warn or error",
 		func(c *config, _, s string) (err error) { c.LogLevel, err = logLevel(s); return err }},
+	{"LOG_FORMAT", "json", "serve dev", "json (one object per line) or text", parseLogFormat},
 	{"DEFAULT_PAGE_SIZE", "20", "serve dev", "page size of a list without ?limit",
 		func(c *config, name, s string) (err error) {
 			c.DefaultPageSize, err = intIn(name, s, 1, maxPageSizeLimit)
