@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/postgres"
@@ -12,6 +11,9 @@ import (
 // openStore opens the database, applying pending migrations, with each
 // user's rows capped at limits.
 func openStore(ctx context.Context, db database, limits taskapi.Limits) (taskapi.Store, error) {
+	if err := checkDatabaseDir(db); err != nil {
+		return nil, err
+	}
 	var s taskapi.Store
 	var err error
 	if db.URL != "" {
@@ -20,13 +22,16 @@ func openStore(ctx context.Context, db database, limits taskapi.Limits) (taskapi
 		s, err = sqlite.Open(ctx, db.Path, sqlite.WithLimits(limits))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", db, err)
+		return nil, explainDatabaseError(db, err)
 	}
 	return s, nil
 }
 
 // migrateDatabase applies pending migrations to the database.
 func migrateDatabase(ctx context.Context, db database) error {
+	if err := checkDatabaseDir(db); err != nil {
+		return err
+	}
 	var err error
 	if db.URL != "" {
 		err = postgres.Migrate(ctx, db.URL)
@@ -34,7 +39,7 @@ func migrateDatabase(ctx context.Context, db database) error {
 		err = sqlite.Migrate(ctx, db.Path)
 	}
 	if err != nil {
-		return fmt.Errorf("migrate %s: %w", db, err)
+		return explainDatabaseError(db, err)
 	}
 	return nil
 }
