@@ -109,7 +109,7 @@ func TestPreflightMetrics(t *testing.T) {
 			"Access-Control-Request-Method": "PATCH"}}).want(t, 204, "")
 	}
 	text := s.scrape()
-	if got := metricValue(t, text, `taskapi_http_requests_total{route="preflight",status="204"}`); got != 3 {
+	if got := metricValue(t, text, `taskapi_http_requests_total{method="OPTIONS",route="preflight",status="204"}`); got != 3 {
 		t.Errorf("preflights counted: %v", got)
 	}
 	if strings.Contains(text, "taskapi_auth_failures_total{") {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
@@ -184,6 +185,9 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	var reg *prometheus.Registry
 	if cfg.Metrics {
 		reg = prometheus.NewRegistry()
+		// The Go runtime (go_*) and the process (process_*: CPU, memory,
+		// open files), as every Prometheus client exposes them.
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		err = reg.Register(metrics.NewBearerCollector(v.Stats))
 		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok && err == nil {
 			err = reg.Register(metrics.NewDBPoolsCollector(p.Stats))
