@@ -198,6 +198,9 @@ type IssuerStore interface {
 	// DeleteProject removes a project; its tasks lose their project
 	// (each such task gets a new Version and UpdatedAt).
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
+
+	// UserData and DeleteUserData export and erase all of a user's rows.
+	UserDataStore
 }
 
 // Store is everything the service keeps. A user is a subject of one token

@@ -68,7 +68,7 @@ func TestCORS(t *testing.T) {
 			if tc.status == 204 {
 				want := map[string]string{
 					"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-					"Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP, If-Match, If-None-Match, X-Request-Id",
+					"Access-Control-Allow-Headers": "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, X-Request-Id",
 					"Access-Control-Max-Age":       "7200",
 				}
 				for name, v := range want {

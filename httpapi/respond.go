@@ -35,6 +35,7 @@ var statuses = map[string]int{
 	EMEDIATYPE:            http.StatusUnsupportedMediaType,
 	EMETHODNOTALLOWED:     http.StatusMethodNotAllowed,
 	ERATELIMIT:            http.StatusTooManyRequests,
+	ECONFIRM:              http.StatusPreconditionRequired,
 }
 
 // writeJSON answers v as JSON with status. v is encoded before anything is

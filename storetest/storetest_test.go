@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T, limits taskapi.Limits) taskapi.St
 		{"InvalidUTF8", invalidUTF8Tests, taskapi.Limits{}},
 		{"Issuers", issuerTests, taskapi.Limits{}},
 		{"Limits", limitTests, testLimits},
+		{"UserData", userDataTests, taskapi.Limits{}},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
