@@ -52,6 +52,9 @@ type config struct {
 	// MAX_PROJECTS_PER_USER); zero for the commands that do not read them.
 	Limits    taskapi.Limits
 	PprofAddr string
+	// TLS is the certificate and key serve terminates TLS with
+	// (TLS_CERT_FILE, TLS_KEY_FILE); none: plain HTTP.
+	TLS tlsFiles
 	Bearer    bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
 	// checks are in Bearer.Validators already.

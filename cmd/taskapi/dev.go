@@ -88,7 +88,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
-	return serveHTTP(ctx, log, l, api.handler, api.drain, 0)
+	return serveHTTP(ctx, log, l, nil, api.handler, api.drain, 0)
 }
 
 // apiURL is the base URL of the API listening on a, with "localhost" for

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -53,6 +54,17 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		*addr = ":" + strconv.Itoa(cfg.Port)
 	}
 	log := newLogger(cfg, env.stderr)
+	var tlsConfig *tls.Config
+	if cfg.TLS.on() {
+		certs, err := newCertReloader(cfg.TLS, log)
+		if err != nil {
+			return err
+		}
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		certs.watch(watchCtx)
+		tlsConfig = serverTLSConfig(certs)
+	}
 	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -69,14 +81,14 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.String(),
+	log.Info("listening", "addr", l.Addr().String(), "tls", cfg.TLS.on(), "database", cfg.Database.String(),
 		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "issuers", cfg.Bearer.Issuers.URLs, "audience", cfg.Bearer.Audience,
 		"dpop", dpopMode(cfg.Bearer.DPoP), "dpop_nonces", cfg.Bearer.DPoP.Nonce != nil,
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
-	return serveHTTP(ctx, log, l, api.handler, api.drain, cfg.ShutdownDelay)
+	return serveHTTP(ctx, log, l, tlsConfig, api.handler, api.drain, cfg.ShutdownDelay)
 }
 
 // dpopMode names the DPoP mode for the log.
@@ -266,15 +278,22 @@ func closeWhenDraining(h http.Handler, drain *drainState) http.Handler {
 // timeAfter is time.After; tests replace it to end the shutdown delay.
 var timeAfter = time.After
 
-// serveHTTP serves h on l until ctx ends. Then it marks drain (GET /ready
-// answers 503, every response closes its connection), keeps serving for
-// delay so that load balancers notice, and shuts down, draining open
-// requests for at most shutdownTimeout.
-func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler, drain *drainState, delay time.Duration) error {
+// serveHTTP serves h on l, over TLS when tlsConfig is not nil, until ctx
+// ends. Then it marks drain (GET /ready answers 503, every response closes
+// its connection), keeps serving for delay so that load balancers notice,
+// and shuts down, draining open requests for at most shutdownTimeout.
+func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, tlsConfig *tls.Config, h http.Handler, drain *drainState, delay time.Duration) error {
 	srv := httpapi.NewHTTPServer("", closeWhenDraining(h, drain))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	if tlsConfig != nil {
+		// ServeTLS sets up HTTP/2 beside HTTP/1.1; the certificate comes
+		// from tlsConfig.GetCertificate.
+		srv.TLSConfig = tlsConfig
+		go func() { errc <- srv.ServeTLS(l, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(l) }()
+	}
 	select {
 	case err := <-errc:
 		return err

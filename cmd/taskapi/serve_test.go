@@ -35,7 +35,7 @@ func TestServeHTTPDrains(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serveHTTP(ctx, log, l, h, new(drainState), 0) }()
+	go func() { served <- serveHTTP(ctx, log, l, nil, h, new(drainState), 0) }()
 
 	type result struct {
 		body string
