@@ -54,8 +54,8 @@ type config struct {
 	PprofAddr string
 	// TLS is the certificate and key serve terminates TLS with
 	// (TLS_CERT_FILE, TLS_KEY_FILE); none: plain HTTP.
-	TLS tlsFiles
-	Bearer    bearer.Config
+	TLS    tlsFiles
+	Bearer bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
 	// checks are in Bearer.Validators already.
 	Profile   bearer.Profile
