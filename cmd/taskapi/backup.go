@@ -11,7 +11,8 @@ import (
 
 const backupNote = `
 Writes a consistent copy of the SQLite database of DATABASE_URL to FILE
-(readable by its owner only), while taskapi serve keeps running and writing.
+(readable by its owner only; SQLite's VACUUM INTO), while taskapi serve keeps
+running and writing.
 FILE must not exist. To restore: stop taskapi, remove the database's -wal
 and -shm files if present, copy FILE over the database file, start taskapi.
 
