@@ -83,9 +83,10 @@ func TestAttacks(t *testing.T) {
 		}), msgSignature),
 		rowInvalid("PS256 with a key published for RS256", signedBy(jwt.SigningMethodPS256, rsaKey, nil), msgNoKey),
 		rowInvalid("crit with an unknown parameter", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"crit": []string{"exp"}, "exp": 1}), `Extension Header Parameter "exp" is not recognized`),
-		rowInvalid("crit b64 (RFC 7797)", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"crit": []string{"b64"}, "b64": false}), `Extension Header Parameter "b64" is not recognized`),
-		rowInvalid("crit empty", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"crit": []string{}}), `"crit" Header Parameter must be an array of non-empty strings`),
-		rowInvalid("kid not a string", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": 7}), msgFormatting),
+		rowInvalid("crit b64 (RFC 7797)", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"crit": []string{"b64"}, "b64": false}), msgUnencoded),
+		rowInvalid("crit empty", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"crit": []string{}}), msgCritArray),
+		// A kid that is not a string is no kid, as in jose.
+		ok("kid not a string", signedBy(jwt.SigningMethodRS256, rsaKey, map[string]any{"kid": 7})),
 		rowInvalid("alg missing", req(func(t *testing.T, iss string) string {
 			return signRaw(t, jwt.SigningMethodRS256, rsaKey, []byte(`{"kid":"kid"}`), mustJSON(t, baseClaims(iss)))
 		}), msgAlgMissing),
@@ -94,7 +95,7 @@ func TestAttacks(t *testing.T) {
 		}), msgAlgMissing),
 		rowInvalid("alg with a newline is not echoed", req(func(t *testing.T, iss string) string {
 			return rawToken([]byte(`{"alg":"RS256\r\nX-Evil: 1"}`), mustJSON(t, baseClaims(iss)), []byte("x"))
-		}), msgAlgMissing),
+		}), unsupported("(unprintable)")),
 		rowInvalid("truncated signature", req(func(t *testing.T, iss string) string {
 			p := strings.Split(rs256(t, baseClaims(iss)), ".")
 			return p[0] + "." + p[1] + "." + p[2][:len(p[2])/4*4-4]
@@ -111,14 +112,14 @@ func TestAttacks(t *testing.T) {
 		rowInvalid("standard base64 alphabet in the payload", req(func(t *testing.T, iss string) string {
 			p := strings.Split(rs256(t, baseClaims(iss)), ".")
 			return p[0] + "." + p[1] + "+/." + p[2]
-		}), msgFormatting),
+		}), msgSignature), // the signature is checked before the payload is decoded, as in jose
 		rowInvalid("padded segment", req(func(t *testing.T, iss string) string {
 			p := strings.Split(rs256(t, baseClaims(iss)), ".")
 			return p[0] + "=." + p[1] + "." + p[2]
-		}), msgFormatting),
+		}), msgSignature), // read as jose reads it, then the signature fails
 		rowInvalid("payload a JSON array", req(func(t *testing.T, iss string) string {
 			return signRaw(t, jwt.SigningMethodRS256, rsaKey, []byte(`{"alg":"RS256","kid":"kid"}`), []byte(`[1,2]`))
-		}), msgFormatting),
+		}), msgClaimsObject),
 		rowInvalid("header not JSON", req(func(t *testing.T, iss string) string {
 			return rawToken([]byte(`{"alg":"RS256"`), mustJSON(t, baseClaims(iss)), []byte("x"))
 		}), msgFormatting),
@@ -142,7 +143,7 @@ func TestAttacks(t *testing.T) {
 				p := payloadJSON(t, iss)
 				p = p[:len(p)-1] + `,"deep":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + "}"
 				return signRaw(t, jwt.SigningMethodRS256, rsaKey, []byte(`{"alg":"RS256","kid":"kid"}`), []byte(p))
-			}), msgFormatting)
+			}), msgClaimsObject)
 			r.cfg = func(c *Config) { c.MaxTokenBytes = 1 << 20 }
 			return r
 		}(),

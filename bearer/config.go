@@ -183,10 +183,10 @@ const (
 )
 
 // The accepted "alg" values: asymmetric ones with keys, symmetric ones
-// with a Secret, as messages show them. express-oauth2-jwt-bearer 1.10 also
-// lists ES256K, which Go's maintained JOSE libraries do not implement.
+// with a Secret, in the order and spelling of express-oauth2-jwt-bearer
+// 1.10's messages and challenges.
 const (
-	asymmetricList = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA"
+	asymmetricList = "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES256K, ES384, ES512, EdDSA"
 	symmetricList  = "HS256, HS384, HS512"
 )
 

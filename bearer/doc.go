@@ -22,11 +22,16 @@
 // DPoP (Config.DPoP), certificate-bound tokens (Config.MTLS) and several
 // issuers (Config.Issuers) are configured on the same Config.
 //
-// Signatures are checked by golang-jwt v5 (chosen by measurement: see the
-// package benchmarks), told to accept exactly the algorithms this
-// configuration allows; static JWK and JWKS keys are read with go-jose v4.
-// Discovery and the key set are fetched and cached by the internal keyset
-// package.
+// A token is taken apart by this package (compact.go): the protected header
+// is decoded and checked, the signature is verified over the raw
+// "header.payload" bytes with golang-jwt v5's SigningMethod.Verify, and
+// only then is the payload decoded, as jose (beneath the Node library)
+// does. All eleven asymmetric algorithms of the Node library are accepted,
+// ES256K (secp256k1, RFC 8812) included: golang-jwt has no method for it,
+// so SigningMethodES256K is one over github.com/decred/dcrd/dcrec/secp256k1/v4,
+// and secp256k1 JWKs, which go-jose refuses, are read by this package;
+// other JWKs are read with go-jose v4. Discovery and the key set are
+// fetched and cached by the internal keyset package.
 //
 // # More
 //

@@ -77,7 +77,7 @@ const (
 	msgUseDPoPScheme = "This token must be sent as 'Authorization: DPoP <token>' with a DPoP proof header"
 	dpopProofHeader  = "DPoP"
 	dpopNonceHeader  = "DPoP-Nonce"
-	dpopChallengeAlg = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+	dpopChallengeAlg = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES256K ES384 ES512 EdDSA"`
 )
 
 // dpopState is a Verifier's DPoP configuration; nil when DPoP is disabled.

@@ -25,7 +25,7 @@ import (
 
 const (
 	dpopURL   = "https://api.example.com/tasks"
-	dpopAlgs  = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"`
+	dpopAlgs  = `algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES256K ES384 ES512 EdDSA"`
 	dpopBareD = `Bearer realm="api", DPoP ` + dpopAlgs
 )
 
@@ -325,8 +325,8 @@ func TestDPoPRequiredMode(t *testing.T) {
 			challenge: `DPoP error="invalid_token", error_description="JWT Access Token has no jkt confirmation claim", ` + dpopAlgs}),
 		req(dpopRow{name: "DPoP scheme, bound token, malformed proof", req: func(t *testing.T) *http.Request {
 			return dpopReq("DPoP", boundToken(t, es, nil), "bad.jws.string")
-		}, status: 400, body: body(msgProofCompact, CodeInvalidDPoPProof),
-			challenge: `DPoP error="invalid_dpop_proof", error_description="Invalid Compact JWS", ` + dpopAlgs}),
+		}, status: 400, body: body(msgProofHeader, CodeInvalidDPoPProof),
+			challenge: `DPoP error="invalid_dpop_proof", error_description="JWS Protected Header is invalid", ` + dpopAlgs}),
 		req(dpopRow{name: "unknown scheme with a proof", req: func(t *testing.T) *http.Request { return dpopReq("random", "token", "valid.dpop.proof") },
 			status: 400, body: body(msgBadHeader, "ERR_AUTH"), challenge: dpopOnly}),
 		req(dpopRow{name: "no Authorization, proof and query token", req: func(t *testing.T) *http.Request {

@@ -82,7 +82,9 @@ func extractCredentials(r *http.Request, maxBody int64, dpop bool) (credentials,
 	switch {
 	case len(hs) > 1:
 		return credentials{}, noInfo(msgManyHeaders)
-	case len(hs) == 1 && hs[0] != "":
+	case len(hs) == 1:
+		// An empty value too is a header that cannot be used: 400, as in
+		// express-oauth2-jwt-bearer 1.10 (not a request without a token).
 		scheme, tok, ok := strings.Cut(hs[0], " ")
 		if !ok || tok == "" || strings.Contains(tok, " ") {
 			return credentials{}, noInfo(msgBadHeader)

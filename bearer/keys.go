@@ -14,7 +14,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/taskapi/taskapi/bearer/internal/es256k"
 )
 
 // Key-selection messages (jose's).
@@ -28,7 +31,7 @@ const minRSABits = 2048
 
 // keyFits reports whether pub can verify signatures of alg: an RSA key of
 // at least 2048 bits for RS*/PS*, an ECDSA key on the algorithm's curve for
-// ES*, an Ed25519 key for EdDSA.
+// ES256/384/512, a secp256k1 key for ES256K, an Ed25519 key for EdDSA.
 func keyFits(alg string, pub crypto.PublicKey) bool {
 	switch alg {
 	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
@@ -49,6 +52,9 @@ func keyFits(alg string, pub crypto.PublicKey) bool {
 	case "EdDSA":
 		k, ok := pub.(ed25519.PublicKey)
 		return ok && len(k) == ed25519.PublicKeySize
+	case es256k.Alg:
+		k, ok := pub.(*secp256k1.PublicKey)
+		return ok && k != nil
 	}
 	return false
 }
@@ -117,34 +123,47 @@ func parsePublicKey(data []byte, alg string) (staticKeys, error) {
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("'publicKey' is not valid JSON: %w", err)
 	}
-	var jwks []jose.JSONWebKey
-	if probe.Keys != nil {
-		var set jose.JSONWebKeySet
-		if err := json.Unmarshal(data, &set); err != nil {
-			return nil, fmt.Errorf("'publicKey' is not a valid JWKS: %w", err)
-		}
-		jwks = set.Keys
-	} else {
-		var k jose.JSONWebKey
-		if err := json.Unmarshal(data, &k); err != nil {
-			return nil, fmt.Errorf("'publicKey' is not a valid JWK: %w", err)
-		}
-		jwks = []jose.JSONWebKey{k}
+	var raws []json.RawMessage
+	if probe.Keys == nil {
+		raws = []json.RawMessage{data}
+	} else if err := json.Unmarshal(probe.Keys, &raws); err != nil {
+		return nil, fmt.Errorf("'publicKey' is not a valid JWKS: %w", err)
 	}
-	if len(jwks) == 0 {
+	if len(raws) == 0 {
 		return nil, errors.New("'publicKey' JWKS has no keys")
 	}
-	keys := make(staticKeys, 0, len(jwks))
-	for _, k := range jwks {
-		if _, ok := k.Key.([]byte); ok {
-			return nil, errors.New(`'publicKey' must not be a symmetric (kty "oct") key`)
+	keys := make(staticKeys, 0, len(raws))
+	for _, raw := range raws {
+		k, err := parseStaticJWK(raw)
+		if err != nil {
+			return nil, err
 		}
-		if !k.IsPublic() {
-			return nil, errors.New("'publicKey' must be a public key, not a private one")
-		}
-		keys = append(keys, &staticKey{kid: k.KeyID, alg: k.Algorithm, use: k.Use, pub: k.Key})
+		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// parseStaticJWK reads one JWK of Config.PublicKey: a secp256k1 key with
+// es256k.ParseJWK (go-jose refuses them), any other with go-jose.
+func parseStaticJWK(raw []byte) (*staticKey, error) {
+	if es256k.IsSecp256k1(raw) {
+		k, err := es256k.ParseJWK(raw)
+		if err != nil {
+			return nil, fmt.Errorf("'publicKey' is not a valid JWK: %w", err)
+		}
+		return &staticKey{kid: k.KID, alg: k.Alg, use: k.Use, pub: k.Key}, nil
+	}
+	var k jose.JSONWebKey
+	if err := k.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("'publicKey' is not a valid JWK: %w", err)
+	}
+	if _, ok := k.Key.([]byte); ok {
+		return nil, errors.New(`'publicKey' must not be a symmetric (kty "oct") key`)
+	}
+	if !k.IsPublic() {
+		return nil, errors.New("'publicKey' must be a public key, not a private one")
+	}
+	return &staticKey{kid: k.KeyID, alg: k.Algorithm, use: k.Use, pub: k.Key}, nil
 }
 
 // parsePEM reads a PEM "PUBLIC KEY" (SPKI) or "RSA PUBLIC KEY" (PKCS #1).

@@ -5,12 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/taskapi/taskapi/bearer/internal/es256k"
 )
 
 // Messages of DPoP proof failures: those of express-oauth2-jwt-bearer 1.10
@@ -19,6 +21,8 @@ const (
 	msgJKTMismatch       = "JWT Access Token confirmation mismatch"
 	msgProofCompact      = "Invalid Compact JWS"
 	msgProofAlg          = `"alg" (Algorithm) Header Parameter not allowed`
+	msgProofAlgMissing   = `JWS "alg" (Algorithm) Header Parameter missing or invalid`
+	msgProofHeader       = "JWS Protected Header is invalid"
 	msgProofJWKObject    = `"jwk" (JSON Web Key) Header Parameter must be a JSON object`
 	msgProofJWKPublic    = `"jwk" (JSON Web Key) Header Parameter must be a public key`
 	msgProofTyp          = `unexpected "typ" JWT header value`
@@ -43,12 +47,6 @@ const (
 	dpopProofTyp         = "dpop+jwt"
 )
 
-// proofAlgs are the accepted proof algorithms: the asymmetric allow-list.
-var proofAlgs = []jose.SignatureAlgorithm{
-	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
-	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA,
-}
-
 // invalidProof returns a 400 invalid_dpop_proof error.
 func invalidProof(msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msg}
@@ -64,25 +62,13 @@ func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.
 	if len(proof) > d.maxProofBytes {
 		return nil, invalidProof(msgProofTooLarge)
 	}
-	jws, err := jose.ParseSignedCompact(proof, proofAlgs)
-	if err != nil {
-		return nil, proofParseError(err)
+	jws, alg, thumbprint, e := parseProof(proof)
+	if e != nil {
+		return nil, e
 	}
-	sig := jws.Signatures[0]
-	key := sig.Protected.JSONWebKey
-	if key == nil {
-		return nil, invalidProof(msgProofJWKObject)
-	}
-	payload, err := jws.Verify(key)
-	if err != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msgSignature, Err: err}
-	}
-	var claims map[string]any
-	if json.Unmarshal(payload, &claims) != nil || claims == nil {
+	claims, e := jws.claims()
+	if e != nil {
 		return nil, invalidProof(msgProofClaimsObject)
-	}
-	if typ, _ := sig.Protected.ExtraHeaders[jose.HeaderType].(string); !isDPoPTyp(typ) {
-		return nil, invalidProof(msgProofTyp)
 	}
 	sec := now.Unix()
 	for _, name := range [...]string{"iat", "exp", "nbf"} {
@@ -132,11 +118,6 @@ func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.
 	if claims["ath"].(string) != base64.RawURLEncoding.EncodeToString(sum[:]) {
 		return nil, invalidProof(msgATHMismatch)
 	}
-	tp, err := key.Thumbprint(crypto.SHA256)
-	if err != nil {
-		return nil, invalidProof(msgProofJWKPublic)
-	}
-	thumbprint := base64.RawURLEncoding.EncodeToString(tp)
 	if thumbprint != jkt {
 		return nil, InvalidToken(msgJKTMismatch)
 	}
@@ -150,7 +131,7 @@ func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.
 			}
 		}
 	}
-	return &Proof{Thumbprint: thumbprint, JTI: jti, IssuedAt: time.Unix(int64(iat), 0), Algorithm: string(sig.Protected.Algorithm)}, nil
+	return &Proof{Thumbprint: thumbprint, JTI: jti, IssuedAt: time.Unix(int64(iat), 0), Algorithm: alg}, nil
 }
 
 // checkClaimString checks that a proof claim is present (not empty, as the
@@ -183,21 +164,93 @@ func isDPoPTyp(typ string) bool {
 	return strings.TrimPrefix(typ, "application/") == dpopProofTyp
 }
 
-// proofParseError explains why go-jose could not parse a proof. The
-// library's errors are not typed beyond the algorithm one; a failure
-// mentioning the JWK is reported as the jwk message of
-// express-oauth2-jwt-bearer 1.10, every other one as "Invalid Compact JWS".
-// Only the message depends on this.
-func proofParseError(err error) *Error {
-	var alg *jose.ErrUnexpectedSignatureAlgorithm
-	msg := msgProofCompact
-	switch s := err.Error(); {
-	case errors.As(err, &alg):
-		msg = msgProofAlg
-	case strings.Contains(s, "must be public key") || strings.Contains(s, "private parameters"):
-		msg = msgProofJWKPublic
-	case strings.Contains(s, "JWK"):
-		msg = msgProofJWKObject
+// parseProof takes a compact DPoP proof apart and checks its JWS in the
+// order of jose's jwtVerify with an embedded key, as
+// express-oauth2-jwt-bearer 1.10 calls it: three segments, the protected
+// header, "crit", an alg of the asymmetric allow-list, the embedded public
+// "jwk", the signature over the raw signing input, then the "typ" header.
+// It returns the proof with its payload still undecoded, the alg and the
+// key's RFC 7638 thumbprint.
+func parseProof(proof string) (jws *compactJWS, alg, thumbprint string, e *Error) {
+	parts := strings.Split(proof, ".")
+	if len(parts) != 3 {
+		return nil, "", "", invalidProof(msgProofCompact)
 	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidDPoPProof, Message: msg, Err: err}
+	header, canonical := map[string]any{}, true
+	if parts[0] != "" {
+		var decoded any
+		if decoded, canonical = decodeHeader(parts[0]); decoded == nil {
+			return nil, "", "", invalidProof(msgProofHeader)
+		}
+		if obj, ok := decoded.(map[string]any); ok {
+			header = obj // any other JSON value has no members, so no "alg"
+		}
+	}
+	jws = &compactJWS{header: header, signingInput: proof[:len(parts[0])+1+len(parts[1])], payload: parts[1], signature: parts[2], lenientHeader: !canonical}
+	unencoded, msg := critCheck(header)
+	if msg != "" {
+		return nil, "", "", invalidProof(msg)
+	}
+	alg, _ = header["alg"].(string)
+	switch {
+	case alg == "":
+		return nil, "", "", invalidProof(msgProofAlgMissing)
+	case !slices.Contains(asymmetricAlgs, alg):
+		return nil, "", "", invalidProof(msgProofAlg)
+	}
+	key, thumbprint, e := embeddedKey(header["jwk"])
+	if e != nil {
+		return nil, "", "", e
+	}
+	if !keyFits(alg, key) || !jws.verifySignature(signingMethods[alg], key) {
+		return nil, "", "", invalidProof(msgSignature)
+	}
+	if jws.lenientHeader {
+		return nil, "", "", invalidProof(msgProofHeader)
+	}
+	if unencoded {
+		return nil, "", "", invalidProof(msgUnencoded)
+	}
+	if typ, _ := header["typ"].(string); !isDPoPTyp(typ) {
+		return nil, "", "", invalidProof(msgProofTyp)
+	}
+	return jws, alg, thumbprint, nil
+}
+
+// embeddedKey reads a proof's "jwk" header parameter: a public key
+// (secp256k1 with es256k.ParseJWK, as go-jose refuses that curve; any other
+// with go-jose) and its RFC 7638 thumbprint.
+func embeddedKey(jwk any) (crypto.PublicKey, string, *Error) {
+	obj, ok := jwk.(map[string]any)
+	if !ok {
+		return nil, "", invalidProof(msgProofJWKObject)
+	}
+	for _, private := range [...]string{"d", "p", "q", "dp", "dq", "qi", "k"} {
+		if _, ok := obj[private]; ok {
+			return nil, "", invalidProof(msgProofJWKPublic)
+		}
+	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, "", invalidProof(msgProofJWKObject)
+	}
+	if es256k.IsSecp256k1(raw) {
+		k, err := es256k.ParseJWK(raw)
+		if err != nil {
+			return nil, "", invalidProof(msgProofJWKObject)
+		}
+		return k.Key, es256k.Thumbprint(k.Key), nil
+	}
+	var k jose.JSONWebKey
+	if err := k.UnmarshalJSON(raw); err != nil {
+		return nil, "", invalidProof(msgProofJWKObject)
+	}
+	if !k.IsPublic() {
+		return nil, "", invalidProof(msgProofJWKPublic)
+	}
+	tp, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, "", invalidProof(msgProofJWKPublic)
+	}
+	return k.Key, base64.RawURLEncoding.EncodeToString(tp), nil
 }

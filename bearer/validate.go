@@ -40,6 +40,11 @@ type state struct {
 	header, payload map[string]any
 	now             float64 // seconds since the epoch, floored as in express-oauth2-jwt-bearer 1.10
 	issuer          string
+	// algs are the discovered id_token_signing_alg_values_supported (nil
+	// without discovery).
+	algs []string
+	// pinned is the verifying issuer's TokenSigningAlg, or "".
+	pinned string
 }
 
 // buildChecks returns the claim checks in the order of
@@ -70,20 +75,33 @@ func (v *Verifier) buildChecks(custom map[string]Validator) []claimCheck {
 		isString := func(s *state, value any) bool { _, ok := value.(string); return ok }
 		defaults["sub"], defaults["client_id"], defaults["jti"] = isString, isString, isString
 	}
-	// "alg" has no default here: the allow-list is enforced before the
-	// signature is checked, and a Validator can only add to it.
+	// The default "alg" check (the discovered algorithms, TokenSigningAlg)
+	// always runs: an "alg" Validator is asked too, so that it can only
+	// narrow what is accepted. The allow-list is enforced before the
+	// signature is checked.
+	defaults["alg"] = func(s *state, value any) bool {
+		alg, _ := value.(string)
+		return (s.algs == nil || slices.Contains(s.algs, alg)) && (s.pinned == "" || alg == s.pinned)
+	}
 	var checks []claimCheck
 	add := func(name string, fn func(*state, any) bool) {
 		checks = append(checks, claimCheck{name: name, fromHeader: name == "alg" || name == "typ", msg: "Unexpected '" + name + "' value", fn: fn})
 	}
 	for _, name := range defaultOrder {
+		fn := defaults[name]
 		if c, ok := custom[name]; ok {
-			if c != nil {
-				add(name, wrapValidator(c))
+			switch {
+			case name == "alg" && c != nil:
+				fn = both(fn, wrapValidator(c))
+			case name == "alg":
+			default:
+				fn = nil
+				if c != nil {
+					fn = wrapValidator(c)
+				}
 			}
-			continue
 		}
-		if fn := defaults[name]; fn != nil {
+		if fn != nil {
 			add(name, fn)
 		}
 	}
@@ -98,6 +116,11 @@ func (v *Verifier) buildChecks(custom map[string]Validator) []claimCheck {
 		add(name, wrapValidator(custom[name]))
 	}
 	return checks
+}
+
+// both passes a value that passes a and b.
+func both(a, b func(*state, any) bool) func(*state, any) bool {
+	return func(s *state, value any) bool { return a(s, value) && b(s, value) }
 }
 
 func wrapValidator(fn Validator) func(*state, any) bool {

@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/taskapi/taskapi/bearer/internal/es256k"
 )
 
 // Verification messages (the discovery-path strings of
@@ -19,54 +21,75 @@ const (
 	msgTooLarge      = "Token is too large"
 )
 
-// parse is the state of one parse: the key function's findings.
-type parse struct {
-	v      *Verifier
-	ctx    context.Context
-	issuer string
-	// tokenIss is the token's unverified "iss", already matched in
-	// multi-issuer mode; "" otherwise.
-	tokenIss string
-	handle   any
-	err      *Error
-	ran      bool
-}
-
-// verify checks the signature and then the claims, in the order of
-// express-oauth2-jwt-bearer 1.10. tokenIss is the token's "iss" already
-// matched in multi-issuer mode, or "".
+// verify checks a token in the order of express-oauth2-jwt-bearer 1.10
+// (its discovery path, with jose beneath): the protected header and its
+// alg against the allow-list, the discovery metadata, the compact form,
+// "crit", the key, the signature over the raw signing input, and only then
+// the payload, jose's time checks and the claim checks. tokenIss is the
+// token's "iss" already matched in multi-issuer mode, or "".
 func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenIss string) (*Claims, *cacheEntry, *Error) {
-	p := &parse{v: v, ctx: ctx, tokenIss: tokenIss}
-	payload := jwt.MapClaims{}
-	tok, err := v.parser.ParseWithClaims(token, payload, p.keyFunc)
-	if err != nil {
-		switch {
-		case p.err != nil:
-			return nil, nil, p.err
-		case badSignatureSegment(tok, err):
-			// Header and payload decoded, but the signature segment is not
-			// canonical base64url: what "change a letter at the end" of a
-			// token usually gives. It is a signature that does not verify.
-			if alg, _ := tok.Header["alg"].(string); v.staticAlgError(alg) != nil {
-				return nil, nil, v.algError(tok.Header["alg"])
-			}
-			return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: msgSignature, Err: err}
-		case tok == nil || tok.Header == nil || errors.Is(err, jwt.ErrTokenMalformed):
-			return nil, nil, InvalidToken(msgFormatting)
-		case !p.ran:
-			return nil, nil, v.algError(tok.Header["alg"])
-		default:
-			return nil, nil, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: msgSignature, Err: err}
+	jws, e := splitCompact(token)
+	if e != nil {
+		return nil, nil, e
+	}
+	alg, ok := jws.header["alg"].(string)
+	if !ok || alg == "" {
+		return nil, nil, InvalidToken(msgAlgMissing)
+	}
+	if e := v.allowListError(alg); e != nil {
+		return nil, nil, e
+	}
+	s := &state{header: jws.header, now: now, issuer: v.issuer, pinned: v.pinned}
+	if v.keys != nil {
+		issuer, algs, err := v.keys.metadata(ctx)
+		if err != nil {
+			return nil, nil, asError(err)
 		}
+		if v.mcdIssuer != "" && issuer != "" {
+			if n, err := normalizeIssuer(issuer, true); err != nil || n != v.mcdIssuer {
+				return nil, nil, InvalidToken(msgMetadataIssuer)
+			}
+		}
+		s.algs = algs
+		if s.issuer == "" {
+			s.issuer = issuer
+		}
+	}
+	if tokenIss != "" {
+		// Multi-issuer mode: the token's issuer was matched before any key
+		// was fetched (and against the metadata just above); "iss" is then
+		// checked against the token's own, as
+		// express-oauth2-jwt-bearer 1.10 does.
+		s.issuer = tokenIss
+	}
+	if jws.fiveSegments {
+		return nil, nil, InvalidToken(msgCompact)
+	}
+	unencoded, msg := critCheck(jws.header)
+	if msg != "" {
+		return nil, nil, InvalidToken(msg)
+	}
+	key, handle, e := v.verificationKey(ctx, jws.header, alg)
+	if e != nil {
+		return nil, nil, e
+	}
+	if !jws.verifySignature(signingMethods[alg], key) {
+		return nil, nil, InvalidToken(msgSignature)
+	}
+	if jws.lenientHeader {
+		return nil, nil, InvalidToken(msgFormatting)
+	}
+	if unencoded {
+		return nil, nil, InvalidToken(msgUnencoded)
+	}
+	payload, e := jws.claims()
+	if e != nil {
+		return nil, nil, e
 	}
 	if e := v.timeChecks(payload, now); e != nil {
 		return nil, nil, e
 	}
-	issuer := v.issuer
-	if issuer == "" {
-		issuer = p.issuer
-	}
-	s := &state{header: tok.Header, payload: payload, now: now, issuer: issuer}
+	s.payload = payload
 	for i := range v.checks {
 		c := &v.checks[i]
 		var val any
@@ -79,116 +102,77 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 			return nil, nil, InvalidToken(c.msg)
 		}
 	}
-	claims := &Claims{Header: tok.Header, Payload: payload, Token: token}
+	claims := &Claims{Header: jws.header, Payload: payload, Token: token}
 	if v.cache == nil {
 		return claims, nil, nil
 	}
-	ent := &cacheEntry{claims: claims, handle: p.handle}
+	ent := &cacheEntry{claims: claims, handle: handle}
 	ent.exp, ent.hasExp = payload["exp"].(float64)
 	ent.nbf, ent.hasNbf = payload["nbf"].(float64)
 	ent.iat, _ = payload["iat"].(float64)
 	return claims, ent, nil
 }
 
-// badSignatureSegment reports whether the library refused the token only
-// because its signature segment does not decode. golang-jwt decodes the
-// header, then the payload, then looks the signing method up, then decodes
-// the signature: a malformed-token error with the method already set can
-// only come from that last step.
-func badSignatureSegment(tok *jwt.Token, err error) bool {
-	return tok != nil && tok.Header != nil && tok.Method != nil && errors.Is(err, jwt.ErrTokenMalformed)
-}
-
-// keyFunc is called by the JOSE library once the header is decoded and its
-// alg is one of the parser's valid methods. It enforces the allow-list, the
-// discovered algorithms and crit, then picks the one key for kid and alg:
-// the library then verifies with exactly that alg and key.
-func (p *parse) keyFunc(t *jwt.Token) (any, error) {
-	p.ran = true
-	v := p.v
-	alg := t.Method.Alg()
-	if e := v.staticAlgError(alg); e != nil {
-		p.err = e
-		return nil, e
-	}
-	if crit, ok := t.Header["crit"]; ok {
-		p.err = critError(crit)
-		return nil, p.err
-	}
-	if v.keys != nil {
-		issuer, algs, err := v.keys.metadata(p.ctx)
-		if err != nil {
-			p.err = asError(err)
-			return nil, p.err
-		}
-		if len(algs) > 0 && !slices.Contains(algs, alg) {
-			p.err = InvalidToken(msgUnexpectedAlg)
-			return nil, p.err
-		}
-		if v.mcdIssuer != "" && issuer != "" {
-			if n, err := normalizeIssuer(issuer, true); err != nil || n != v.mcdIssuer {
-				p.err = InvalidToken(msgMetadataIssuer)
-				return nil, p.err
-			}
-		}
-		p.issuer = issuer
-	}
-	if p.tokenIss != "" {
-		// Multi-issuer mode: the token's issuer was matched before any key
-		// was fetched (and against the metadata just above); "iss" is then
-		// checked against the token's own, as
-		// express-oauth2-jwt-bearer 1.10 does.
-		p.issuer = p.tokenIss
-	}
+// verificationKey returns the key that verifies a token with this header
+// and alg: the secret, or the one key of the key set for its kid and alg,
+// chosen as jose does (a kid that is not a string is no kid), and a handle
+// the token cache keeps to ask later whether the key is still current.
+func (v *Verifier) verificationKey(ctx context.Context, header map[string]any, alg string) (key, handle any, e *Error) {
 	if v.secret != nil {
-		return v.secret, nil
+		return v.secret, nil, nil
 	}
-	kidValue, hasKID := t.Header["kid"]
-	kid, ok := kidValue.(string)
-	if hasKID && !ok {
-		p.err = InvalidToken(msgFormatting)
-		return nil, p.err
-	}
-	pub, handle, err := v.keys.key(p.ctx, kid, alg)
+	kid, _ := header["kid"].(string)
+	pub, handle, err := v.keys.key(ctx, kid, alg)
 	if err != nil {
-		p.err = asError(err)
-		return nil, p.err
+		return nil, nil, asError(err)
 	}
 	if !keyFits(alg, pub) {
-		p.err = InvalidToken(msgNoKey)
-		return nil, p.err
+		return nil, nil, InvalidToken(msgNoKey)
 	}
-	p.handle = handle
-	return pub, nil
+	return pub, handle, nil
 }
 
-// staticAlgError checks alg against the allow-list and TokenSigningAlg.
-func (v *Verifier) staticAlgError(alg string) *Error {
+// signingMethods verify each accepted alg: golang-jwt v5's own methods, and
+// ES256K (which golang-jwt does not have) from internal/es256k.
+var signingMethods = func() map[string]jwt.SigningMethod {
+	m := make(map[string]jwt.SigningMethod)
+	for _, alg := range append(slices.Clone(asymmetricAlgs), symmetricAlgs...) {
+		m[alg] = jwt.GetSigningMethod(alg)
+	}
+	m[es256k.Alg] = es256k.Method
+	return m
+}()
+
+// allowListError checks alg against the allow-list of the mode, as
+// validateAlgorithmEarly of express-oauth2-jwt-bearer 1.10 does before any
+// key is looked for. A pinned TokenSigningAlg and the discovered
+// algorithms are claim checks ("Unexpected 'alg' value"), after the
+// signature, as in the Node library.
+func (v *Verifier) allowListError(alg string) *Error {
 	if v.secret != nil {
 		if !slices.Contains(symmetricAlgs, alg) {
-			return InvalidToken(`Unsupported algorithm "` + alg + `" for secret-based verification. Supported: ` + symmetricList)
+			return InvalidToken(`Unsupported algorithm "` + echo(alg) + `" for secret-based verification. Supported: ` + symmetricList)
 		}
 	} else if !slices.Contains(asymmetricAlgs, alg) {
-		return InvalidToken(`Unsupported algorithm "` + alg + `" for JWKS-based verification. Supported: ` + asymmetricList)
-	}
-	if v.pinned != "" && alg != v.pinned {
-		return InvalidToken(msgUnexpectedAlg)
+		return InvalidToken(`Unsupported algorithm "` + echo(alg) + `" for JWKS-based verification. Supported: ` + asymmetricList)
 	}
 	return nil
 }
 
-// algError explains why the library refused the header's alg before
-// asking for a key. An alg that is not a short printable name is not
-// echoed.
-func (v *Verifier) algError(alg any) *Error {
-	s, ok := alg.(string)
-	if !ok || !printable(s, 32) {
-		return InvalidToken(msgAlgMissing)
+// echo returns a header value for a message as the Node library shows it,
+// when it is at most 64 visible ASCII characters or spaces (a `"` becomes
+// `'` in the challenge, as there); anything else, which Node could not even
+// put in a header, is shown as "(unprintable)".
+func echo(value string) string {
+	if len(value) > 64 {
+		return "(unprintable)"
 	}
-	if e := v.staticAlgError(s); e != nil {
-		return e
+	for i := 0; i < len(value); i++ {
+		if value[i] < ' ' || value[i] > '~' {
+			return "(unprintable)"
+		}
 	}
-	return InvalidToken(msgUnexpectedAlg)
+	return value
 }
 
 // printable reports whether s is a non-empty name of at most max visible
@@ -204,17 +188,6 @@ func printable(s string, max int) bool {
 		}
 	}
 	return true
-}
-
-// critError rejects a "crit" header: this package understands no JWS
-// extension, so every listed one is unknown (RFC 7515 §4.1.11).
-func critError(crit any) *Error {
-	if list, ok := crit.([]any); ok && len(list) > 0 {
-		if s, ok := list[0].(string); ok && printable(s, 64) {
-			return InvalidToken(`Extension Header Parameter "` + s + `" is not recognized`)
-		}
-	}
-	return InvalidToken(`"crit" Header Parameter must be an array of non-empty strings`)
 }
 
 // asError turns a key-source failure into an *Error: the source's own

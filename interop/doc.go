@@ -9,4 +9,10 @@
 // httpapi on SQLite, or the built taskapi binary for `taskapi login`)
 // makes of them. Without node or the installed provider they skip, loudly;
 // with CI set in the environment they fail instead.
+//
+// TestDifferentialExpress compares package bearer with the library it
+// follows: express-oauth2-jwt-bearer 1.10 behind Express, run by Node.js
+// from interop/anchor (server.js; install with `npm ci --prefix
+// interop/anchor`), both verifying tokens of one identity provider, with
+// ES256K tokens and DPoP proofs signed by npm jose as well as by Go.
 package interop

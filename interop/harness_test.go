@@ -127,16 +127,34 @@ func TestMain(m *testing.M) {
 // launchProvider starts server.js with node on port. On an error after
 // the start it returns the provider too, for the caller to stop.
 func launchProvider(node string, port int) (*provider, error) {
-	cmd := exec.Command(node, "server.js", "--port", strconv.Itoa(port))
-	cmd.Dir = providerDir
+	p, line, err := launchNode(node, providerDir, "server.js", "--port", strconv.Itoa(port))
+	if err != nil {
+		return p, err
+	}
+	var hello struct{ Issuer string }
+	if json.Unmarshal([]byte(line), &hello) != nil || hello.Issuer == "" {
+		return p, fmt.Errorf("provider did not start: %q\n%s", line, p.stderr.String())
+	}
+	p.Issuer = hello.Issuer
+	u, _ := url.Parse(p.Issuer)
+	p.Port, _ = strconv.Atoi(u.Port())
+	return p, nil
+}
+
+// launchNode runs node with args in dir and returns the first line it
+// prints on stdout (its address, as JSON). On an error after the start it
+// returns the process too, for the caller to stop.
+func launchNode(node, dir string, args ...string) (*provider, string, error) {
+	cmd := exec.Command(node, args...)
+	cmd.Dir = dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	p := &provider{cmd: cmd, done: make(chan struct{}), stderr: &lockedBuffer{}}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start provider: %w", err)
+		return nil, "", fmt.Errorf("start node %s: %w", args[0], err)
 	}
 	go func() { cmd.Wait(); close(p.done) }()
 	lines := make(chan string, 1)
@@ -150,17 +168,13 @@ func launchProvider(node string, port int) (*provider, error) {
 	}()
 	select {
 	case line, ok := <-lines:
-		var hello struct{ Issuer string }
-		if !ok || json.Unmarshal([]byte(line), &hello) != nil || hello.Issuer == "" {
-			return p, fmt.Errorf("provider did not start: %q\n%s", line, p.stderr.String())
+		if !ok {
+			return p, "", fmt.Errorf("node %s did not start:\n%s", args[0], p.stderr.String())
 		}
-		p.Issuer = hello.Issuer
+		return p, line, nil
 	case <-time.After(startBound):
-		return p, fmt.Errorf("provider did not start within %v:\n%s", startBound, p.stderr.String())
+		return p, "", fmt.Errorf("node %s did not start within %v:\n%s", args[0], startBound, p.stderr.String())
 	}
-	u, _ := url.Parse(p.Issuer)
-	p.Port, _ = strconv.Atoi(u.Port())
-	return p, nil
 }
 
 // stop ends the provider (our own child process) and waits for it.

@@ -11,7 +11,10 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/taskapi/taskapi/bearer/internal/es256k"
 )
 
 // Key-set messages. The first ones are the exact texts of jose (as used by
@@ -50,12 +53,13 @@ const (
 	kindP384
 	kindP521
 	kindEd25519
+	kindSecp256k1
 )
 
 // kindForAlg maps a JWS alg to the kind of key that verifies it, as jose
 // does (RS*/PS* → RSA, ES* → EC on the matching curve, EdDSA → Ed25519).
 // kindNone means the alg cannot be verified with a key set (none, HS*,
-// ES256K, anything unknown).
+// anything unknown).
 func kindForAlg(alg string) keyKind {
 	switch alg {
 	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
@@ -68,6 +72,8 @@ func kindForAlg(alg string) keyKind {
 		return kindP521
 	case "EdDSA":
 		return kindEd25519
+	case es256k.Alg:
+		return kindSecp256k1
 	}
 	return kindNone
 }
@@ -107,6 +113,10 @@ func kindOf(pub crypto.PublicKey) keyKind {
 	case ed25519.PublicKey:
 		if len(k) == ed25519.PublicKeySize {
 			return kindEd25519
+		}
+	case *secp256k1.PublicKey:
+		if k != nil {
+			return kindSecp256k1 // es256k.ParseJWK checked the point
 		}
 	}
 	return kindNone
@@ -192,21 +202,35 @@ func usableKey(raw []byte) *Key {
 			return nil
 		}
 	}
-	var jwk jose.JSONWebKey
-	if err := jwk.UnmarshalJSON(raw); err != nil || !jwk.IsPublic() {
+	kid, alg, use, pub, ok := parseJWK(raw)
+	if !ok || (use != "" && use != "sig") {
 		return nil
 	}
-	if jwk.Use != "" && jwk.Use != "sig" {
-		return nil
-	}
-	kind := kindOf(jwk.Key)
+	kind := kindOf(pub)
 	if kind == kindNone {
 		return nil
 	}
-	if jwk.Algorithm != "" && kindForAlg(jwk.Algorithm) != kind {
+	if alg != "" && kindForAlg(alg) != kind {
 		return nil
 	}
-	return &Key{KID: jwk.KeyID, Alg: jwk.Algorithm, Public: jwk.Key, kind: kind}
+	return &Key{KID: kid, Alg: alg, Public: pub, kind: kind}
+}
+
+// parseJWK reads one public JWK: a secp256k1 key with es256k.ParseJWK
+// (go-jose refuses that curve), any other with go-jose.
+func parseJWK(raw []byte) (kid, alg, use string, pub crypto.PublicKey, ok bool) {
+	if es256k.IsSecp256k1(raw) {
+		k, err := es256k.ParseJWK(raw)
+		if err != nil {
+			return "", "", "", nil, false
+		}
+		return k.KID, k.Alg, k.Use, k.Key, true
+	}
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(raw); err != nil || !jwk.IsPublic() {
+		return "", "", "", nil, false
+	}
+	return jwk.KeyID, jwk.Algorithm, jwk.Use, jwk.Key, true
 }
 
 // equalKey reports whether a and b are the same JWK for verification: same
@@ -214,6 +238,10 @@ func usableKey(raw []byte) *Key {
 func equalKey(a, b *Key) bool {
 	if a.KID != b.KID || a.Alg != b.Alg || a.kind != b.kind {
 		return false
+	}
+	if ka, ok := a.Public.(*secp256k1.PublicKey); ok {
+		kb, ok := b.Public.(*secp256k1.PublicKey)
+		return ok && ka.IsEqual(kb)
 	}
 	eq, ok := a.Public.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && eq.Equal(b.Public)

@@ -1,6 +1,9 @@
 package keyset
 
 import (
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/taskapi/taskapi/bearer/internal/es256k"
+
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -75,7 +78,12 @@ func TestParseJWKSKeyRules(t *testing.T) {
 		{"unknown kty skipped", map[string]any{"kty": "XYZ", "kid": "x"}, kindNone},
 		{"missing kty skipped", map[string]any{"kid": "x"}, kindNone},
 		{"X25519 skipped", map[string]any{"kty": "OKP", "crv": "X25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}, kindNone},
-		{"unknown EC curve skipped", jwk(t, &ecP256.PublicKey, "e", "", map[string]any{"crv": "secp256k1"}), kindNone},
+		{"P-256 point labelled secp256k1 skipped", jwk(t, &ecP256.PublicKey, "e", "", map[string]any{"crv": "secp256k1"}), kindNone},
+		{"secp256k1 key", secp256k1JWK(t, nil), kindSecp256k1},
+		{"secp256k1 key for ES256K", secp256k1JWK(t, map[string]any{"alg": "ES256K", "use": "sig"}), kindSecp256k1},
+		{"secp256k1 key for ES256 skipped", secp256k1JWK(t, map[string]any{"alg": "ES256"}), kindNone},
+		{"secp256k1 private key skipped", secp256k1JWK(t, map[string]any{"d": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"}), kindNone},
+		{"secp256k1 coordinate too short skipped", secp256k1JWK(t, map[string]any{"x": "AAAA"}), kindNone},
 		{"EC point off the curve skipped", jwk(t, &ecP256.PublicKey, "e", "", map[string]any{"y": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"}), kindNone},
 		{"use enc skipped", jwk(t, &rsaA.PublicKey, "a", "", map[string]any{"use": "enc"}), kindNone},
 		{"key_ops without verify skipped", jwk(t, &rsaA.PublicKey, "a", "", map[string]any{"key_ops": []string{"encrypt"}}), kindNone},
@@ -119,7 +127,7 @@ func TestParseJWKSKeyRules(t *testing.T) {
 				t.Errorf("KID = %q, want %q", got.KID, tt.jwk["kid"])
 			}
 			switch got.Public.(type) {
-			case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+			case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey, *secp256k1.PublicKey:
 			default:
 				t.Errorf("Public is %T", got.Public)
 			}
@@ -183,8 +191,8 @@ func TestSelectKey(t *testing.T) {
 func TestKindForAlg(t *testing.T) {
 	for alg, want := range map[string]keyKind{
 		"RS256": kindRSA, "RS384": kindRSA, "RS512": kindRSA, "PS256": kindRSA, "PS384": kindRSA, "PS512": kindRSA,
-		"ES256": kindP256, "ES384": kindP384, "ES512": kindP521, "EdDSA": kindEd25519,
-		"none": kindNone, "HS256": kindNone, "ES256K": kindNone, "": kindNone, "rs256": kindNone,
+		"ES256": kindP256, "ES384": kindP384, "ES512": kindP521, "EdDSA": kindEd25519, "ES256K": kindSecp256k1,
+		"none": kindNone, "HS256": kindNone, "es256k": kindNone, "": kindNone, "rs256": kindNone,
 	} {
 		if got := kindForAlg(alg); got != want {
 			t.Errorf("kindForAlg(%q) = %d, want %d", alg, got, want)
@@ -239,4 +247,19 @@ func FuzzParseJWKS(f *testing.F) {
 			}
 		}
 	})
+}
+
+// secp256k1JWK is a fresh secp256k1 public JWK with extra members.
+func secp256k1JWK(t *testing.T, extra map[string]any) map[string]any {
+	t.Helper()
+	priv, err := secp256k1.GeneratePrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := es256k.PublicJWK(priv.PubKey())
+	m["kid"] = "k1"
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
 }

@@ -104,7 +104,7 @@ type Metadata struct {
 type Key struct {
 	KID    string
 	Alg    string           // the JWK's "alg", may be ""
-	Public crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey
+	Public crypto.PublicKey // *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey or *secp256k1.PublicKey
 
 	kind keyKind
 }

@@ -254,7 +254,7 @@ func TestNoDiscoveryMetadata(t *testing.T) {
 func TestUnsupportedAlgNeedsNoFetch(t *testing.T) {
 	p := newProvider(t)
 	s := newSet(t, Config{JWKSURI: p.URL("/jwks")})
-	for _, alg := range []string{"none", "HS256", "ES256K", ""} {
+	for _, alg := range []string{"none", "HS256", "es256k", ""} {
 		_, err := s.Key(bg, "a", alg)
 		if e := asError(t, err); e.Message != msgUnsupportedAlg || e.Unavailable {
 			t.Fatalf("alg %q: error = %+v", alg, e)
