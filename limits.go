@@ -12,6 +12,9 @@ import "errors"
 type Limits struct {
 	Tasks    int // the most tasks one user may have
 	Projects int // the most projects one user may have
+	// IdempotencyKeys is the most unexpired idempotency keys one user may
+	// hold (see KeyPolicy.MaxPerUser).
+	IdempotencyKeys int
 }
 
 // The caps of the binary when its configuration sets none
@@ -25,7 +28,7 @@ const (
 
 // Check reports a negative cap.
 func (l Limits) Check() error {
-	if l.Tasks < 0 || l.Projects < 0 {
+	if l.Tasks < 0 || l.Projects < 0 || l.IdempotencyKeys < 0 {
 		return errors.New("a limit must not be negative (0 is no limit)")
 	}
 	return nil

@@ -199,6 +199,9 @@ type IssuerStore interface {
 	// (each such task gets a new Version and UpdatedAt).
 	DeleteProject(ctx context.Context, userID, id string, p Precondition) error
 
+	// KeyClaimer keeps the responses of writes sent with an idempotency
+	// key, each user's apart.
+	KeyClaimer
 	// UserData and DeleteUserData export and erase all of a user's rows.
 	UserDataStore
 }
@@ -220,6 +223,9 @@ type Store interface {
 	// written before the store recorded issuers, for a deployment with one
 	// issuer. It returns how many tasks and projects it changed.
 	AssignIssuer(ctx context.Context, issuer string) (int64, error)
+	// PurgeKeys deletes the idempotency keys that expired, in batches, and
+	// returns how many.
+	PurgeKeys(ctx context.Context) (int64, error)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

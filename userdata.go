@@ -14,6 +14,10 @@ type UserData struct {
 type UserDeletion struct {
 	Tasks    int64
 	Projects int64
+	// IdempotencyKeys are the saved responses of the user's writes sent
+	// with an Idempotency-Key (KeyClaimer), which hold the user's data
+	// too.
+	IdempotencyKeys int64
 }
 
 // UserDataStore reads and erases all of one user's rows, as privacy law
@@ -26,8 +30,8 @@ type UserDataStore interface {
 	// missing from the same export. A user without rows gets empty,
 	// non-nil slices.
 	UserData(ctx context.Context, userID string) (*UserData, error)
-	// DeleteUserData deletes every task and project of userID in one
-	// transaction: all or nothing. A user without rows deletes nothing
-	// and gets no error.
+	// DeleteUserData deletes every task, project and saved idempotency
+	// key response of userID in one transaction: all or nothing. A user
+	// without rows deletes nothing and gets no error.
 	DeleteUserData(ctx context.Context, userID string) (UserDeletion, error)
 }

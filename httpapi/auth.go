@@ -47,12 +47,14 @@ var authFailureCodes = []string{"ERR_AUTH", bearer.CodeInvalidToken, bearer.Code
 
 // protect puts h behind authentication, the check of the token's sub (the
 // user id every query is scoped by) and, when scopes are required and
-// scope is not "", of its scope; then the subject's rate limit. Failures
+// scope is not "", of its scope; then the subject's rate limit, and the
+// Idempotency-Key of a write (idempotent), just before h. Failures
 // of these checks are counted by code in the metrics, and a client address
 // whose authentication failures (401, 400) are over
 // Config.AuthFailureLimit is answered 429 before its token is looked at.
 func (s *server) protect(scope string, h http.HandlerFunc) http.Handler {
 	var next http.Handler = h
+	next = s.idempotent(next)
 	if s.subjects != nil {
 		next = s.limitSubject(next)
 	}

@@ -12,9 +12,9 @@ import (
 const (
 	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE"
 	// DPoP carries a proof of possession (RFC 9449) beside a DPoP token.
-	corsAllowHeaders = "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, X-Request-Id"
+	corsAllowHeaders = "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 	// corsExposeHeaders are the response headers a browser script may read.
-	corsExposeHeaders = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate, DPoP-Nonce"
+	corsExposeHeaders = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate, DPoP-Nonce, Idempotent-Replayed"
 	// corsMaxAge is how long a browser may cache a preflight answer, in
 	// seconds (browsers cap it: Chromium at 2 hours).
 	corsMaxAge = 7200

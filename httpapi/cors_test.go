@@ -68,7 +68,7 @@ func TestCORS(t *testing.T) {
 			if tc.status == 204 {
 				want := map[string]string{
 					"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-					"Access-Control-Allow-Headers": "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, X-Request-Id",
+					"Access-Control-Allow-Headers": "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, Idempotency-Key, X-Request-Id",
 					"Access-Control-Max-Age":       "7200",
 				}
 				for name, v := range want {
@@ -82,7 +82,7 @@ func TestCORS(t *testing.T) {
 				return
 			}
 			expose := h.Get("Access-Control-Expose-Headers")
-			for _, name := range []string{"ETag", "Location", "Link", "X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy", "WWW-Authenticate", "DPoP-Nonce"} {
+			for _, name := range []string{"ETag", "Location", "Link", "X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy", "WWW-Authenticate", "DPoP-Nonce", "Idempotent-Replayed"} {
 				if !slices.Contains(splitList(expose), name) {
 					t.Errorf("Access-Control-Expose-Headers %q lacks %s", expose, name)
 				}

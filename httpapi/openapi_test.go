@@ -254,6 +254,19 @@ func validate(schemaNode, v any, where string) []string {
 			for _, sub := range arg.([]any) {
 				errs = append(errs, validate(sub, v, where)...)
 			}
+		case "anyOf":
+			var all []string
+			for _, sub := range arg.([]any) {
+				subErrs := validate(sub, v, where)
+				if len(subErrs) == 0 {
+					all = nil
+					break
+				}
+				all = append(all, subErrs...)
+			}
+			if len(all) > 0 {
+				fail("matches none of anyOf: %s", strings.Join(all, "; "))
+			}
 		case "type":
 			got := jsonTypeOf(v)
 			var types []string

@@ -53,8 +53,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/projects/"+p.ID)
-	s.writeProject(w, r, http.StatusCreated, p)
+	s.writeWritten(w, r, p)
 }
 
 // getProject answers GET /projects/{id}, 304 when If-None-Match matches.
@@ -122,7 +121,7 @@ func (s *server) patchProject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeProject(w, r, http.StatusOK, p)
+	s.writeWritten(w, r, p)
 }
 
 // deleteProject answers DELETE /projects/{id} with 204; the project's
@@ -142,7 +141,7 @@ func (s *server) deleteProject(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeWritten(w, r, nil)
 }
 
 // listProjectTasks answers GET /projects/{id}/tasks: 404 when the project

@@ -24,18 +24,21 @@ const (
 // statuses maps an error code to its HTTP status; any other code is a
 // 500.
 var statuses = map[string]int{
-	taskapi.EINVALID:      http.StatusUnprocessableEntity,
-	taskapi.ENOTFOUND:     http.StatusNotFound,
-	taskapi.EBADREQUEST:   http.StatusBadRequest,
-	taskapi.ECONFLICT:     http.StatusConflict,
-	taskapi.ELIMIT:        http.StatusConflict,
-	taskapi.EPRECONDITION: http.StatusPreconditionFailed,
-	taskapi.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	ETOOLARGE:             http.StatusRequestEntityTooLarge,
-	EMEDIATYPE:            http.StatusUnsupportedMediaType,
-	EMETHODNOTALLOWED:     http.StatusMethodNotAllowed,
-	ERATELIMIT:            http.StatusTooManyRequests,
-	ECONFIRM:              http.StatusPreconditionRequired,
+	taskapi.EINVALID:        http.StatusUnprocessableEntity,
+	taskapi.ENOTFOUND:       http.StatusNotFound,
+	taskapi.EBADREQUEST:     http.StatusBadRequest,
+	taskapi.ECONFLICT:       http.StatusConflict,
+	taskapi.ELIMIT:          http.StatusConflict,
+	taskapi.EPRECONDITION:   http.StatusPreconditionFailed,
+	taskapi.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	ETOOLARGE:               http.StatusRequestEntityTooLarge,
+	EMEDIATYPE:              http.StatusUnsupportedMediaType,
+	EMETHODNOTALLOWED:       http.StatusMethodNotAllowed,
+	ERATELIMIT:              http.StatusTooManyRequests,
+	taskapi.EKEYREUSED:      http.StatusUnprocessableEntity,
+	taskapi.EKEYINPROGRESS:  http.StatusConflict,
+	taskapi.EOUTCOMEUNKNOWN: http.StatusGatewayTimeout,
+	ECONFIRM:                http.StatusPreconditionRequired,
 }
 
 // writeJSON answers v as JSON with status. v is encoded before anything is
@@ -43,14 +46,22 @@ var statuses = map[string]int{
 // & are written as they are (no HTML escaping); error bodies, by
 // writeError, escape them.
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	body, err := encodeJSON(v)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeBody(w, status, buf.Bytes())
+	writeBody(w, status, body)
+}
+
+// encodeJSON returns v as the JSON of a response: not HTML-escaped, ending
+// in a newline.
+func encodeJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return buf.Bytes(), err
 }
 
 // writeBody answers body, complete JSON, with status: one write with a
@@ -90,9 +101,14 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("path", r.URL.Path),
 			slog.String("error", err.Error()))
 	}
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "store unavailable",
+			slog.String("request_id", requestID(r.Context())),
+			slog.String("error", err.Error()))
+	case http.StatusGatewayTimeout: // no Retry-After: a blind retry may apply the write twice
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "write outcome unknown",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("error", err.Error()))
 	}

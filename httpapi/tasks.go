@@ -64,8 +64,7 @@ func (s *server) createTask(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/tasks/"+t.ID)
-	s.writeTask(w, r, http.StatusCreated, t)
+	s.writeWritten(w, r, t)
 }
 
 // getTask answers GET /tasks/{id}, 304 when If-None-Match matches.
@@ -125,7 +124,7 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request, u taskapi.Ta
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeTask(w, r, http.StatusOK, t)
+	s.writeWritten(w, r, t)
 }
 
 // putTask answers PUT /tasks/{id}, the tutorial's partial update: the
@@ -184,5 +183,5 @@ func (s *server) deleteTask(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeWritten(w, r, nil)
 }

@@ -64,16 +64,16 @@ type differentialCase struct {
 }
 
 // TestDifferentialExpress sends the same requests to package bearer and to
-// express-oauth2-jwt-bearer 1.10 (anchor/server.js, the tutorial's
+// express-oauth2-jwt-bearer 1.10 (nodebearer/server.js, the tutorial's
 // configuration), both verifying against one identity provider, and
 // compares the status, the body's code and message, and the whole
 // WWW-Authenticate value with the table, which records the Node library's
 // answers. Tokens are signed by golang-jwt, by package bearer's ES256K
 // method, and, for ES256K tokens and DPoP proofs, by npm jose.
 func TestDifferentialExpress(t *testing.T) {
-	idp := startAnchorIdP(t)
+	idp := startSharedIdP(t)
 	const aud = "task-manager-api"
-	node := startAnchor(t, idp.Issuer, aud)
+	node := startNodeBearer(t, idp.Issuer, aud)
 	v, err := bearer.New(bearer.Config{IssuerBaseURL: idp.Issuer, Audience: []string{aud}})
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func TestDifferentialExpress(t *testing.T) {
 }
 
 // rs256Raw signs a raw payload segment with the RS256 key.
-func rs256Raw(t *testing.T, idp *anchorIdP, payloadSegment string) string {
+func rs256Raw(t *testing.T, idp *sharedIdP, payloadSegment string) string {
 	return signCompact(t, "RS256", idp.rsa, map[string]any{"alg": "RS256", "kid": "rsa"}, payloadSegment)
 }
 

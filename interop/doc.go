@@ -12,7 +12,7 @@
 //
 // TestDifferentialExpress compares package bearer with the library it
 // follows: express-oauth2-jwt-bearer 1.10 behind Express, run by Node.js
-// from interop/anchor (server.js; install with `npm ci --prefix
-// interop/anchor`), both verifying tokens of one identity provider, with
+// from interop/nodebearer (server.js; install with `npm ci --prefix
+// interop/nodebearer`), both verifying tokens of one identity provider, with
 // ES256K tokens and DPoP proofs signed by npm jose as well as by Go.
 package interop

@@ -38,7 +38,9 @@ const (
 // error when ctx was cancelled, or a wrapped internal error. op names the
 // operation for the log.
 //
-// Running out of time is the database's doing, and is EUNAVAILABLE
+// A write whose commit was sent but not answered (committing) is
+// EOUTCOMEUNKNOWN: it may have taken effect, so "retry later" would be
+// wrong. Otherwise, running out of time is the database's doing, and is EUNAVAILABLE
 // (wrapping context.DeadlineExceeded, for callers that look): ctx's
 // deadline passing while the statement or the connection waited (the
 // service bounds every request, so a stalled database is answered 503, not
@@ -49,7 +51,11 @@ func mapError(ctx context.Context, op string, err error) error {
 	if err == nil || errors.As(err, new(*taskapi.Error)) {
 		return err
 	}
+	var unknown *outcomeUnknown
 	switch {
+	case errors.As(err, &unknown):
+		// Even when ctx was cancelled: the write may have taken effect.
+		return fmt.Errorf("postgres: %s: %w: %w", op, taskapi.OutcomeUnknown(), err)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return fmt.Errorf("postgres: %s: %w: %w", op, errTimedOut(), context.Cause(ctx))
 	case ctx.Err() != nil:

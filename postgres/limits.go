@@ -43,15 +43,51 @@ const qLockUser = `SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text || E
 // An error in the batch skips the rest up to its end (the COMMIT too) and
 // leaves the transaction failed, for the deferred Rollback to end; after a
 // COMMIT the transaction is over, and Rollback only gives the connection
-// back to the pool.
+// back to the pool. A batch that was sent but not answered may have
+// committed (committing).
 func (s *Store) insertCapped(ctx context.Context, class int32, userID, insert string, args ...any) (full, inserted bool, err error) {
-	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
-	b.Queue(qLockUser, class, s.issuer, userID)
-	b.Queue(insert, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&full, &inserted) })
-	b.Queue(`COMMIT`)
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Tx().Rollback(ctx)
-	err = br.Close()
+	err = s.onConn(ctx, func(q querier) error {
+		b := &pgx.Batch{}
+		b.BeginTx(pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+		b.Queue(qLockUser, class, s.issuer, userID)
+		b.Queue(insert, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&full, &inserted) })
+		b.Queue(`COMMIT`)
+		br := q.SendBatch(ctx, b)
+		defer br.Tx().Rollback(ctx)
+		return committing(br.Close())
+	})
+	return full, inserted, err
+}
+
+// insertRow inserts one row of userID with insert: without a cap (class
+// 0) qInsertTask or qInsertProject, which inserts one row or none, in a
+// statement of its own; with one, its capped form under the user's lock
+// (insertCapped). Under a key claim (KeyClaim.Store) it runs in a
+// transaction that also saves the response to written.
+func (s *Store) insertRow(ctx context.Context, class int32, userID, insert string, written any, args ...any) (full, inserted bool, err error) {
+	run := func(q querier) error {
+		if class == 0 {
+			tag, err := q.Exec(ctx, insert, args...)
+			inserted = tag.RowsAffected() == 1
+			return err
+		}
+		if _, err := q.Exec(ctx, qLockUser, class, s.issuer, userID); err != nil {
+			return err
+		}
+		return q.QueryRow(ctx, insert, args...).Scan(&full, &inserted)
+	}
+	switch {
+	case s.claim != nil:
+		err = s.inTx(ctx, func(tx pgx.Tx) error {
+			if err := run(tx); err != nil || full || !inserted {
+				return err
+			}
+			return s.saveResponse(ctx, tx, written)
+		})
+	case class != 0:
+		full, inserted, err = s.insertCapped(ctx, class, userID, insert, args...)
+	default:
+		err = s.onConn(ctx, func(q querier) error { return committing(run(q)) })
+	}
 	return full, inserted, err
 }

@@ -47,25 +47,41 @@ func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
 	return nil
 }
 
-// sessionLocker is goose's session lock as a blocking PostgreSQL advisory
-// lock: an instance that finds the lock taken waits on the server until it
-// is free (or its context ends, or migrationLockTimeout passes), instead of
-// polling every few seconds as goose's lock.NewPostgresSessionLocker does,
-// so instances that start together are not delayed by a poll interval. The
+// sessionLocker is goose's session lock as a PostgreSQL advisory lock,
+// polled with pg_try_advisory_lock: an instance that finds the lock taken
+// retries after a short pause (50 ms, doubling up to 500 ms) until it is
+// free, its context ends or migrationLockTimeout passes. It never waits
+// inside one long statement, because a migration that builds an index with
+// CREATE INDEX CONCURRENTLY waits for every transaction that is running
+// when it starts, a blocked pg_advisory_lock call included: the two would
+// wait for each other until PostgreSQL's deadlock detector broke one. The
 // lock belongs to the session, so it is released when the connection
 // closes, even if the process dies.
 type sessionLocker struct{ id int64 }
 
 var _ lock.SessionLocker = sessionLocker{}
 
-// SessionLock waits for the lock on conn.
+// SessionLock takes the lock on conn, waiting for it while another session
+// holds it.
 func (l sessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 	ctx, cancel := context.WithTimeout(ctx, migrationLockTimeout)
 	defer cancel()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, l.id); err != nil {
-		return fmt.Errorf("take the migration lock: %w", err)
+	pause := 50 * time.Millisecond
+	for {
+		var taken bool
+		if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, l.id).Scan(&taken); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+		if taken {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("take the migration lock: another instance held it for %v: %w", migrationLockTimeout, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
 	}
-	return nil
 }
 
 // SessionUnlock releases the lock on conn.

@@ -41,7 +41,7 @@ func admin(t testing.TB, url string) *pgx.Conn {
 }
 
 // latestMigration is the version of the newest embedded migration.
-const latestMigration = 5
+const latestMigration = 6
 
 // schemaVersion returns the newest migration applied in url's schema.
 func schemaVersion(t *testing.T, url string) int64 {
@@ -179,6 +179,34 @@ func TestMigrationWaitsForTheLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := Migrate(t.Context(), url); err != nil {
+		t.Fatalf("Migrate after the lock was released: %v", err)
+	}
+}
+
+func TestMigrationWaitsBesideConcurrentIndexBuild(t *testing.T) {
+	// A migration that builds an index with CREATE INDEX CONCURRENTLY
+	// waits for every transaction running when it starts. An instance
+	// waiting for the migration lock must not be one of them for long, or
+	// the two wait for each other until PostgreSQL reports a deadlock.
+	holder := admin(t, pgtest.Schema(t))
+	if _, err := holder.Exec(t.Context(), `CREATE TABLE t (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
+		t.Fatal(err)
+	}
+	waiter := make(chan error, 1)
+	go func() { waiter <- Migrate(t.Context(), pgtest.Schema(t)) }()
+	time.Sleep(300 * time.Millisecond) // the waiter is polling for the lock
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if _, err := holder.Exec(ctx, `CREATE INDEX CONCURRENTLY t_n ON t (n)`); err != nil {
+		t.Fatalf("index build while another instance waits for the migration lock: %v", err)
+	}
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_unlock($1)`, migrationLockID); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waiter; err != nil {
 		t.Fatalf("Migrate after the lock was released: %v", err)
 	}
 }

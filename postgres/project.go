@@ -53,13 +53,11 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 	}
 	n.Init(s.nowMicro())
 	args := []any{n.ID, n.UserID, n.Name, n.Description, n.CreatedAt, n.UpdatedAt, n.Version, s.issuer}
-	var full bool
-	var err error
-	if s.limits.Projects == 0 {
-		_, err = s.pool.Exec(ctx, qInsertProject, args...)
-	} else {
-		full, _, err = s.insertCapped(ctx, lockProjects, n.UserID, qInsertProjectCapped, append(args, s.limits.Projects)...)
+	class, insert := int32(0), qInsertProject
+	if s.limits.Projects != 0 {
+		class, insert, args = lockProjects, qInsertProjectCapped, append(args, s.limits.Projects)
 	}
+	full, _, err := s.insertRow(ctx, class, n.UserID, insert, &n, args...)
 	switch {
 	case isViolation(err, uniqueViolation):
 		err = fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
@@ -78,7 +76,7 @@ func (s *Store) Project(ctx context.Context, userID, id string) (*taskapi.Projec
 	if unstorable(userID, id) {
 		return nil, taskapi.ProjectNotFound()
 	}
-	p, err := scanProject(s.pool.QueryRow(ctx, qProjectByID, id, userID, s.issuer))
+	p, err := scanProject(s.q().QueryRow(ctx, qProjectByID, id, userID, s.issuer))
 	return p, mapError(ctx, "get project", storesql.NotFound(err, taskapi.ProjectNotFound))
 }
 
@@ -95,7 +93,10 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 		return scanProject(tx.QueryRow(ctx, qProjectForUpdate, id, userID, s.issuer))
 	}, func(tx pgx.Tx, p *taskapi.Project) error {
 		p.Apply(u, s.nowMicro())
-		return updateRow(ctx, tx, "project", id, &p.Version, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer)
+		if err := updateRow(ctx, tx, "project", id, &p.Version, qUpdateProject, p.Name, p.Description, p.UpdatedAt, id, userID, p.Version, s.issuer); err != nil {
+			return err
+		}
+		return s.saveResponse(ctx, tx, p)
 	})
 	return p, mapError(ctx, "update project", err)
 }
@@ -113,8 +114,10 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 		if _, err := tx.Exec(ctx, qUnlinkTasks, s.nowMicro(), id, userID, s.issuer); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, qDeleteProject, id, userID, s.issuer)
-		return err
+		if _, err := tx.Exec(ctx, qDeleteProject, id, userID, s.issuer); err != nil {
+			return err
+		}
+		return s.saveResponse(ctx, tx, nil)
 	})
 	return mapError(ctx, "delete project", err)
 }

@@ -62,6 +62,12 @@ type Store struct {
 	issuer string
 	// limits caps the rows of each user (WithLimits).
 	limits taskapi.Limits
+	// keyPolicy is the expiry and cap of idempotency keys. A store of
+	// KeyClaim.Store has the claim whose response its writes save, and
+	// runs every statement on the claim's connection, pinned.
+	keyPolicy taskapi.KeyPolicy
+	claim     *keyClaim
+	pinned    *pgxpool.Conn
 }
 
 var _ taskapi.Store = (*Store)(nil)
@@ -72,6 +78,7 @@ type Option func(*options)
 type options struct {
 	now    func() time.Time
 	limits taskapi.Limits
+	keyTTL time.Duration
 }
 
 // WithNow sets the clock the store reads for created_at, updated_at and
@@ -112,7 +119,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, mapError(ctx, "open", err)
 	}
-	s := &Store{pool: pool, now: o.now, limits: o.limits}
+	s := &Store{pool: pool, now: o.now, limits: o.limits, keyPolicy: taskapi.KeyPolicy{TTL: o.keyTTL, MaxPerUser: o.limits.IdempotencyKeys}}
 	if s.fold, err = foldCollation(ctx, pool); err != nil {
 		pool.Close()
 		return nil, mapError(ctx, "open", err)
@@ -196,7 +203,7 @@ func (s *Store) Issuers(ctx context.Context) ([]string, error) {
 // queryAll runs a query and reads every row with scan; op names the query
 // in its errors.
 func queryAll[T any](ctx context.Context, s *Store, op string, scan pgx.RowToFunc[T], query string, args ...any) ([]T, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
+	rows, err := s.q().Query(ctx, query, args...)
 	if err != nil {
 		return nil, mapError(ctx, op, err)
 	}
@@ -261,14 +268,58 @@ func (s *Store) Close() error {
 const maxTxAttempts = 3
 
 // inTx runs fn in a transaction and commits when fn returns nil. A
-// transaction the database aborted as a deadlock victim is tried again.
+// transaction the database aborted as a deadlock victim is tried again. A
+// COMMIT that was sent but not answered may have committed (committing).
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
+		err := s.onConn(ctx, func(q querier) error {
+			tx, err := q.Begin(ctx)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback(ctx)
+			if err := fn(tx); err != nil {
+				return err
+			}
+			return committing(tx.Commit(ctx))
+		})
+		s.keyTxDone(err == nil)
 		if err == nil || attempt == maxTxAttempts || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}
 	}
+}
+
+// querier runs statements: the pool, a connection of it, a transaction.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// q returns what the store's statements run on: the pinned connection of
+// a key claim's store, else the pool.
+func (s *Store) q() querier {
+	if s.pinned != nil {
+		return s.pinned
+	}
+	return s.pool
+}
+
+// onConn runs fn on one connection: the pinned one, or one of the pool.
+// An error in getting a connection sent nothing.
+func (s *Store) onConn(ctx context.Context, fn func(q querier) error) error {
+	if s.pinned != nil {
+		return fn(s.pinned)
+	}
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return fn(c)
 }
 
 // updateRow runs query, the UPDATE of the row id (a task or a project:

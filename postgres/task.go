@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/internal/storesql"
@@ -103,15 +102,11 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 	}
 	args := []any{n.ID, n.UserID, n.ProjectID, n.Name, n.Description, dateArg(n.DueDate),
 		timeArg(n.CompletedOn), n.CreatedAt, n.UpdatedAt, n.Version, s.issuer}
-	var full, inserted bool
-	var err error
-	if s.limits.Tasks == 0 {
-		var tag pgconn.CommandTag
-		tag, err = s.pool.Exec(ctx, qInsertTask, args...)
-		inserted = tag.RowsAffected() == 1
-	} else {
-		full, inserted, err = s.insertCapped(ctx, lockTasks, n.UserID, qInsertTaskCapped, append(args, s.limits.Tasks)...)
+	class, insert := int32(0), qInsertTask
+	if s.limits.Tasks != 0 {
+		class, insert, args = lockTasks, qInsertTaskCapped, append(args, s.limits.Tasks)
 	}
+	full, inserted, err := s.insertRow(ctx, class, n.UserID, insert, &n, args...)
 	switch {
 	case isViolation(err, uniqueViolation):
 		err = fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
@@ -134,7 +129,7 @@ func (s *Store) Task(ctx context.Context, userID, id string) (*taskapi.Task, err
 	if unstorable(userID, id) {
 		return nil, taskapi.TaskNotFound()
 	}
-	t, err := scanTask(s.pool.QueryRow(ctx, qTaskByID, id, userID, s.issuer))
+	t, err := scanTask(s.q().QueryRow(ctx, qTaskByID, id, userID, s.issuer))
 	return t, mapError(ctx, "get task", storesql.NotFound(err, taskapi.TaskNotFound))
 }
 
@@ -171,7 +166,10 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		if isViolation(err, foreignKeyViolation) {
 			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.saveResponse(ctx, tx, t)
 	})
 	return t, mapError(ctx, "update task", err)
 }
@@ -184,8 +182,10 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Pre
 	err := storesql.Delete(ctx, s.inTx, taskapi.TaskNotFound, taskapi.TaskChanged, p, func(tx pgx.Tx) storesql.Scanner {
 		return tx.QueryRow(ctx, qTaskVersionFor, id, userID, s.issuer)
 	}, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, qDeleteTask, id, userID, s.issuer)
-		return err
+		if _, err := tx.Exec(ctx, qDeleteTask, id, userID, s.issuer); err != nil {
+			return err
+		}
+		return s.saveResponse(ctx, tx, nil)
 	})
 	return mapError(ctx, "delete task", err)
 }

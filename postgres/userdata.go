@@ -35,8 +35,8 @@ func (s *Store) UserData(ctx context.Context, userID string) (*taskapi.UserData,
 	return d, nil
 }
 
-// DeleteUserData deletes every task and project of userID in one
-// transaction. Tasks go first, so that no project's delete unlinks them
+// DeleteUserData deletes every task, project and idempotency key of
+// userID in one transaction. Tasks go first, so that no project's delete unlinks them
 // one by one.
 func (s *Store) DeleteUserData(ctx context.Context, userID string) (taskapi.UserDeletion, error) {
 	var d taskapi.UserDeletion
@@ -54,6 +54,11 @@ func (s *Store) DeleteUserData(ctx context.Context, userID string) (taskapi.User
 			return err
 		}
 		d.Projects = tag.RowsAffected()
+		tag, err = tx.Exec(ctx, `DELETE FROM idempotency_keys WHERE issuer = $2 AND user_id = $1`, userID, s.issuer)
+		if err != nil {
+			return err
+		}
+		d.IdempotencyKeys = tag.RowsAffected()
 		return nil
 	})
 	if err != nil {

@@ -47,7 +47,10 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 		if isPrimaryKeyViolation(err) {
 			return fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.saveResponse(tx, &n)
 	})
 	if err != nil {
 		return mapError(ctx, "create project", err)
@@ -69,8 +72,11 @@ func (s *Store) UpdateProject(ctx context.Context, userID, id string, u taskapi.
 		return scanProject(tx.queryRow(qProjectByID, id, userID, s.issuer))
 	}, func(tx *tx, p *taskapi.Project) error {
 		p.Apply(u, s.now())
-		return tx.updateRow("project", id, &p.Version, qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt),
-			id, userID, p.Version, s.issuer)
+		if err := tx.updateRow("project", id, &p.Version, qUpdateProject, p.Name, nullString(p.Description), formatTime(p.UpdatedAt),
+			id, userID, p.Version, s.issuer); err != nil {
+			return err
+		}
+		return s.saveResponse(tx, p)
 	})
 	return p, mapError(ctx, "update project", err)
 }
@@ -85,8 +91,10 @@ func (s *Store) DeleteProject(ctx context.Context, userID, id string, pre taskap
 		if _, err := tx.exec(qUnlinkTasks, formatTime(s.now()), id, userID, s.issuer); err != nil {
 			return err
 		}
-		_, err := tx.exec(qDeleteProject, id, userID, s.issuer)
-		return err
+		if _, err := tx.exec(qDeleteProject, id, userID, s.issuer); err != nil {
+			return err
+		}
+		return s.saveResponse(tx, nil)
 	})
 	return mapError(ctx, "delete project", err)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/taskapi/taskapi/internal/storesql"
 )
 
 // The statements of the write path. Each one's last argument is the
@@ -47,6 +49,7 @@ const (
 )
 
 var writeQueries = []string{
+	storesql.SaveKey,
 	qTaskByID, qTaskVersion, qInsertTask, qUpdateTask, qDeleteTask, qProjectExists,
 	qProjectByID, qProjectVersion, qInsertProject, qUpdateProject, qUnlinkTasks, qDeleteProject,
 	qCountTasks, qCountProjects,

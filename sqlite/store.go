@@ -71,6 +71,12 @@ type Store struct {
 	issuer string
 	// limits caps the rows of each user (WithLimits).
 	limits taskapi.Limits
+	// keyPolicy, keys and claim are the idempotency keys': their expiry
+	// and cap, the keys requests of this process hold, and the claim whose
+	// response the writes save (KeyClaim.Store; nil for other stores).
+	keyPolicy taskapi.KeyPolicy
+	keys      *keyLocks
+	claim     *keyClaim
 }
 
 // turns is a semaphore that serves its waiters in the order they came:
@@ -103,6 +109,7 @@ type options struct {
 	walLimit           int64
 	tick               <-chan time.Time // the checkpoints' clock, for tests
 	limits             taskapi.Limits
+	keyTTL             time.Duration
 }
 
 // WithNow sets the clock the store reads for created_at, updated_at and
@@ -166,7 +173,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, mapError(ctx, "open", err)
 	}
-	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now, writeTurns: make(turns, 1), limits: o.limits}
+	s := &Store{read: read, write: write, readStmts: &statements{db: read}, writeStmts: &statements{db: write}, ckpt: ckpt, now: o.now, writeTurns: make(turns, 1), limits: o.limits,
+		keyPolicy: taskapi.KeyPolicy{TTL: o.keyTTL, MaxPerUser: o.limits.IdempotencyKeys}, keys: &keyLocks{held: map[string]bool{}}}
 	go ckpt.run(o.checkpointInterval, o.tick)
 	if err := read.PingContext(ctx); err != nil {
 		s.Close()
@@ -324,9 +332,12 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *tx) error) error {
 	}
 	if err := fn(&tx{Tx: t, ctx: ctx, stmts: s.writeStmts}); err != nil {
 		t.Rollback()
+		s.keyTxDone(false)
 		return err
 	}
-	return t.Commit()
+	err = t.Commit()
+	s.keyTxDone(err == nil)
+	return err
 }
 
 // checkRoom refuses, with tooMany(limit), a create of a row of userID

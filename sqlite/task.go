@@ -89,8 +89,10 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 			return fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
 		case isForeignKeyViolation(err):
 			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
+		case err != nil:
+			return err
 		}
-		return err
+		return s.saveResponse(tx, &n)
 	})
 	if err != nil {
 		return mapError(ctx, "create task", err)
@@ -134,7 +136,10 @@ func (s *Store) UpdateTask(ctx context.Context, userID, id string, u taskapi.Tas
 		if isForeignKeyViolation(err) {
 			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.saveResponse(tx, t)
 	})
 	return t, mapError(ctx, "update task", err)
 }
@@ -144,8 +149,10 @@ func (s *Store) DeleteTask(ctx context.Context, userID, id string, p taskapi.Pre
 	err := storesql.Delete(ctx, s.inTx, taskapi.TaskNotFound, taskapi.TaskChanged, p, func(tx *tx) storesql.Scanner {
 		return tx.queryRow(qTaskVersion, id, userID, s.issuer)
 	}, func(tx *tx) error {
-		_, err := tx.exec(qDeleteTask, id, userID, s.issuer)
-		return err
+		if _, err := tx.exec(qDeleteTask, id, userID, s.issuer); err != nil {
+			return err
+		}
+		return s.saveResponse(tx, nil)
 	})
 	return mapError(ctx, "delete task", err)
 }

@@ -45,8 +45,8 @@ func readAll[T any](ctx context.Context, tx *sql.Tx, all *[]T, scan func(rowScan
 	return rows.Err()
 }
 
-// DeleteUserData deletes every task and project of userID in one write
-// transaction. Tasks go first, so that no project's delete unlinks them
+// DeleteUserData deletes every task, project and idempotency key of
+// userID in one write transaction. Tasks go first, so that no project's delete unlinks them
 // one by one.
 func (s *Store) DeleteUserData(ctx context.Context, userID string) (taskapi.UserDeletion, error) {
 	var d taskapi.UserDeletion
@@ -58,6 +58,7 @@ func (s *Store) DeleteUserData(ctx context.Context, userID string) (taskapi.User
 		}{
 			{`DELETE FROM tasks WHERE user_id = ? AND issuer = ?`, &d.Tasks},
 			{`DELETE FROM projects WHERE user_id = ? AND issuer = ?`, &d.Projects},
+			{`DELETE FROM idempotency_keys WHERE user_id = ? AND issuer = ?`, &d.IdempotencyKeys},
 		} {
 			res, err := tx.ExecContext(ctx, step.query, userID, s.issuer)
 			if err != nil {

@@ -10,7 +10,7 @@ import (
 
 // testLimits are the caps of the Limits group's stores: small, so the
 // tests reach them.
-var testLimits = taskapi.Limits{Tasks: 3, Projects: 2}
+var testLimits = taskapi.Limits{Tasks: 3, Projects: 2, IdempotencyKeys: 2}
 
 // wantLimit fails the test unless err is the store's ELIMIT for tasks (or
 // projects), with the domain's message.

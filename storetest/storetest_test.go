@@ -49,7 +49,8 @@ func Run(t *testing.T, open func(t *testing.T, limits taskapi.Limits) taskapi.St
 		{"Concurrency", concurrencyTests, taskapi.Limits{}},
 		{"InvalidUTF8", invalidUTF8Tests, taskapi.Limits{}},
 		{"Issuers", issuerTests, taskapi.Limits{}},
-		{"Limits", limitTests, testLimits},
+		{"Limits", append(limitTests, keyLimitTests...), testLimits},
+		{"IdempotencyKeys", keyTests, taskapi.Limits{}},
 		{"UserData", userDataTests, taskapi.Limits{}},
 	}
 	for _, g := range groups {

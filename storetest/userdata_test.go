@@ -54,14 +54,21 @@ var userDataTests = []test{
 		if err := a.CreateTask(e.ctx, task(alice, "Alice of issuer A")); err != nil {
 			t.Fatal(err)
 		}
+		// Saved responses of idempotent writes hold the user's data too.
+		saved := &taskapi.SavedResponse{Status: 200, Body: []byte("task in Home")}
+		e.release(e.claim(e.s, key(alice, "k1", "a")), saved)
+		e.release(e.claim(e.s, key(bob, "k1", "b")), saved)
 
 		got, err := e.s.DeleteUserData(e.ctx, alice)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != (taskapi.UserDeletion{Tasks: 3, Projects: 2}) {
-			t.Errorf("deleted %+v, want 3 tasks and 2 projects", got)
+		if got != (taskapi.UserDeletion{Tasks: 3, Projects: 2, IdempotencyKeys: 1}) {
+			t.Errorf("deleted %+v, want 3 tasks, 2 projects and 1 idempotency key", got)
 		}
+		// The key's response is gone: the same request executes again.
+		e.release(e.claim(e.s, key(alice, "k1", "a")), nil)
+		e.wantReplay(e.s, key(bob, "k1", "b"), saved)
 		if d, err := e.s.UserData(e.ctx, alice); err != nil || len(d.Tasks)+len(d.Projects) != 0 {
 			t.Errorf("after the delete: %d tasks, %d projects, %v; want none", len(d.Tasks), len(d.Projects), err)
 		}

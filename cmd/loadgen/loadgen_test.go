@@ -65,7 +65,7 @@ func taskapiBinary(t *testing.T) string {
 // tokens, every scenario. It asserts zero errors and zero non-2xx answers,
 // never timings.
 func TestShortSQLite(t *testing.T) {
-	testShort(t, "sqlite", "/bare sqlite/get-tasks sqlite/post-tasks sqlite/mixed sqlite/mixed-users")
+	testShort(t, "sqlite", "/bare sqlite/get-tasks sqlite/post-tasks sqlite/post-tasks-keyed sqlite/mixed sqlite/mixed-users")
 }
 
 // TestShortPostgres is TestShortSQLite on a PostgreSQL schema of its own
@@ -73,7 +73,7 @@ func TestShortSQLite(t *testing.T) {
 // failure when CI is set), without the bare handler.
 func TestShortPostgres(t *testing.T) {
 	pg := pgtest.Schema(t) // the reachability check; loadgen makes its own schema
-	testShort(t, "postgres", "postgres/get-tasks postgres/post-tasks postgres/mixed postgres/mixed-users", "-pg", pg, "-scenario", "get-tasks,post-tasks,mixed,mixed-users")
+	testShort(t, "postgres", "postgres/get-tasks postgres/post-tasks postgres/post-tasks-keyed postgres/mixed postgres/mixed-users", "-pg", pg, "-scenario", "get-tasks,post-tasks,post-tasks-keyed,mixed,mixed-users")
 }
 
 func testShort(t *testing.T, db, want string, extra ...string) {

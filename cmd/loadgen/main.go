@@ -14,6 +14,8 @@
 //	            executable again): the floor
 //	get-tasks   GET /tasks of a user with 20 tasks
 //	post-tasks  POST /tasks, each worker as a user of its own
+//	post-tasks-keyed
+//	            post-tasks, each request with a fresh Idempotency-Key
 //	mixed       8 in 10 GET /tasks, 1 POST /tasks, 1 PATCH /tasks/{id}
 //	            with If-Match
 //	mixed-users each worker a user of its own with 20 tasks: per 10
@@ -149,7 +151,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.connections, "connections", 64, "concurrent connections, one worker each (at most 1024)")
 	fs.Int64Var(&o.maxRequests, "requests", 0, "stop a scenario (each slice of it with -rounds) after this many measured requests (0: time only)")
 	fs.IntVar(&o.rounds, "rounds", 1, "split each scenario's -duration into this many slices, the scenarios taking turns (fairer on a shared machine)")
-	scenario := fs.String("scenario", "all", "scenarios, comma-separated: bare, get-tasks, post-tasks, mixed, mixed-users, or all")
+	scenario := fs.String("scenario", "all", "scenarios, comma-separated: bare, get-tasks, post-tasks, post-tasks-keyed, mixed, mixed-users, or all")
 	db := fs.String("db", "sqlite", "database of the service: sqlite, postgres or all")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.BoolVar(&o.short, "short", false, "CI form: 2s per scenario, 0.3s warm-up (unless set); exit 1 on any error or non-2xx")

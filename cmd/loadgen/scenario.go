@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,11 +19,12 @@ const (
 	scenarioBare       = "bare"
 	scenarioGetTasks   = "get-tasks"
 	scenarioPostTasks  = "post-tasks"
+	scenarioPostKeyed  = "post-tasks-keyed"
 	scenarioMixed      = "mixed"
 	scenarioMixedUsers = "mixed-users"
 )
 
-var allScenarios = []string{scenarioBare, scenarioGetTasks, scenarioPostTasks, scenarioMixed, scenarioMixedUsers}
+var allScenarios = []string{scenarioBare, scenarioGetTasks, scenarioPostTasks, scenarioPostKeyed, scenarioMixed, scenarioMixedUsers}
 
 // listSize is the number of tasks GET /tasks answers with: the reader has
 // exactly this many, the default page size.
@@ -216,6 +218,9 @@ type postWorker struct {
 	url  string // .../tasks
 	auth string
 	name string // prefix of the task names
+	// key, when set, is the prefix of a fresh Idempotency-Key per request
+	// (post-tasks-keyed).
+	key string
 }
 
 func (w *postWorker) do(ctx context.Context, c *http.Client, i int) (int, error) {
@@ -226,6 +231,9 @@ func (w *postWorker) do(ctx context.Context, c *http.Client, i int) (int, error)
 	}
 	req.Header.Set("Authorization", w.auth)
 	req.Header.Set("Content-Type", "application/json")
+	if w.key != "" {
+		req.Header.Set("Idempotency-Key", w.key+strconv.Itoa(i))
+	}
 	status, _, err := send(c, req)
 	return status, err
 }
@@ -335,12 +343,16 @@ func (a *api) worker(ctx context.Context, scenario string, i int, readerToken, b
 		return &getWorker{url: bareURL + "/tasks"}, nil
 	case scenarioGetTasks:
 		return &getWorker{url: a.url + "/tasks", auth: "Bearer " + readerToken}, nil
-	case scenarioPostTasks:
+	case scenarioPostTasks, scenarioPostKeyed:
 		tok, err := a.token(fmt.Sprintf(writerSubject, scenario, i))
 		if err != nil {
 			return nil, err
 		}
-		return &postWorker{url: a.url + "/tasks", auth: "Bearer " + tok, name: fmt.Sprintf("Load w%d #", i)}, nil
+		w := &postWorker{url: a.url + "/tasks", auth: "Bearer " + tok, name: fmt.Sprintf("Load w%d #", i)}
+		if scenario == scenarioPostKeyed {
+			w.key = rand.Text() + "-" // new keys in every round
+		}
+		return w, nil
 	case scenarioMixed:
 		tok, err := a.token(fmt.Sprintf(writerSubject, scenario, i))
 		if err != nil {

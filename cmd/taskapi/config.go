@@ -26,6 +26,8 @@ const (
 	maxPerUserLimit     = 1_000_000_000 // of MAX_TASKS_PER_USER, MAX_PROJECTS_PER_USER
 	maxShutdownDelay    = time.Minute
 	maxRequestTimeout   = 5 * time.Minute
+	minKeyTTL           = time.Minute
+	maxKeyTTL           = 30 * 24 * time.Hour
 	minNonceKeyBytes    = 32
 	// nonceLifetime is how long a DPoP nonce of DPOP_NONCE_KEY is accepted.
 	nonceLifetime = 5 * time.Minute
@@ -50,7 +52,10 @@ type config struct {
 	RequestTimeout   time.Duration
 	// Limits caps each user's tasks and projects (MAX_TASKS_PER_USER,
 	// MAX_PROJECTS_PER_USER); zero for the commands that do not read them.
-	Limits    taskapi.Limits
+	Limits taskapi.Limits
+	// KeyTTL is how long the responses of idempotency keys are kept
+	// (IDEMPOTENCY_KEY_TTL).
+	KeyTTL    time.Duration
 	PprofAddr string
 	// TLS is the certificate and key serve terminates TLS with
 	// (TLS_CERT_FILE, TLS_KEY_FILE); none: plain HTTP.

@@ -58,12 +58,19 @@ func TestLoadConfig(t *testing.T) {
 	})
 	t.Run("limits", func(t *testing.T) {
 		c, err := loadConfig(mapEnv(nil))
-		if err != nil || c.Limits != (taskapi.Limits{Tasks: taskapi.DefaultMaxTasks, Projects: taskapi.DefaultMaxProjects}) {
-			t.Errorf("default limits = %+v, %v; want 100000 tasks and 10000 projects", c.Limits, err)
+		if err != nil || c.Limits != (taskapi.Limits{Tasks: taskapi.DefaultMaxTasks, Projects: taskapi.DefaultMaxProjects, IdempotencyKeys: taskapi.DefaultMaxKeys}) ||
+			c.KeyTTL != 24*time.Hour {
+			t.Errorf("default limits = %+v, key TTL %v, %v; want 100000 tasks, 10000 projects, 100000 keys of 24h", c.Limits, c.KeyTTL, err)
 		}
-		c, err = loadConfig(mapEnv(map[string]string{"MAX_TASKS_PER_USER": " 500 ", "MAX_PROJECTS_PER_USER": "0"}))
-		if err != nil || c.Limits != (taskapi.Limits{Tasks: 500}) {
-			t.Errorf("limits = %+v, %v; want 500 tasks and no limit on projects", c.Limits, err)
+		c, err = loadConfig(mapEnv(map[string]string{"MAX_TASKS_PER_USER": " 500 ", "MAX_PROJECTS_PER_USER": "0",
+			"MAX_IDEMPOTENCY_KEYS_PER_USER": "0", "IDEMPOTENCY_KEY_TTL": "90m"}))
+		if err != nil || c.Limits != (taskapi.Limits{Tasks: 500}) || c.KeyTTL != 90*time.Minute {
+			t.Errorf("limits = %+v, key TTL %v, %v; want 500 tasks, no limit on projects and keys, keys of 90m", c.Limits, c.KeyTTL, err)
+		}
+		for _, bad := range []string{"0s", "59s", "721h", "1d", "-1h"} {
+			if _, err := loadConfig(mapEnv(map[string]string{"IDEMPOTENCY_KEY_TTL": bad})); err == nil || !strings.Contains(err.Error(), "IDEMPOTENCY_KEY_TTL") {
+				t.Errorf("IDEMPOTENCY_KEY_TTL=%s: %v, want an error naming it", bad, err)
+			}
 		}
 		// seed is not capped: it does not read them.
 		c, err = readConfig(mapEnv(map[string]string{"MAX_TASKS_PER_USER": "5"}), "seed")

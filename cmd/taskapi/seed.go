@@ -44,7 +44,7 @@ func runSeed(ctx context.Context, env *environment, args []string) error {
 	db := cfg.Database
 	// Not capped: seeding is the operator's, and a second run must find
 	// the rows of the first (ECONFLICT) even for a user at a cap.
-	store, err := openStore(ctx, db, taskapi.Limits{})
+	store, err := openStore(ctx, db, taskapi.Limits{}, 0)
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func snapshot(t *testing.T, databaseURL, user string) (projects []taskapi.Projec
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(ctx, db, taskapi.Limits{})
+	store, err := openStore(ctx, db, taskapi.Limits{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,6 +87,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,
+		"idempotency_key_ttl", cfg.KeyTTL.String(), "max_idempotency_keys_per_user", cfg.Limits.IdempotencyKeys,
 		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
 	return serveHTTP(ctx, log, l, tlsConfig, api.handler, api.drain, cfg.ShutdownDelay)
 }
@@ -156,7 +157,7 @@ type api struct {
 	verifier *bearer.Verifier
 	drain    *drainState
 	handler  http.Handler
-	stopWarm context.CancelFunc
+	stopWarm context.CancelFunc // stops the key fetches and the purge of idempotency keys
 }
 
 // openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
@@ -164,7 +165,7 @@ type api struct {
 // registry of /metrics also holds the verifier's counters and the store's
 // connection pools.
 func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
-	store, err := openStore(ctx, cfg.Database, cfg.Limits)
+	store, err := openStore(ctx, cfg.Database, cfg.Limits, cfg.KeyTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +194,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	warmCtx, stopWarm := context.WithCancel(ctx)
 	a.stopWarm = stopWarm
 	warm(warmCtx, log, v)
+	go purgeKeys(warmCtx, log, store, purgeInterval)
 
 	var reg *prometheus.Registry
 	if cfg.Metrics {

@@ -16,7 +16,7 @@ func TestOpenStoreAppliesLimits(t *testing.T) {
 		"postgres": func(t *testing.T) database { return database{URL: pgtest.Schema(t)} },
 	} {
 		t.Run(name, func(t *testing.T) {
-			store, err := openStore(t.Context(), db(t), taskapi.Limits{Tasks: 1, Projects: 1})
+			store, err := openStore(t.Context(), db(t), taskapi.Limits{Tasks: 1, Projects: 1}, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -90,6 +90,19 @@ var variables = []variable{
 			c.Limits.Projects, err = intIn(name, s, 0, maxPerUserLimit)
 			return err
 		}},
+	{"IDEMPOTENCY_KEY_TTL", taskapi.DefaultKeyTTL.String(), "serve dev", "how long the response to a request with an Idempotency-Key is kept for its retries; expired keys are purged in the background",
+		func(c *config, name, s string) (err error) {
+			c.KeyTTL, err = durationIn(name, s, maxKeyTTL)
+			if err == nil && c.KeyTTL < minKeyTTL {
+				err = fmt.Errorf("%s=%q: want a duration from %v to %v, e.g. 24h", name, truncate(s, 40), minKeyTTL, maxKeyTTL)
+			}
+			return err
+		}},
+	{"MAX_IDEMPOTENCY_KEYS_PER_USER", strconv.Itoa(taskapi.DefaultMaxKeys), "serve dev", "the most unexpired Idempotency-Keys one user may hold: a request with a new key past it is refused 409 ERR_LIMIT; 0: no limit",
+		func(c *config, name, s string) (err error) {
+			c.Limits.IdempotencyKeys, err = intIn(name, s, 0, maxPerUserLimit)
+			return err
+		}},
 	{"REQUIRE_SCOPES", "false", "serve dev decode", "enforce read:tasks, write:tasks, delete:tasks",
 		func(c *config, name, s string) (err error) { c.RequireScopes, err = parseBool(name, s); return err }},
 	{"METRICS", "false", "serve dev", "serve Prometheus metrics at GET /metrics",

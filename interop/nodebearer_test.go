@@ -25,13 +25,13 @@ import (
 	"github.com/taskapi/taskapi/bearer"
 )
 
-// anchorDir holds express-oauth2-jwt-bearer 1.10 behind Express, and npm
-// jose (anchor/server.js; install with npm ci --prefix interop/anchor).
-var anchorDir = filepath.Join("anchor")
+// nodeBearerDir holds express-oauth2-jwt-bearer 1.10 behind Express, and npm
+// jose (nodebearer/server.js; install with npm ci --prefix interop/nodebearer).
+var nodeBearerDir = filepath.Join("nodebearer")
 
-// requireAnchor skips the test when node or the installed Node library is
+// requireNodeBearer skips the test when node or the installed Node library is
 // missing, and fails it instead when CI is set.
-func requireAnchor(t *testing.T) string {
+func requireNodeBearer(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	why := ""
@@ -39,8 +39,8 @@ func requireAnchor(t *testing.T) string {
 	case err != nil:
 		why = "node is not installed"
 	default:
-		if _, err := os.Stat(filepath.Join(anchorDir, "node_modules", "express-oauth2-jwt-bearer")); err != nil {
-			why = "express-oauth2-jwt-bearer is not installed: run npm ci --prefix interop/anchor"
+		if _, err := os.Stat(filepath.Join(nodeBearerDir, "node_modules", "express-oauth2-jwt-bearer")); err != nil {
+			why = "express-oauth2-jwt-bearer is not installed: run npm ci --prefix interop/nodebearer"
 		}
 	}
 	if why == "" {
@@ -53,11 +53,11 @@ func requireAnchor(t *testing.T) string {
 	return ""
 }
 
-// startAnchor starts anchor/server.js for the issuer and audience.
-func startAnchor(t *testing.T, issuer, audience string) string {
+// startNodeBearer starts nodebearer/server.js for the issuer and audience.
+func startNodeBearer(t *testing.T, issuer, audience string) string {
 	t.Helper()
-	node := requireAnchor(t)
-	p, line, err := launchNode(node, anchorDir, "server.js", "--issuer", issuer, "--audience", audience)
+	node := requireNodeBearer(t)
+	p, line, err := launchNode(node, nodeBearerDir, "server.js", "--issuer", issuer, "--audience", audience)
 	if p != nil {
 		t.Cleanup(p.stop)
 	}
@@ -66,17 +66,17 @@ func startAnchor(t *testing.T, issuer, audience string) string {
 	}
 	var hello struct{ URL string }
 	if json.Unmarshal([]byte(line), &hello) != nil || hello.URL == "" {
-		t.Fatalf("anchor did not start: %q", line)
+		t.Fatalf("the Node server did not start: %q", line)
 	}
 	return hello.URL
 }
 
-// joseCall asks npm jose, through the anchor's /jose route, to sign,
-// verify or compute a thumbprint (see anchor/server.js).
-func joseCall(t *testing.T, anchorURL string, req map[string]any) string {
+// joseCall asks npm jose, through the Node server's /jose route, to sign,
+// verify or compute a thumbprint (see nodebearer/server.js).
+func joseCall(t *testing.T, nodeURL string, req map[string]any) string {
 	t.Helper()
 	body, _ := json.Marshal(req)
-	resp, err := http.Post(anchorURL+"/jose", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(nodeURL+"/jose", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +91,10 @@ func joseCall(t *testing.T, anchorURL string, req map[string]any) string {
 	return out.Result
 }
 
-// anchorIdP is the identity provider both sides use: discovery and a key
+// sharedIdP is the identity provider both sides use: discovery and a key
 // set with RSA keys (one pinned to RS256, one with no alg), a P-256 key and
 // a secp256k1 key.
-type anchorIdP struct {
+type sharedIdP struct {
 	URL, Issuer string
 	rsa, rsaAny *rsa.PrivateKey
 	p256        *ecdsa.PrivateKey
@@ -105,9 +105,9 @@ type anchorIdP struct {
 // every asymmetric alg but PS512.
 var discoveredAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES256K", "ES384", "ES512", "EdDSA"}
 
-func startAnchorIdP(t *testing.T) *anchorIdP {
+func startSharedIdP(t *testing.T) *sharedIdP {
 	t.Helper()
-	idp := &anchorIdP{}
+	idp := &sharedIdP{}
 	var err error
 	if idp.rsa, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
