@@ -3,10 +3,14 @@
 // server needs to verify tokens (a discovery document and a JSON Web Key
 // Set), plus a way to mint RS256 access tokens shaped like Auth0's.
 //
-// It exists for `taskapi dev` and for tests. It has no login, no client
-// authentication and no token endpoint: anyone who can call Token gets a
-// token. It therefore serves only on loopback addresses (Start refuses any
-// other) and must never stand in for a real identity provider.
+// It exists for `taskapi dev` and for tests. Anyone who can call Token gets
+// a token. With registered clients (WithClient) it also runs the
+// authorization code flow with PKCE for browsers and native applications:
+// a sign-in page that asks which user to be, with no password, a token
+// endpoint and an end-session endpoint. It therefore serves only on
+// loopback addresses (Start refuses any other; the sign-in endpoints also
+// refuse requests naming another host) and must never stand in for a real
+// identity provider.
 package devissuer
 
 import (
@@ -55,6 +59,11 @@ type Issuer struct {
 	logger   *slog.Logger
 	clientID string
 	audience []string
+	// The authorization code flow: registered clients, the user the
+	// sign-in page proposes, and the requests, codes and sessions.
+	clients        []Client
+	defaultSubject string
+	flows          *flowState
 
 	mu     sync.Mutex
 	url    string       // scheme://host:port, no trailing slash
@@ -91,7 +100,7 @@ func New(key *rsa.PrivateKey, opts ...Option) *Issuer {
 	if key == nil {
 		panic("devissuer: nil key")
 	}
-	i := &Issuer{key: key, now: time.Now, clientID: DefaultClientID}
+	i := &Issuer{key: key, now: time.Now, clientID: DefaultClientID, defaultSubject: DefaultSubject, flows: newFlowState()}
 	for _, o := range opts {
 		o(i)
 	}
@@ -140,17 +149,28 @@ func (i *Issuer) KeyID() string { return i.kid }
 func (i *Issuer) PublicKey() *rsa.PublicKey { return &i.key.PublicKey }
 
 // Discovery is the issuer's OpenID Connect discovery document: the members
-// a resource server reads.
+// a resource server reads and, with registered clients, those of the
+// authorization code flow.
 type Discovery struct {
-	Issuer                           string   `json:"issuer"`
-	JWKSURI                          string   `json:"jwks_uri"`
-	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
-	SubjectTypesSupported            []string `json:"subject_types_supported"`
-	ResponseTypesSupported           []string `json:"response_types_supported"`
+	Issuer                            string   `json:"issuer"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint,omitempty"`
+	TokenEndpoint                     string   `json:"token_endpoint,omitempty"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint,omitempty"`
+	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
+	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported,omitempty"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	AuthorizationResponseIssParameter bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Handler returns the HTTP handler of the discovery document and the key
-// set. It answers 503 while the issuer's URL is unknown.
+// set (both readable by any origin's scripts, as public documents) and,
+// with registered clients, of the authorization, token and end-session
+// endpoints. It answers 503 while the issuer's URL is unknown.
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+DiscoveryPath, func(w http.ResponseWriter, r *http.Request) {
@@ -159,17 +179,34 @@ func (i *Issuer) Handler() http.Handler {
 			http.Error(w, "issuer URL not set", http.StatusServiceUnavailable)
 			return
 		}
-		writeJSON(w, Discovery{
+		doc := Discovery{
 			Issuer:                           base + "/",
 			JWKSURI:                          base + JWKSPath,
 			IDTokenSigningAlgValuesSupported: []string{string(jose.RS256)},
 			SubjectTypesSupported:            []string{"public"},
 			ResponseTypesSupported:           []string{"token"},
-		})
+		}
+		if len(i.clients) > 0 {
+			doc.ResponseTypesSupported = []string{"code"}
+			doc.AuthorizationEndpoint = base + AuthorizePath
+			doc.TokenEndpoint = base + TokenPath
+			doc.EndSessionEndpoint = base + EndSessionPath
+			doc.ScopesSupported = supportedScopes
+			doc.GrantTypesSupported = []string{"authorization_code"}
+			doc.CodeChallengeMethodsSupported = []string{"S256"}
+			doc.TokenEndpointAuthMethodsSupported = []string{"none"}
+			doc.AuthorizationResponseIssParameter = true
+		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		writeJSON(w, doc)
 	})
 	mux.HandleFunc("GET "+JWKSPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		writeJSON(w, i.JWKS())
 	})
+	if len(i.clients) > 0 {
+		i.mountFlows(mux)
+	}
 	return mux
 }
 

@@ -95,7 +95,7 @@ func (s *Store) ClaimKey(ctx context.Context, k taskapi.IdempotencyKey, respond 
 		}
 		return err
 	})
-	if args := storesql.CountKeysArgs(s.issuer, k, s.keyPolicy, now, dialect(s.fold)); args != nil {
+	if args := storesql.CountKeysArgs(s.issuer, k, s.keyPolicy, now, dialect); args != nil {
 		b.Queue(numbered(storesql.CountKeys), args...).QueryRow(func(row pgx.Row) error { return row.Scan(&held) })
 	}
 	err = conn.SendBatch(ctx, b).Close()
@@ -162,7 +162,7 @@ func (c *keyClaim) unlock(ctx context.Context) {
 
 // saveKeyArgs returns the arguments of storesql.SaveKey for k's response r.
 func (s *Store) saveKeyArgs(k taskapi.IdempotencyKey, r *taskapi.SavedResponse) []any {
-	return storesql.SaveKeyArgs(s.issuer, k, r, s.keyPolicy, s.nowMicro(), dialect(s.fold))
+	return storesql.SaveKeyArgs(s.issuer, k, r, s.keyPolicy, s.nowMicro(), dialect)
 }
 
 // saveResponse saves, in tx, the response of the claim of a store of
@@ -201,7 +201,7 @@ func (s *Store) keyTxDone(committed bool) {
 
 // PurgeKeys deletes the expired idempotency keys.
 func (s *Store) PurgeKeys(ctx context.Context) (int64, error) {
-	n, err := storesql.Purge(s.nowMicro(), dialect(s.fold), func(query string, args ...any) (int64, error) {
+	n, err := storesql.Purge(s.nowMicro(), dialect, func(query string, args ...any) (int64, error) {
 		tag, err := s.pool.Exec(ctx, numbered(query), args...)
 		return tag.RowsAffected(), err
 	})

@@ -98,8 +98,10 @@ func TestCappedCreateErrorKeepsConnection(t *testing.T) {
 }
 
 // TestCountUsesAnIndex: with a realistic spread of rows over users, the
-// planner reads one user's rows by an index on user_id, not the table, and
-// the first step of the count (any issuer) from the index alone.
+// planner reads one user's rows by an index on user_id, not the table. (It
+// may read them from the index alone, or not: whether the visibility map
+// lets it depends on transactions elsewhere in the database, such as
+// parallel tests, so the test does not ask for an index-only scan.)
 func TestCountUsesAnIndex(t *testing.T) {
 	_, url := open(t)
 	conn := admin(t, url)
@@ -132,8 +134,8 @@ func TestCountUsesAnIndex(t *testing.T) {
 		}
 		rows.Close()
 		all := strings.Join(plan, "\n")
-		if !strings.Contains(all, "Index Only Scan") || strings.Contains(all, "Seq Scan") {
-			t.Errorf("%s\nplan:\n%s\nwant index scans, the first index-only", count, all)
+		if !strings.Contains(all, "Index") || strings.Contains(all, "Seq Scan") {
+			t.Errorf("%s\nplan:\n%s\nwant index scans, no sequential scan", count, all)
 		}
 	}
 }

@@ -10,25 +10,25 @@ import (
 )
 
 // Tasks returns one page of the tasks f selects, in f.Sort order with ties
-// broken by id, after f.After. The page is found by keyset (the sort value
-// and id of the last row seen, never an offset), so rows inserted or
-// deleted between two pages neither repeat nor skip rows that stayed.
-// Names and ids compare byte by byte (their columns are COLLATE "C").
+// broken by id, after f.After, by the plans of storesql.ListTasks. The
+// page is found by keyset (the sort value and id of the last row seen,
+// never an offset), so rows inserted or deleted between two pages neither
+// repeat nor skip rows that stayed. Names and ids compare byte by byte
+// (their columns are COLLATE "C").
 func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
-	text, args, field, err := storesql.Tasks(taskColumns, f, s.issuer, dialect(s.fold))
-	if err != nil {
-		return nil, err
-	}
-	// No stored text holds U+0000 (PostgreSQL cannot store it), so a
-	// filter with one matches nothing.
-	if unstorable(f.UserID, f.Search, f.Project.ID) {
-		return taskapi.NewTaskPage(nil, f.Limit, field), nil
-	}
-	tasks, err := queryAll(ctx, s, "list tasks", scanRow(scanTask), numbered(text), args...)
-	if err != nil {
-		return nil, err
-	}
-	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
+	return storesql.ListTasks(ctx, lists{s}, taskColumns, f, s.issuer, dialect)
+}
+
+// lists runs the statements of storesql's lists on the pool.
+type lists struct{ s *Store }
+
+func (l lists) Count(ctx context.Context, query string, args ...any) (n int, err error) {
+	err = l.s.pool.QueryRow(ctx, numbered(query), args...).Scan(&n)
+	return n, mapError(ctx, "list tasks", err)
+}
+
+func (l lists) Tasks(ctx context.Context, query string, args ...any) ([]*taskapi.Task, error) {
+	return queryAll(ctx, l.s, "list tasks", scanRow(scanTask), numbered(query), args...)
 }
 
 // Projects returns one page of the user's projects, oldest first, ties
@@ -39,7 +39,7 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	if f.Limit > 0 && unstorable(f.UserID) {
 		return taskapi.NewProjectPage(nil, f.Limit), nil
 	}
-	text, args, err := storesql.Projects(projectColumns, f, s.issuer, dialect(s.fold))
+	text, args, err := storesql.Projects(projectColumns, f, s.issuer, dialect)
 	if err != nil {
 		return nil, err
 	}
@@ -50,20 +50,32 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 	return taskapi.NewProjectPage(projects, f.Limit), nil
 }
 
-// dialect returns how the lists of this store differ from SQLite's. Search
-// with strpos rather than LIKE: % and _ need no escaping; lower() in fold,
-// a collation that lower-cases by Unicode's rules, not in the columns' "C",
-// which changes ASCII letters only. Times to the microsecond, dates as
-// pgtype.Date, and no text that PostgreSQL cannot store.
-func dialect(fold string) storesql.Dialect {
-	term := "lower(?::text COLLATE " + fold + ")"
-	return storesql.Dialect{
-		Search:     "(strpos(lower(name COLLATE " + fold + "), " + term + ") > 0 OR strpos(lower(description COLLATE " + fold + "), " + term + ") > 0)",
-		Time:       timeArg,
-		Date:       dateArg,
-		Unstorable: unstorable,
-	}
+// dialect is how the lists of this store differ from SQLite's: search
+// with LIKE (its % and _ escaped in the search text) on lower() in the
+// collation taskapi_fold, which lower-cases by Unicode's rules (the
+// columns' "C" changes ASCII letters only) and which the migrations fix,
+// so that the text matches the expressions of the trigram indexes; the
+// same test is the index's condition and its recheck. Unindexed writes a
+// term as (term) IS TRUE, which no index serves but whose selectivity the
+// planner estimates as the term's, from its statistics. Times to the
+// microsecond, dates as pgtype.Date, and no text that PostgreSQL cannot
+// store.
+var dialect = storesql.Dialect{
+	Search: "(lower(name COLLATE taskapi_fold) LIKE " + likeTerm + " OR lower(description COLLATE taskapi_fold) LIKE " + likeTerm + ")",
+	SearchArg: func(text string) any {
+		return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text)
+	},
+	Unindexed: func(t storesql.Term) string {
+		return "(" + t(func(column string) string { return column }) + ") IS TRUE"
+	},
+	Time:       timeArg,
+	Date:       dateArg,
+	Unstorable: unstorable,
 }
+
+// likeTerm is the LIKE pattern of an escaped search text: the text
+// lower-cased as the columns are, anywhere in them.
+const likeTerm = "('%' || lower(?::text COLLATE taskapi_fold) || '%')"
 
 // numbered returns text with its "?"s numbered $1, $2, … in order.
 func numbered(text string) string {

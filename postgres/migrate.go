@@ -41,10 +41,20 @@ func migrate(ctx context.Context, cfg *pgx.ConnConfig) error {
 	if err != nil {
 		return fmt.Errorf("postgres: migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return mapError(ctx, "migrate", err)
+	// A CREATE INDEX CONCURRENTLY waits for every older transaction of
+	// the database; one that waits for this session in turn (a program
+	// waiting on the migration lock with pg_advisory_lock, say) deadlocks
+	// with it, and the server may abort either. The migrations can run
+	// again from where they stopped, so they are tried again.
+	for attempt := 1; ; attempt++ {
+		_, err := p.Up(ctx)
+		if err == nil {
+			return nil
+		}
+		if attempt == maxTxAttempts || !isRetryable(err) || ctx.Err() != nil {
+			return mapError(ctx, "migrate", err)
+		}
 	}
-	return nil
 }
 
 // sessionLocker is goose's session lock as a PostgreSQL advisory lock,

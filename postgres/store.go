@@ -54,9 +54,6 @@ const DefaultConnectTimeout = 5 * time.Second
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
-	// fold is the collation lower() uses for search: an ICU one when the
-	// server has it, else the database's default (see foldCollation).
-	fold string
 	// issuer is the token issuer whose users' rows the methods act on
 	// (ForIssuer); "" for the Store Open returns.
 	issuer string
@@ -119,12 +116,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, mapError(ctx, "open", err)
 	}
-	s := &Store{pool: pool, now: o.now, limits: o.limits, keyPolicy: taskapi.KeyPolicy{TTL: o.keyTTL, MaxPerUser: o.limits.IdempotencyKeys}}
-	if s.fold, err = foldCollation(ctx, pool); err != nil {
-		pool.Close()
-		return nil, mapError(ctx, "open", err)
-	}
-	return s, nil
+	return &Store{pool: pool, now: o.now, limits: o.limits, keyPolicy: taskapi.KeyPolicy{TTL: o.keyTTL, MaxPerUser: o.limits.IdempotencyKeys}}, nil
 }
 
 // Migrate applies every pending migration to the database at url and
@@ -168,23 +160,6 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	return cfg, nil
-}
-
-// foldCollation returns the collation search lower-cases text in. The
-// tables' text columns use "C", in which lower() changes ASCII letters
-// only; "und-x-icu" (PostgreSQL built with ICU, as the common packages are)
-// lower-cases by Unicode's rules, and so does the default collation of a
-// database whose LC_CTYPE is not C.
-func foldCollation(ctx context.Context, pool *pgxpool.Pool) (string, error) {
-	var icu bool
-	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = 'und-x-icu')`).Scan(&icu)
-	if err != nil {
-		return "", err
-	}
-	if icu {
-		return `"und-x-icu"`, nil
-	}
-	return `"default"`, nil
 }
 
 // ForIssuer returns the store of issuer's users: the same pool, every

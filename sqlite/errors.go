@@ -39,10 +39,11 @@ func mapError(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("sqlite: %s: %w", op, err)
 }
 
-// isPrimaryKeyViolation reports whether err is a duplicate primary key.
-func isPrimaryKeyViolation(err error) bool {
+// isDuplicateID reports whether err is a duplicate id: the primary key of
+// projects, the unique id of tasks (whose primary key is seq).
+func isDuplicateID(err error) bool {
 	var e *sqlite.Error
-	return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
 }
 
 // isForeignKeyViolation reports whether err is a broken foreign key.

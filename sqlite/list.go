@@ -10,34 +10,38 @@ import (
 
 // dialect is how this store's lists differ from PostgreSQL's: search with
 // a Go function rather than LIKE, Unicode case-insensitive, % and _ no
-// wildcards (see containsFunc); times and dates as their stored text.
+// wildcards (see containsFunc), through the FTS5 trigram index task_text;
+// a unary + keeps a term from choosing an index (SQLite's documented way);
+// times and dates as their stored text.
 var dialect = storesql.Dialect{
-	Search: "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
-	Time:   nullTime,
-	Date:   nullDate,
+	Search:       "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
+	SearchArg:    func(text string) any { return strings.ToLower(text) },
+	TextIndex:    "seq IN (SELECT rowid FROM task_text WHERE task_text MATCH ?)",
+	TextIndexArg: func(text string) any { return ftsPhrase(text) },
+	Unindexed:    func(t storesql.Term) string { return t(func(column string) string { return "+" + column }) },
+	Time:         nullTime,
+	Date:         nullDate,
 }
 
 // Tasks returns one page of the tasks f selects, in f.Sort order with ties
-// broken by id, after f.After. The page is found by keyset (the sort value
-// and id of the last row seen, never an offset), so rows inserted or
-// deleted between two pages neither repeat nor skip rows that stayed.
+// broken by id, after f.After, by the plans of storesql.ListTasks. The
+// page is found by keyset (the sort value and id of the last row seen,
+// never an offset), so rows inserted or deleted between two pages neither
+// repeat nor skip rows that stayed.
 func (s *Store) Tasks(ctx context.Context, f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
-	text, args, field, err := tasksQuery(f, s.issuer)
-	if err != nil {
-		return nil, err
-	}
-	tasks, err := queryAll(ctx, s, "list tasks", scanTask, text, args...)
-	if err != nil {
-		return nil, err
-	}
-	return taskapi.NewTaskPage(tasks, f.Limit, field), nil
+	page, err := storesql.ListTasks(ctx, lists{s}, taskColumns, f, s.issuer, dialect)
+	return page, mapError(ctx, "list tasks", err)
 }
 
-// tasksQuery returns the SQL text and arguments of the list f asks for
-// among issuer's rows, and the field the list is sorted by.
-func tasksQuery(f taskapi.TaskFilter, issuer string) (text string, args []any, field taskapi.SortField, err error) {
-	f.Search = strings.ToLower(f.Search) // as containsFunc wants it
-	return storesql.Tasks(taskColumns, f, issuer, dialect)
+// lists runs the statements of storesql's lists on the read pool.
+type lists struct{ s *Store }
+
+func (l lists) Count(ctx context.Context, query string, args ...any) (n int, err error) {
+	return n, l.s.queryRow(ctx, query, args...).Scan(&n)
+}
+
+func (l lists) Tasks(ctx context.Context, query string, args ...any) ([]*taskapi.Task, error) {
+	return queryAll(ctx, l.s, "list tasks", scanTask, query, args...)
 }
 
 // Projects returns one page of the user's projects, oldest first, ties

@@ -44,7 +44,7 @@ func (s *Store) CreateProject(ctx context.Context, p *taskapi.Project) error {
 			return err
 		}
 		_, err := tx.exec(qInsertProject, n.ID, n.UserID, n.Name, nullString(n.Description), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
-		if isPrimaryKeyViolation(err) {
+		if isDuplicateID(err) {
 			return fmt.Errorf("%w: %w", taskapi.ProjectExists(), err)
 		}
 		if err != nil {

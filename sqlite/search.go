@@ -9,19 +9,42 @@ import (
 	"modernc.org/sqlite"
 )
 
-// containsFunc is the SQL function the search filter uses:
-// taskapi_contains(text, term) is 1 when text contains term with both
-// lower-cased by Go's Unicode rules (strings.ToLower), 0 when not, and NULL
-// when text is NULL. SQLite's own lower() folds ASCII letters only, so
-// "éclair" would not find "Éclair". The term is a plain substring: % and _
-// match themselves. Lower-casing is not full case folding: "ß" does not
-// match "SS".
-const containsFunc = "taskapi_contains"
+// The SQL functions of search, registered with the driver for every
+// connection it opens:
+//
+//   - taskapi_contains(text, term) is 1 when text contains term with both
+//     lower-cased by Go's Unicode rules (strings.ToLower), 0 when not, and
+//     NULL when text is NULL. SQLite's own lower() folds ASCII letters
+//     only, so "éclair" would not find "Éclair". The term is a plain
+//     substring: % and _ match themselves. Lower-casing is not full case
+//     folding: "ß" does not match "SS".
+//   - taskapi_lower(text) is text lower-cased by the same rule: what the
+//     text index (task_text, kept by triggers) holds.
+//
+// The file stays readable by any SQLite; writing tasks needs
+// taskapi_lower, which the triggers call.
+const (
+	containsFunc = "taskapi_contains"
+	lowerFunc    = "taskapi_lower"
+)
 
 func init() {
-	// Registered with the driver, for every connection it opens. The
-	// schema does not use it, so the file stays readable by any SQLite.
 	sqlite.MustRegisterDeterministicScalarFunction(containsFunc, 2, contains)
+	sqlite.MustRegisterDeterministicScalarFunction(lowerFunc, 1, lower)
+}
+
+func lower(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	text, ok := textArg(args[0])
+	if !ok {
+		return nil, nil
+	}
+	return strings.ToLower(text), nil
+}
+
+// ftsPhrase returns the FTS5 query of term as one phrase: the trigram
+// tokenizer matches it where the text has its characters in a row.
+func ftsPhrase(term string) string {
+	return `"` + strings.ReplaceAll(strings.ToLower(term), `"`, `""`) + `"`
 }
 
 func contains(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {

@@ -162,6 +162,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
+	// Statistics only: a database that cannot be written (read-only, full)
+	// opens all the same, and says so at its first write.
+	write.ExecContext(ctx, optimizeAtOpen)
 	read, err := openDB(path, o.busyTimeout, true, o.readConns)
 	if err != nil {
 		write.Close()
@@ -313,10 +316,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the checkpoints and closes both pools and their statements.
-// It waits for queries in progress.
+// Close stops the checkpoints, lets SQLite refresh its planner statistics
+// (PRAGMA optimize, as it recommends before closing), and closes both
+// pools and their statements. It waits for queries in progress.
 func (s *Store) Close() error {
-	return errors.Join(s.ckpt.close(), s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	ckptErr := s.ckpt.close()
+	s.write.Exec(optimize) // statistics only: a failure loses nothing
+	return errors.Join(ckptErr, s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inTx runs fn in an IMMEDIATE transaction on the write connection and

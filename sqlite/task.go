@@ -85,7 +85,7 @@ func (s *Store) CreateTask(ctx context.Context, t *taskapi.Task) error {
 			n.ID, n.UserID, nullString(n.ProjectID), n.Name, nullString(n.Description), nullDate(n.DueDate),
 			nullTime(n.CompletedOn), formatTime(n.CreatedAt), formatTime(n.UpdatedAt), n.Version, s.issuer)
 		switch {
-		case isPrimaryKeyViolation(err):
+		case isDuplicateID(err):
 			return fmt.Errorf("%w: %w", taskapi.TaskExists(), err)
 		case isForeignKeyViolation(err):
 			return fmt.Errorf("%w: %w", taskapi.NoSuchProject(), err)

@@ -17,6 +17,7 @@ import (
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/postgres"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 // Limits of the configuration.
@@ -66,6 +67,9 @@ type config struct {
 	Profile   bearer.Profile
 	SeedUsers []string
 	Login     loginConfig
+	// App is the browser application's configuration; it is served when
+	// App.ClientID is set (APP_CLIENT_ID under serve; always under dev).
+	App webapp.Config
 	// SharedSubjects makes the subjects of every issuer of ISSUERS one
 	// user each (ISSUERS_SHARE_SUBJECTS).
 	SharedSubjects bool

@@ -10,6 +10,7 @@ import (
 	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/devissuer"
 	"github.com/taskapi/taskapi/httpapi"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 // The development issuer and its defaults.
@@ -19,6 +20,10 @@ const (
 	devIssuerAddr = "127.0.0.1:5001"
 	devDemoUser   = "dev|demo-user"
 	devScopes     = "read:tasks write:tasks delete:tasks"
+	// devAppClientID is the browser application's client at the
+	// development issuer; devCLIClientID is taskapi login's (CLIENT_ID).
+	devAppClientID = "taskapi-web"
+	devCLIClientID = "taskapi-cli"
 )
 
 const devNote = `The development signing key is ` + devKeyFile + ` beside the SQLite file (in
@@ -59,11 +64,20 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	iss := devissuer.New(key, devissuer.WithAudience(devAudience), devissuer.WithLogger(log))
+	// The API's socket comes first: the issuer registers the browser
+	// application's redirect URIs on its port.
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("%w (is the port taken? set PORT or -addr)", err)
+	}
+	defer l.Close()
+	iss := devissuer.New(key, devissuer.WithAudience(devAudience), devissuer.WithLogger(log), devissuer.WithDefaultSubject(*user),
+		devissuer.WithClient(devAppClient(l.Addr())), devissuer.WithClient(devissuer.Client{ID: devCLIClientID, LoopbackRedirectPath: callbackPath}))
 	if err := iss.Start(*issuerAddr); err != nil {
 		return fmt.Errorf("%w (is another taskapi dev running? choose another address with -issuer-addr)", err)
 	}
 	defer iss.Close()
+	cfg.App = webapp.Config{Issuer: iss.URL(), ClientID: devAppClientID, Audience: devAudience}
 
 	// The development issuer replaces the configured ones; the DPoP and
 	// mTLS modes are kept, to try them locally.
@@ -77,18 +91,29 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if _, err := seedUser(ctx, api.store, httpapi.CanonicalIssuer(iss.URL()), *user, time.Now()); err != nil {
 		return fmt.Errorf("seed %s: %w", *user, err)
 	}
-	l, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("%w (is the port taken? set PORT or -addr)", err)
-	}
 	tok, err := iss.Token(devissuer.TokenRequest{Subject: *user, Scope: devScopes})
 	if err != nil {
-		l.Close()
 		return err
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
 	return serveHTTP(ctx, log, l, nil, api.handler, api.drain, 0)
+}
+
+// devAppClient registers the browser application served on api with the
+// development issuer: its callback and landing page, on the bound address
+// and, for 127.0.0.1, on localhost too.
+func devAppClient(api net.Addr) devissuer.Client {
+	c := devissuer.Client{ID: devAppClientID}
+	bases := []string{"http://" + api.String()}
+	if _, port, err := net.SplitHostPort(api.String()); err == nil {
+		bases = append(bases, "http://"+net.JoinHostPort("localhost", port))
+	}
+	for _, b := range bases {
+		c.RedirectURIs = append(c.RedirectURIs, b+webapp.CallbackPath)
+		c.PostLogoutRedirectURIs = append(c.PostLogoutRedirectURIs, b+"/")
+	}
+	return c
 }
 
 // apiURL is the base URL of the API listening on a, with "localhost" for
@@ -107,6 +132,7 @@ func apiURL(a net.Addr) string {
 func printDevBanner(env *environment, api, issuer, user, token, issuerAddr string) {
 	w := env.stdout
 	fmt.Fprintf(w, "\nTask Manager API (development mode) on %s\n", api)
+	fmt.Fprintf(w, "The browser application: open %s/ and sign in as any user (default %s)\n", api, user)
 	fmt.Fprintf(w, "Development token issuer on %s (loopback only, for development only)\n\n", issuer)
 	fmt.Fprintf(w, "Access token for %s (scopes %s; expires %s):\n\n%s\n\n", user, devScopes,
 		time.Now().Add(devissuer.DefaultTTL).UTC().Format(time.RFC3339), token)

@@ -21,6 +21,7 @@ import (
 	"github.com/taskapi/taskapi/httpapi"
 	"github.com/taskapi/taskapi/metrics"
 	"github.com/taskapi/taskapi/postgres"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 const (
@@ -88,7 +89,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,
 		"idempotency_key_ttl", cfg.KeyTTL.String(), "max_idempotency_keys_per_user", cfg.Limits.IdempotencyKeys,
-		"metrics", cfg.Metrics, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
+		"metrics", cfg.Metrics, "app_client_id", cfg.App.ClientID, "app_issuer", cfg.App.Issuer, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
 	return serveHTTP(ctx, log, l, tlsConfig, api.handler, api.drain, cfg.ShutdownDelay)
 }
 
@@ -226,6 +227,12 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 			TrustedProxies:   cfg.TrustedProxies,
 			RequestTimeout:   cfg.RequestTimeout,
 		})
+	}
+	if err == nil && cfg.App.ClientID != "" {
+		var app *webapp.App
+		if app, err = webapp.New(cfg.App); err == nil {
+			a.handler = app.Wrap(a.handler)
+		}
 	}
 	if err != nil {
 		a.Close()

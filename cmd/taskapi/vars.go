@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/webapp"
 )
 
 // A variable is one configuration variable, read from the environment (or
@@ -154,6 +155,10 @@ var variables = []variable{
 			c.RequestTimeout, err = durationIn(name, s, maxRequestTimeout)
 			return err
 		}},
+	{"APP_CLIENT_ID", "", "serve", "client id of the browser application (a Single Page Application at the provider): serves it at / and /app/; unset: off", parseAppClientID},
+	{"APP_ISSUER_BASE_URL", "", "serve", "the provider the browser application signs in with (default: ISSUER_BASE_URL)", parseAppIssuer},
+	{"APP_AUDIENCE", "", "serve", "the audience parameter the browser application sends (default: the first AUDIENCE)", parseAppAudience},
+	{"APP_SCOPE", "", "serve", "the scopes the browser application asks for; must hold openid (default: " + webapp.DefaultScope + ")", parseAppScope},
 	{"PPROF_ADDR", "", "serve", "loopback HOST:PORT serving net/http/pprof at /debug/pprof/; other addresses are refused",
 		func(c *config, _, s string) (err error) { c.PprofAddr, err = pprofAddr(s); return err }},
 	{"SHUTDOWN_DELAY", "0s", "serve", "on SIGTERM, how long GET /ready answers 503 (and responses close their connections) before the server stops accepting connections",

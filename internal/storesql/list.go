@@ -2,6 +2,7 @@ package storesql
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,9 +11,21 @@ import (
 
 // Dialect is what the stores' lists differ in.
 type Dialect struct {
-	// Search selects the tasks whose name or description contains the
-	// search text, which it takes twice.
-	Search string
+	// Search is the exact test of a search: the task's name or
+	// description contains the search text, lower-cased by the store's
+	// rule. It takes SearchArg of the text twice.
+	Search    string
+	SearchArg func(text string) any
+	// TextIndex selects, through the store's trigram index, the tasks that
+	// may contain the search text: at least those that Search selects. It
+	// takes TextIndexArg of the text once. Empty when Search itself uses
+	// the index.
+	TextIndex    string
+	TextIndexArg func(text string) any
+	// Unindexed returns a term in a form that no index serves, so that it
+	// is checked on the rows an index found and cannot make the database's
+	// planner choose another index.
+	Unindexed func(Term) string
 	// Time and Date return the argument of a timestamp and of a date
 	// column.
 	Time func(*time.Time) any
@@ -20,58 +33,6 @@ type Dialect struct {
 	// Unstorable, when set, reports text that the store cannot hold: a
 	// cursor with such text is invalid.
 	Unstorable func(...string) bool
-}
-
-// Tasks returns the SELECT of columns of one page of the tasks f selects
-// among issuer's, in f.Sort order with ties broken by id, after f.After;
-// its arguments; and the field the list is sorted by.
-func Tasks(columns string, f taskapi.TaskFilter, issuer string, d Dialect) (text string, args []any, field taskapi.SortField, err error) {
-	if f.Limit < 1 {
-		return "", nil, "", badRequest("limit must be at least 1")
-	}
-	field = f.Sort.Field
-	if field == "" {
-		field = taskapi.SortCreatedAt
-	}
-	if !field.Valid() {
-		return "", nil, "", badRequest("cannot sort by %q", field)
-	}
-	var q query
-	q.add("user_id = ? AND issuer = ?", f.UserID, issuer)
-	if f.Completed != nil {
-		if *f.Completed {
-			q.add("completed_on IS NOT NULL")
-		} else {
-			q.add("completed_on IS NULL")
-		}
-	}
-	if f.Search != "" {
-		q.add(d.Search, f.Search, f.Search)
-	}
-	switch {
-	case f.Project.None:
-		q.add("project_id IS NULL")
-	case f.Project.ID != "":
-		q.add("project_id = ?", f.Project.ID)
-	}
-	if f.DueBefore != nil {
-		q.add("due_date < ?", d.Date(f.DueBefore))
-	}
-	if f.DueAfter != nil {
-		q.add("due_date > ?", d.Date(f.DueAfter))
-	}
-	if f.After != nil {
-		v, err := d.cursor(field, f.After)
-		if err != nil {
-			return "", nil, "", err
-		}
-		q.keyset(field.Column(), field.Nullable(), f.Sort.Desc, v, f.After.ID)
-	}
-	order := field.Column() + " ASC NULLS LAST, id ASC"
-	if f.Sort.Desc {
-		order = field.Column() + " DESC NULLS FIRST, id DESC"
-	}
-	return q.selectText(columns, "tasks", order, f.Limit), q.args, field, nil
 }
 
 // Projects returns the SELECT of columns of one page of issuer's projects
@@ -87,7 +48,8 @@ func Projects(columns string, f taskapi.ProjectListFilter, issuer string, d Dial
 		if err != nil {
 			return "", nil, err
 		}
-		q.keyset("created_at", false, false, v, f.After.ID)
+		c := keyset("created_at", false, false, v, f.After.ID)[0][0]
+		q.add(c.term(plain), c.args...)
 	}
 	return q.selectText(columns, "projects", "created_at, id", f.Limit), q.args, nil
 }
@@ -99,10 +61,15 @@ type query struct {
 }
 
 // add appends term and its arguments, one for each "?" of term. A count
-// that differs is a bug of the caller: it panics.
+// that differs is a bug of the caller: it panics. A term without
+// arguments that q has already is left out: SQLite's planner may read
+// the same test twice as two ways to use an index.
 func (q *query) add(term string, args ...any) {
 	if strings.Count(term, "?") != len(args) {
 		panic(fmt.Sprintf("storesql: %d arguments for %q", len(args), term))
+	}
+	if len(args) == 0 && slices.Contains(q.where, term) {
+		return
 	}
 	q.where = append(q.where, term)
 	q.args = append(q.args, args...)
@@ -116,23 +83,47 @@ func (q *query) selectText(columns, table, order string, limit int) string {
 		` ORDER BY ` + order + ` LIMIT ?`
 }
 
-// keyset adds the term that selects the rows after (value, id) in the
-// order of column: ascending with NULLs last, or descending with NULLs
-// first. value is nil when the cursor's row had no value.
-func (q *query) keyset(column string, nullable, desc bool, value any, id string) {
+// Term is the SQL of a WHERE term, written with col around each column
+// it tests (a Dialect's Unindexed may change them).
+type Term func(col func(string) string) string
+
+// plain is the column as it is.
+func plain(column string) string { return column }
+
+// cond is a term and its arguments.
+type cond struct {
+	term Term
+	args []any
+}
+
+// keyset returns the rows after (value, id) in the order of column,
+// ascending with NULLs last or descending with NULLs first (value is nil
+// when the cursor's row had no value), as the conditions of one range of
+// an index on (column, id), or of two ranges that follow each other in
+// the list: the rest of the values, then every NULL; or the rest of the
+// NULLs, then every value.
+func keyset(column string, nullable, desc bool, value any, id string) [][]cond {
+	pair := func(op string) cond {
+		return cond{func(c func(string) string) string { return "(" + c(column) + ", " + c("id") + ") " + op + " (?, ?)" }, []any{value, id}}
+	}
+	null := func(test string) cond {
+		return cond{func(c func(string) string) string { return c(column) + " " + test }, nil}
+	}
+	idAfter := func(op string) cond {
+		return cond{func(c func(string) string) string { return c("id") + " " + op + " ?" }, []any{id}}
+	}
 	switch {
-	case !nullable && !desc:
-		q.add("("+column+", id) > (?, ?)", value, id)
-	case !nullable && desc:
-		q.add("("+column+", id) < (?, ?)", value, id)
-	case !desc && value != nil: // the rest of the values, then every NULL
-		q.add("("+column+" IS NULL OR ("+column+", id) > (?, ?))", value, id)
-	case !desc && value == nil: // among the NULLs at the end
-		q.add("("+column+" IS NULL AND id > ?)", id)
-	case desc && value != nil: // the rest of the values; the NULLs came first
-		q.add("("+column+", id) < (?, ?)", value, id)
-	default: // desc, among the NULLs first, then every value
-		q.add("("+column+" IS NOT NULL OR id < ?)", id)
+	case !desc && (!nullable || value != nil):
+		if nullable {
+			return [][]cond{{pair(">")}, {null("IS NULL")}}
+		}
+		return [][]cond{{pair(">")}}
+	case !desc: // among the NULLs at the end
+		return [][]cond{{null("IS NULL"), idAfter(">")}}
+	case !nullable || value != nil: // the NULLs came first
+		return [][]cond{{pair("<")}}
+	default: // among the NULLs first, then every value
+		return [][]cond{{null("IS NULL"), idAfter("<")}, {null("IS NOT NULL")}}
 	}
 }
 

@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/storesql"
+	"github.com/taskapi/taskapi/internal/storesql/listtest"
+)
+
+// seed copies the rows of listtest into s: Big's tasks and projects,
+// Small's, and 600 more users like Small, so that Big's rows are a
+// twentieth of the table, as a big user's among many: PostgreSQL's
+// planner weighs an index against reading the whole table.
+func seed(t *testing.T, s *Store) []*taskapi.Task {
+	t.Helper()
+	ctx := t.Context()
+	all := listtest.Tasks(listtest.Big, listtest.BigTasks)
+	all = append(all, listtest.Tasks(listtest.Small, listtest.SmallTasks)...)
+	for i := range 600 {
+		all = append(all, listtest.Tasks(fmt.Sprintf("auth0|other%d", i), listtest.SmallTasks)...)
+	}
+	for _, id := range []string{listtest.BigProject, listtest.SmallProject} {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO projects (id, user_id, name, created_at, updated_at, issuer) VALUES ($1, $2, $1, $3, $3, $4)`,
+			id, listtest.Big, listtest.Start, s.issuer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := make([][]any, len(all))
+	for i, n := range all {
+		rows[i] = []any{n.ID, n.UserID, n.ProjectID, n.Name, n.Description, dateArg(n.DueDate), timeArg(n.CompletedOn),
+			micro(n.CreatedAt), micro(n.UpdatedAt), n.Version, s.issuer}
+	}
+	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"tasks"},
+		[]string{"id", "user_id", "project_id", "name", "description", "due_date", "completed_on", "created_at", "updated_at", "version", "issuer"},
+		pgx.CopyFromRows(rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
+}
+
+// explaining runs the statements of a list and keeps their query plans,
+// as the server plans them with the arguments at hand (a custom plan) or
+// without them (the generic plan of a statement prepared and run often).
+type explaining struct {
+	lists
+	t       *testing.T
+	conn    *pgx.Conn
+	generic bool
+	plans   *[]string
+}
+
+func (e explaining) explain(query string, args []any) {
+	mode := "force_custom_plan"
+	if e.generic {
+		mode = "force_generic_plan"
+	}
+	ctx := e.t.Context()
+	if _, err := e.conn.Exec(ctx, `SET plan_cache_mode = `+mode); err != nil {
+		e.t.Fatal(err)
+	}
+	rows, err := e.conn.Query(ctx, `EXPLAIN `+numbered(query), args...)
+	if err != nil {
+		e.t.Fatalf("EXPLAIN %s: %v", query, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	*e.plans = append(*e.plans, query+"\n"+strings.Join(lines, "\n"))
+}
+
+func (e explaining) Count(ctx context.Context, query string, args ...any) (int, error) {
+	e.explain(query, args)
+	return e.lists.Count(ctx, query, args...)
+}
+
+func (e explaining) Tasks(ctx context.Context, query string, args ...any) ([]*taskapi.Task, error) {
+	e.explain(query, args)
+	return e.lists.Tasks(ctx, query, args...)
+}
+
+// TestListPlans runs every filter × sort of listtest after ANALYZE, with
+// custom and generic plans, and checks the pages against the reference
+// and the plans of the walks (checkPlan).
+func TestListPlans(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds thousands of rows")
+	}
+	s, url := open(t)
+	all := seed(t, s)
+	conn := admin(t, url)
+	for _, stats := range []bool{true} { // see the README: PostgreSQL plans on statistics
+		if stats {
+			if _, err := conn.Exec(t.Context(), `ANALYZE tasks; ANALYZE projects`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, generic := range []bool{false, true} {
+			for _, user := range []string{listtest.Big} {
+				for _, c := range listtest.Cases() {
+					for _, sort := range listtest.Sorts() {
+						name := fmt.Sprintf("stats=%v/generic=%v/%s/%s/%s desc=%v", stats, generic, user, c.Name, sort.Field, sort.Desc)
+						t.Run(name, func(t *testing.T) {
+							f := c.Filter
+							f.UserID, f.Sort, f.Limit = user, sort, 20
+							var plans []string
+							q := explaining{lists{s}, t, conn, generic, &plans}
+							listtest.Check(t, listtest.Want(all, f), f, func(f taskapi.TaskFilter) (*taskapi.TaskPage, error) {
+								return storesql.ListTasks(t.Context(), q, taskColumns, f, s.issuer, dialect)
+							})
+							for _, p := range plans {
+								checkPlan(t, p, sort.Field, user == listtest.Big)
+							}
+						})
+					}
+				}
+			}
+		}
+	}
+}
+
+var scanOf = regexp.MustCompile(`(Seq Scan|Index Scan|Index Only Scan|Bitmap Index Scan)(?: Backward)? (?:using|on) (\w+)`)
+
+// checkPlan checks the plan of one statement of a list sorted by field:
+// a walk without a filter but on the sort field reads the sort field's
+// index in order, without a sort. The plans of the other statements are
+// the planner's choice by cost (see the README): only their pages are
+// checked.
+func checkPlan(t *testing.T, plan string, field taskapi.SortField, big bool) {
+	t.Helper()
+	statement, _, _ := strings.Cut(plan, "\n")
+	if !big || !strings.HasPrefix(statement, "SELECT id") || strings.Contains(statement, "IS TRUE") ||
+		strings.Contains(statement, "OFFSET") || strings.Contains(statement, "examined") || strings.Contains(statement, "project_id") {
+		return
+	}
+	scans := scanOf.FindAllStringSubmatch(plan, -1)
+	if len(scans) != 1 {
+		t.Fatalf("%d scans in the plan, want 1:\n%s", len(scans), plan)
+	}
+	if want := "tasks_owner_" + sortIndex[field]; scans[0][1] != "Index Scan" || scans[0][2] != want {
+		t.Errorf("a walk by %s %s, want an index scan of %s:\n%s", scans[0][1], scans[0][2], want, plan)
+	}
+	if strings.Contains(plan, "Sort Key") {
+		t.Errorf("a walk that sorts:\n%s", plan)
+	}
+}
+
+var sortIndex = map[taskapi.SortField]string{
+	taskapi.SortCreatedAt: "created", taskapi.SortUpdatedAt: "updated", taskapi.SortDueDate: "due",
+	taskapi.SortName: "name", taskapi.SortCompletedOn: "completed",
+}
