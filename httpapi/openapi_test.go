@@ -325,6 +325,20 @@ func validate(schemaNode, v any, where string) []string {
 			for i, e := range arr {
 				errs = append(errs, validate(arg, e, fmt.Sprintf("%s[%d]", where, i))...)
 			}
+		case "oneOf":
+			valid := 0
+			for _, sub := range arg.([]any) {
+				if len(validate(sub, v, where)) == 0 {
+					valid++
+				}
+			}
+			if valid != 1 {
+				fail("%d of the oneOf schemas match, want 1", valid)
+			}
+		case "pattern":
+			if s, ok := v.(string); ok && !regexp.MustCompile(arg.(string)).MatchString(s) {
+				fail("%q does not match %s", s, arg)
+			}
 		case "enum":
 			if !slices.ContainsFunc(arg.([]any), func(e any) bool { return e == v }) {
 				fail("%v is not one of %v", v, arg)
@@ -467,5 +481,16 @@ func TestSchemaChecker(t *testing.T) {
 	if errs := validate(map[string]any{"$ref": "#/components/schemas/ValidationError"},
 		map[string]any{"error": "Validation error", "code": "ERR_NF", "errors": []any{}}, "body"); len(errs) < 2 {
 		t.Errorf("a 422 body with the wrong code and no errors gives %v", errs)
+	}
+	change := map[string]any{"$ref": "#/components/schemas/Change"}
+	tombstone := map[string]any{"type": "task", "id": "a", "deleted": true, "task": nil, "project": nil}
+	if errs := validate(change, tombstone, "body"); len(errs) > 0 {
+		t.Errorf("a valid tombstone fails: %v", errs)
+	}
+	if errs := validate(change, map[string]any{"type": "task", "id": "a", "deleted": false, "task": "a", "project": nil}, "body"); len(errs) == 0 {
+		t.Error("the checker accepts a task that is a string (oneOf)")
+	}
+	if errs := validate(map[string]any{"pattern": "^[0-9]+$"}, "12a", "body"); len(errs) == 0 {
+		t.Error("the checker accepts a string against a pattern it breaks")
 	}
 }

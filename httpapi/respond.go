@@ -30,6 +30,7 @@ var statuses = map[string]int{
 	taskapi.ECONFLICT:       http.StatusConflict,
 	taskapi.ELIMIT:          http.StatusConflict,
 	taskapi.EPRECONDITION:   http.StatusPreconditionFailed,
+	taskapi.ERESYNC:         http.StatusGone,
 	taskapi.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	ETOOLARGE:               http.StatusRequestEntityTooLarge,
 	EMEDIATYPE:              http.StatusUnsupportedMediaType,

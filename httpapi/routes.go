@@ -37,5 +37,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("DELETE /projects/{id}", s.protect(ScopeDelete, s.deleteProject))
 	mux.Handle("GET /projects/{id}/tasks", s.protect(ScopeRead, s.listProjectTasks))
 
+	mux.Handle("GET /changes", s.protect(ScopeRead, s.listChanges))
+
 	return s.common(s.dispatch(mux))
 }

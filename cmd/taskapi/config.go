@@ -73,6 +73,10 @@ type config struct {
 	// SharedSubjects makes the subjects of every issuer of ISSUERS one
 	// user each (ISSUERS_SHARE_SUBJECTS).
 	SharedSubjects bool
+	// TombstoneRetention is how long the change feed keeps deleted
+	// objects (TOMBSTONE_RETENTION); zero for the commands that do not
+	// read it.
+	TombstoneRetention time.Duration
 }
 
 // database is where the data lives: a SQLite file (Path) or a PostgreSQL

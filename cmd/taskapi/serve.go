@@ -159,6 +159,8 @@ type api struct {
 	drain    *drainState
 	handler  http.Handler
 	stopWarm context.CancelFunc // stops the key fetches and the purge of idempotency keys
+	// stopPurge stops the purge of old tombstones and waits for it.
+	stopPurge func()
 }
 
 // openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
@@ -196,6 +198,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	a.stopWarm = stopWarm
 	warm(warmCtx, log, v)
 	go purgeKeys(warmCtx, log, store, purgeInterval)
+	a.stopPurge = startTombstonePurge(ctx, log, store, cfg.TombstoneRetention, time.Now)
 
 	var reg *prometheus.Registry
 	if cfg.Metrics {
@@ -244,6 +247,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 // Close stops fetching keys and closes the verifier and the store.
 func (a *api) Close() {
 	a.stopWarm()
+	a.stopPurge()
 	a.verifier.Close()
 	a.store.Close()
 }

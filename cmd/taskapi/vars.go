@@ -104,6 +104,8 @@ var variables = []variable{
 			c.Limits.IdempotencyKeys, err = intIn(name, s, 0, maxPerUserLimit)
 			return err
 		}},
+	{"TOMBSTONE_RETENTION", defaultTombstoneRetention.String(), "serve dev", "how long GET /changes remembers deleted tasks and projects; a cursor from before a forgotten one is answered 410 ERR_RESYNC",
+		parseTombstoneRetention},
 	{"REQUIRE_SCOPES", "false", "serve dev decode", "enforce read:tasks, write:tasks, delete:tasks",
 		func(c *config, name, s string) (err error) { c.RequireScopes, err = parseBool(name, s); return err }},
 	{"METRICS", "false", "serve dev", "serve Prometheus metrics at GET /metrics",
