@@ -207,6 +207,9 @@ type IssuerStore interface {
 	// read in one snapshot: ERESYNC when f.After cannot be continued
 	// (ChangeHead.Check).
 	Changes(ctx context.Context, f ChangeFilter) (*ChangePage, error)
+
+	// UserData and DeleteUserData export and erase all of a user's rows.
+	UserDataStore
 }
 
 // Store is everything the service keeps. A user is a subject of one token

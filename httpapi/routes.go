@@ -17,6 +17,8 @@ func (s *server) routes() http.Handler {
 	}
 
 	mux.Handle("GET /me", s.protect("", s.me))
+	mux.Handle("GET /me/export", s.protect(ScopeRead, s.exportMe))
+	mux.Handle("DELETE /me", s.protect(ScopeDelete, s.deleteMe))
 
 	mux.Handle("GET /tasks", s.protect(ScopeRead, s.listTasks))
 	mux.Handle("POST /tasks", s.protect(ScopeWrite, s.createTask))

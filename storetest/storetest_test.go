@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T, limits taskapi.Limits) taskapi.St
 		{"Limits", append(limitTests, keyLimitTests...), testLimits},
 		{"IdempotencyKeys", keyTests, taskapi.Limits{}},
 		{"Changes", changeTests, taskapi.Limits{}},
+		{"UserData", userDataTests, taskapi.Limits{}},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

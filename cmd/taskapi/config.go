@@ -40,6 +40,7 @@ type config struct {
 	Port             int
 	Database         database
 	LogLevel         slog.Level
+	LogText          bool // LOG_FORMAT=text; JSON otherwise
 	DefaultPageSize  int
 	MaxPageSize      int
 	RequireScopes    bool
@@ -57,7 +58,10 @@ type config struct {
 	// (IDEMPOTENCY_KEY_TTL).
 	KeyTTL    time.Duration
 	PprofAddr string
-	Bearer    bearer.Config
+	// TLS is the certificate and key serve terminates TLS with
+	// (TLS_CERT_FILE, TLS_KEY_FILE); none: plain HTTP.
+	TLS    tlsFiles
+	Bearer bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
 	// checks are in Bearer.Validators already.
 	Profile   bearer.Profile
