@@ -19,6 +19,9 @@ type Claims struct {
 	// raw is the decoded payload as signed (nil when c was not made by
 	// verification), for Decode.
 	raw []byte
+	// introspected: the claims are an introspection response, which has
+	// no protected header to check.
+	introspected bool
 }
 
 // Subject returns the "sub" claim, or "" when it is missing or not a string.

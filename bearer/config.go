@@ -187,6 +187,10 @@ type Config struct {
 	// headers give the URL a DPoP proof must name; from any other peer
 	// they are ignored.
 	TrustedProxies []netip.Prefix
+	// Introspection verifies opaque tokens by OAuth 2.0 Token
+	// Introspection (RFC 7662); off by default. With IntrospectionOnly, an
+	// Issuer and an Introspection.Endpoint suffice (no key source).
+	Introspection IntrospectionOptions
 	// AllowInsecureHTTP accepts plain-http IssuerBaseURL and JWKSURI
 	// (configured or discovered) off loopback, and http issuers with
 	// Issuers (as IssuersOptions.AllowInsecureHTTP). For development only:
@@ -269,7 +273,7 @@ func (c *Config) check() error {
 		if err := c.checkIssuers(); err != nil {
 			return err
 		}
-	} else if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0 && c.Keys == nil)) {
+	} else if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0 && c.Keys == nil && !c.introspectsAll())) {
 		return errors.New(msgNeedSource)
 	}
 	hasKey, alg := len(c.PublicKey) > 0, c.TokenSigningAlg
@@ -325,6 +329,9 @@ func (c *Config) check() error {
 		}
 	}
 	if err := c.checkKeys(); err != nil {
+		return err
+	}
+	if err := c.checkIntrospection(); err != nil {
 		return err
 	}
 	return c.MTLS.check()

@@ -18,7 +18,16 @@ import "errors"
 // StaleIfError), until a background refresh (RefreshAhead) or a retried
 // Warm brings them back. The error says which issuer lacks what and, when
 // the last fetch failed, why; it is meant for logs.
-func (v *Verifier) Ready() error { return v.issuers.ready() }
+//
+// With Introspection, Ready also fails while the introspection endpoint's
+// last answer refused the client credentials.
+func (v *Verifier) Ready() error {
+	err := v.issuers.ready()
+	if v.introspection != nil {
+		err = errors.Join(err, v.introspection.ready())
+	}
+	return err
+}
 
 // ready is Ready for every static issuer (or the only one) in
 // configuration order.

@@ -159,7 +159,7 @@ func (v *Verifier) buildChecks(cfg *Config) []claimCheck {
 func (v *Verifier) runChecks(ctx context.Context, s *state, c *Claims, customOnly bool) *Error {
 	for i := range v.checks {
 		ch := &v.checks[i]
-		if customOnly && ch.custom == nil {
+		if (customOnly && ch.custom == nil) || (ch.fromHeader && c.introspected) {
 			continue
 		}
 		var val any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -57,6 +58,8 @@ type Verifier struct {
 	// keyCounters.
 	counts      verifyCounts
 	keyCounters *keyset.Counters
+	// introspection verifies the tokens that are not JWTs (nil: JWTOnly).
+	introspection *introspector
 }
 
 // ErrorHandler answers a failed request; err is usually an *Error.
@@ -117,6 +120,9 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Introspection.Mode != JWTOnly {
+		v.introspection = newIntrospector(v, cfg)
+	}
 	return v, nil
 }
 
@@ -125,7 +131,15 @@ func New(cfg Config) (*Verifier, error) {
 // does nothing without an IssuerBaseURL or a JWKSURI. With Issuers, it
 // warms every listed issuer that has a remote key set (a Resolve
 // function's issuers are not known in advance).
-func (v *Verifier) Warm(ctx context.Context) error { return v.issuers.warm(ctx) }
+// With Introspection, it also checks that the endpoint accepts the client
+// credentials.
+func (v *Verifier) Warm(ctx context.Context) error {
+	err := v.issuers.warm(ctx)
+	if v.introspection != nil {
+		err = errors.Join(err, v.introspection.warm(ctx))
+	}
+	return err
+}
 
 // Close stops background key refreshes (of every issuer, with Issuers).
 func (v *Verifier) Close() error { return v.issuers.close() }
@@ -147,6 +161,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 func (v *Verifier) verifyToken(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.maxTokenBytes {
 		return nil, InvalidToken(msgTooLarge)
+	}
+	if v.introspection != nil && v.introspection.handles(token) {
+		return v.introspection.verify(ctx, token)
 	}
 	now := v.now()
 	sec := float64(now.Unix())

@@ -128,6 +128,7 @@ func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, erro
 		Issuer      *string  `json:"issuer"`
 		JWKSURI     *string  `json:"jwks_uri"`
 		SigningAlgs []string `json:"id_token_signing_alg_values_supported"`
+		Introspect  string   `json:"introspection_endpoint"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return nil, fmt.Errorf("invalid authorization server metadata: %w", err)
@@ -140,7 +141,7 @@ func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, erro
 			return nil, err
 		}
 	}
-	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs, ttl: ttl}
+	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs, IntrospectionEndpoint: doc.Introspect, ttl: ttl}
 	if m.JWKSURI == "" {
 		if doc.JWKSURI == nil || *doc.JWKSURI == "" {
 			return nil, errors.New("'jwks_uri' not found in authorization server metadata")

@@ -95,10 +95,13 @@ const (
 // Metadata is what discovery found (empty when there is no discovery).
 // Treat as read-only.
 type Metadata struct {
-	Issuer      string        // "issuer"
-	JWKSURI     string        // "jwks_uri" (or Config.JWKSURI)
-	SigningAlgs []string      // "id_token_signing_alg_values_supported" (nil when absent / no discovery)
-	ttl         time.Duration // how long it may be used (Set.maxAge)
+	Issuer      string   // "issuer"
+	JWKSURI     string   // "jwks_uri" (or Config.JWKSURI)
+	SigningAlgs []string // "id_token_signing_alg_values_supported" (nil when absent / no discovery)
+	// IntrospectionEndpoint is "introspection_endpoint" (RFC 8414), "" when
+	// absent; not checked here (the introspection client checks it).
+	IntrospectionEndpoint string
+	ttl                   time.Duration // how long it may be used (Set.maxAge)
 }
 
 // Key is one public key of the set. Treat as read-only.

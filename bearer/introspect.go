@@ -1,0 +1,412 @@
+package bearer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/taskapi/taskapi/bearer/internal/keyset"
+)
+
+// IntrospectionMode chooses which tokens are verified by OAuth 2.0 Token
+// Introspection (RFC 7662) rather than as JWTs.
+type IntrospectionMode int
+
+const (
+	// JWTOnly verifies every token as a JWT; introspection is off (the
+	// default).
+	JWTOnly IntrospectionMode = iota
+	// JWTAndIntrospection verifies a token shaped like a JWT (three or
+	// five dot-separated segments) as a JWT and introspects any other
+	// (an opaque, reference token).
+	JWTAndIntrospection
+	// IntrospectionOnly introspects every token, JWTs included.
+	IntrospectionOnly
+)
+
+// Client authentication methods at the introspection endpoint (RFC 6749
+// §2.3.1).
+const (
+	ClientSecretBasic = "client_secret_basic"
+	ClientSecretPost  = "client_secret_post"
+)
+
+// Defaults of the IntrospectionOptions fields that are left zero.
+const (
+	DefaultIntrospectionCacheMaxAge = time.Minute
+	DefaultInactiveCacheMaxAge      = 5 * time.Second
+	DefaultMaxIntrospectionBytes    = 64 << 10
+)
+
+// Messages of introspection failures.
+const (
+	msgInactive        = "Token is not active"
+	msgNotAccessToken  = "Token is not an access token"
+	msgIntrospectFails = "Unable to introspect the token"
+)
+
+// IntrospectionOptions configures Token Introspection (RFC 7662) for
+// tokens that are not JWTs. It needs a single issuer (not Issuers). An
+// introspected token goes through the same checks as a JWT ("iss", "aud",
+// "exp", "nbf", "iat", the Validators; the header checks "alg" and "typ"
+// do not apply) and its response reaches the handler as Claims.Payload.
+type IntrospectionOptions struct {
+	// Mode chooses which tokens are introspected (JWTOnly: none).
+	Mode IntrospectionMode
+	// Endpoint is the introspection endpoint; "" means the
+	// "introspection_endpoint" of the discovery metadata (IssuerBaseURL).
+	Endpoint string
+	// ClientID and ClientSecret authenticate this resource server at the
+	// endpoint. The secret never appears in errors, logs or Stats.
+	ClientID     string
+	ClientSecret string
+	// AuthMethod is ClientSecretBasic (the default) or ClientSecretPost.
+	AuthMethod string
+	// CacheMaxAge bounds how long an active answer is reused
+	// (DefaultIntrospectionCacheMaxAge); never beyond the token's "exp".
+	// A revoked token is accepted until then.
+	CacheMaxAge time.Duration
+	// InactiveCacheMaxAge is how long an inactive answer is reused
+	// (DefaultInactiveCacheMaxAge).
+	InactiveCacheMaxAge time.Duration
+	// CacheSize bounds the number of cached answers (0:
+	// DefaultTokenCacheSize). Config.NoTokenCache turns the cache off.
+	CacheSize int
+	// MaxResponseBytes bounds an introspection response
+	// (DefaultMaxIntrospectionBytes).
+	MaxResponseBytes int64
+}
+
+// String describes o without its ClientSecret, so that printing a Config
+// does not leak it.
+func (o IntrospectionOptions) String() string {
+	secret := ""
+	if o.ClientSecret != "" {
+		secret = "[redacted]"
+	}
+	return fmt.Sprintf("{Mode:%d Endpoint:%s ClientID:%s ClientSecret:%s AuthMethod:%s}", o.Mode, o.Endpoint, o.ClientID, secret, o.AuthMethod)
+}
+
+// GoString is String, for %#v.
+func (o IntrospectionOptions) GoString() string { return o.String() }
+
+// introspectsAll reports whether every token is introspected with a
+// configured endpoint, so that no key source is needed.
+func (c *Config) introspectsAll() bool {
+	return c.Introspection.Mode == IntrospectionOnly && c.Introspection.Endpoint != ""
+}
+
+// checkIntrospection validates c.Introspection.
+func (c *Config) checkIntrospection() error {
+	o := &c.Introspection
+	if o.Mode == JWTOnly {
+		return nil
+	}
+	if msg := firstBroken(
+		rule{o.Mode != JWTAndIntrospection && o.Mode != IntrospectionOnly, "Introspection.Mode is unknown"},
+		rule{c.Issuers.configured(), "Introspection and Issuers exclude each other"},
+		rule{o.ClientID == "" || o.ClientSecret == "", "Introspection needs a ClientID and a ClientSecret"},
+		rule{o.AuthMethod != "" && o.AuthMethod != ClientSecretBasic && o.AuthMethod != ClientSecretPost, "Introspection.AuthMethod must be client_secret_basic or client_secret_post"},
+		rule{o.Endpoint == "" && c.IssuerBaseURL == "", "Introspection needs an Endpoint or an IssuerBaseURL to discover it"},
+		rule{o.CacheMaxAge < 0 || o.InactiveCacheMaxAge < 0 || o.CacheSize < 0 || o.MaxResponseBytes < 0, "Introspection durations and sizes must not be negative"},
+	); msg != "" {
+		return errors.New(msg)
+	}
+	if o.Endpoint != "" {
+		return checkEndpoint(o.Endpoint, c.allowInsecureHTTP())
+	}
+	return nil
+}
+
+// checkEndpoint accepts an absolute http(s) URL, plain http only on
+// loopback unless allowHTTP.
+func checkEndpoint(raw string, allowHTTP bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("introspection endpoint must be an absolute http or https URL")
+	}
+	if u.Scheme == "http" && !allowHTTP && !keyset.Loopback(u.Hostname()) {
+		return errors.New("introspection endpoint uses plain http off loopback: use https, or set AllowInsecureHTTP for development")
+	}
+	return nil
+}
+
+// introspector verifies tokens at an introspection endpoint, caching the
+// answers by the SHA-256 of the token.
+type introspector struct {
+	v         *Verifier
+	tv        *tokenVerifier // the single issuer: its issuer and discovery
+	mode      IntrospectionMode
+	endpoint  string // configured; "" means discovered
+	clientID  string
+	secret    string
+	usePost   bool
+	client    *http.Client
+	timeout   time.Duration
+	maxBytes  int64
+	maxAge    time.Duration
+	inactive  time.Duration
+	allowHTTP bool
+	cache     *answerCache // nil with NoTokenCache
+	// refused is why the endpoint last refused the client credentials,
+	// for Ready; nil once it accepts them.
+	refused atomic.Pointer[error]
+}
+
+func newIntrospector(v *Verifier, cfg Config) *introspector {
+	o := cfg.Introspection
+	in := &introspector{
+		v: v, tv: v.issuers.only.tv, mode: o.Mode, endpoint: o.Endpoint,
+		clientID: o.ClientID, secret: o.ClientSecret, usePost: o.AuthMethod == ClientSecretPost,
+		client: cfg.HTTPClient, timeout: orDefault(cfg.Timeout, DefaultTimeout),
+		maxBytes:  orDefault(o.MaxResponseBytes, DefaultMaxIntrospectionBytes),
+		maxAge:    orDefault(o.CacheMaxAge, DefaultIntrospectionCacheMaxAge),
+		inactive:  orDefault(o.InactiveCacheMaxAge, DefaultInactiveCacheMaxAge),
+		allowHTTP: cfg.allowInsecureHTTP(),
+	}
+	if in.client == nil {
+		in.client = &http.Client{}
+	}
+	if !cfg.NoTokenCache {
+		in.cache = &answerCache{size: orDefault(o.CacheSize, DefaultTokenCacheSize), m: map[[sha256.Size]byte]*answer{}}
+	}
+	return in
+}
+
+// handles reports whether token is introspected rather than verified as
+// a JWT.
+func (in *introspector) handles(token string) bool {
+	if in.mode == IntrospectionOnly {
+		return true
+	}
+	dots := strings.Count(token, ".")
+	return dots != 2 && dots != 4
+}
+
+// answer is what the endpoint said of a token: active with its claims
+// and the issuer they must name, or inactive.
+type answer struct {
+	claims *Claims // nil: inactive
+	issuer string
+	until  time.Time
+}
+
+// verify introspects token (or reuses a cached answer) and checks the
+// claims as a JWT's are checked.
+func (in *introspector) verify(ctx context.Context, token string) (*Claims, error) {
+	now := in.v.now()
+	sum := sha256.Sum256([]byte(token))
+	a := in.cache.get(&sum, now)
+	if a == nil {
+		var e *Error
+		if a, e = in.ask(ctx, token, now); e != nil {
+			return nil, e
+		}
+		in.cache.put(&sum, a)
+	}
+	if a.claims == nil {
+		return nil, InvalidToken(msgInactive)
+	}
+	sec := float64(now.Unix())
+	if e := in.v.timeChecks(a.claims.Payload, sec); e != nil {
+		return nil, e
+	}
+	s := &state{payload: a.claims.Payload, now: sec, issuer: a.issuer}
+	if e := in.v.runChecks(ctx, s, a.claims, false); e != nil {
+		return nil, e
+	}
+	return a.claims, nil
+}
+
+// ask calls the endpoint and returns its answer, to be cached until the
+// earlier of the token's "exp" and the cache bound (inactive: briefly).
+func (in *introspector) ask(ctx context.Context, token string, now time.Time) (*answer, *Error) {
+	endpoint, issuer, e := in.where(ctx)
+	if e != nil {
+		return nil, e
+	}
+	payload, err := in.post(ctx, endpoint, token)
+	if err != nil {
+		return nil, in.unavailable(err)
+	}
+	active, ok := payload["active"].(bool)
+	if !ok {
+		return nil, in.unavailable(errors.New(`introspection response has no boolean "active"`))
+	}
+	if !active {
+		return &answer{until: now.Add(in.inactive)}, nil
+	}
+	if tt, ok := payload["token_type"].(string); ok && !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP") && tt != "access_token" {
+		// A refresh token is active too: it must not open the API.
+		return nil, InvalidToken(msgNotAccessToken)
+	}
+	until := now.Add(in.maxAge)
+	if exp, ok := payload["exp"].(float64); ok && exp < float64(until.Unix()) {
+		until = time.Unix(int64(exp), 0)
+	}
+	raw, _ := json.Marshal(payload)
+	return &answer{claims: &Claims{Payload: payload, Token: token, raw: raw, introspected: true}, issuer: issuer, until: until}, nil
+}
+
+// where returns the endpoint and the issuer "iss" must name: configured,
+// or from the discovery metadata.
+func (in *introspector) where(ctx context.Context) (endpoint, issuer string, e *Error) {
+	endpoint, issuer = in.endpoint, in.tv.issuer
+	k, ok := in.tv.keys.(*remoteKeys)
+	if !ok || !k.discovery || (endpoint != "" && issuer != "") {
+		return endpoint, issuer, nil
+	}
+	m, err := k.set.Metadata(ctx)
+	if err != nil {
+		return "", "", asError(k.convert(err))
+	}
+	if issuer == "" {
+		issuer = m.Issuer
+	}
+	if endpoint == "" {
+		if m.IntrospectionEndpoint == "" {
+			return "", "", in.unavailable(errors.New("'introspection_endpoint' not found in authorization server metadata"))
+		}
+		if err := checkEndpoint(m.IntrospectionEndpoint, in.allowHTTP); err != nil {
+			return "", "", in.unavailable(err)
+		}
+		endpoint = m.IntrospectionEndpoint
+	}
+	return endpoint, issuer, nil
+}
+
+// errClientRefused marks an endpoint's refusal of the client credentials.
+var errClientRefused = errors.New("the introspection endpoint refused the client credentials")
+
+// post sends token to the endpoint, authenticated as the client, and
+// returns the decoded JSON object it answered. Its errors never contain
+// the client secret.
+func (in *introspector) post(ctx context.Context, endpoint, token string) (map[string]any, error) {
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	if in.usePost {
+		form.Set("client_id", in.clientID)
+		form.Set("client_secret", in.secret)
+	}
+	ctx, cancel := context.WithTimeout(ctx, in.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, errors.New("introspection request could not be made")
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if !in.usePost {
+		// RFC 6749 §2.3.1: both are form-encoded before Basic encoding.
+		req.SetBasicAuth(url.QueryEscape(in.clientID), url.QueryEscape(in.secret))
+	}
+	resp, err := in.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("introspection request to %s failed: %w", endpoint, redact(err, in.secret))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, in.maxBytes+1))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden ||
+		(resp.StatusCode == http.StatusBadRequest && strings.Contains(string(body), "invalid_client")):
+		err := fmt.Errorf("%w (HTTP %d from %s, client %q)", errClientRefused, resp.StatusCode, endpoint, in.clientID)
+		in.refused.Store(&err)
+		return nil, err
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("introspection endpoint %s answered HTTP %d", endpoint, resp.StatusCode)
+	case err != nil:
+		return nil, fmt.Errorf("introspection response from %s could not be read: %w", endpoint, redact(err, in.secret))
+	case int64(len(body)) > in.maxBytes:
+		return nil, fmt.Errorf("introspection response from %s is larger than %d bytes", endpoint, in.maxBytes)
+	}
+	in.refused.Store(nil)
+	var payload map[string]any
+	if json.Unmarshal(body, &payload) != nil || payload == nil {
+		return nil, fmt.Errorf("introspection response from %s is not a JSON object", endpoint)
+	}
+	return payload, nil
+}
+
+// unavailable is the 503 of a failed introspection, its cause in Err.
+func (in *introspector) unavailable(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable,
+		Message: msgIntrospectFails, RetryAfter: in.v.cooldown, Err: err}
+}
+
+// redact returns err with every occurrence of secret replaced, for an
+// error that might echo a request.
+func redact(err error, secret string) error {
+	if secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "[redacted]"))
+}
+
+// warm checks that the endpoint can be reached and accepts the client
+// credentials, by introspecting a token no provider issued.
+func (in *introspector) warm(ctx context.Context) error {
+	endpoint, _, e := in.where(ctx)
+	if e != nil {
+		return fmt.Errorf("bearer: introspection: %w: %w", e, e.Err)
+	}
+	if _, err := in.post(ctx, endpoint, "bearer-introspection-probe"); err != nil {
+		return fmt.Errorf("bearer: introspection: %w", err)
+	}
+	return nil
+}
+
+// ready is the introspection part of Ready: an error while the endpoint's
+// last answer refused the client credentials.
+func (in *introspector) ready() error {
+	if p := in.refused.Load(); p != nil {
+		return fmt.Errorf("bearer: introspection: %w", *p)
+	}
+	return nil
+}
+
+// answerCache is a bounded map of introspection answers by the SHA-256 of
+// the token; when full, an arbitrary entry makes room.
+type answerCache struct {
+	size int
+	mu   sync.Mutex
+	m    map[[sha256.Size]byte]*answer
+}
+
+// get returns the answer for sum if it is still fresh at now (nil on a
+// nil cache).
+func (c *answerCache) get(sum *[sha256.Size]byte, now time.Time) *answer {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.m[*sum]
+	if a != nil && !now.Before(a.until) {
+		delete(c.m, *sum)
+		return nil
+	}
+	return a
+}
+
+func (c *answerCache) put(sum *[sha256.Size]byte, a *answer) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[*sum]; !ok && len(c.m) >= c.size {
+		for k := range c.m {
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[*sum] = a
+}
