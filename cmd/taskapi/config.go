@@ -244,7 +244,7 @@ func (c *config) checkAuth() error {
 	var errs []error
 	b := c.Bearer
 	// ISSUERS stands in for ISSUER_BASE_URL; loadConfig checked it.
-	if len(b.Issuers.URLs) == 0 && b.IssuerBaseURL == "" && (b.Issuer == "" || (b.JWKSURI == "" && b.Secret == "")) {
+	if len(b.Issuers.URLs) == 0 && b.IssuerBaseURL == "" && (b.Issuer == "" || (b.JWKSURI == "" && b.Secret == "" && !introspectsAll(b.Introspection))) {
 		errs = append(errs, errors.New("ISSUER_BASE_URL is not set: set it (in the environment or .env) to your Auth0 domain as a URL, e.g. ISSUER_BASE_URL=https://YOUR_TENANT.us.auth0.com (or ISSUERS to several issuers)"))
 	} else if b.IssuerBaseURL != "" {
 		if u, err := url.Parse(b.IssuerBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -84,7 +84,8 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Info("listening", "addr", l.Addr().String(), "tls", cfg.TLS.on(), "database", cfg.Database.String(),
 		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "issuers", cfg.Bearer.Issuers.URLs, "audience", cfg.Bearer.Audience,
-		"dpop", dpopMode(cfg.Bearer.DPoP), "dpop_nonces", cfg.Bearer.DPoP.Nonce != nil,
+		"dpop", dpopMode(cfg.Bearer.DPoP),
+		"introspection", introspectionMode(cfg.Bearer.Introspection), "introspection_endpoint", cfg.Bearer.Introspection.Endpoint, "dpop_nonces", cfg.Bearer.DPoP.Nonce != nil,
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
 		"require_scopes", cfg.RequireScopes, "request_timeout", cfg.RequestTimeout.String(),
 		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,

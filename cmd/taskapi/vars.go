@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/bearer"
 	"github.com/taskapi/taskapi/webapp"
 )
 
@@ -64,6 +65,16 @@ var variables = []variable{
 		}},
 	{"DISCOVERY_ISSUER", "", "serve decode", "another issuer the discovery document may name, e.g. https://login.microsoftonline.com/{tenantid}/v2.0 (Entra ID, multi-tenant)",
 		func(c *config, _, s string) error { c.Bearer.DiscoveryIssuer = strings.TrimSpace(s); return nil }},
+	{"INTROSPECTION_MODE", "jwt", "serve decode", "jwt: verify JWTs only; both: introspect tokens that are not JWTs (opaque tokens, RFC 7662); introspection: introspect every token", parseIntrospectionMode},
+	{"INTROSPECTION_ENDPOINT", "", "serve decode", "the introspection endpoint (default: discovery's introspection_endpoint)",
+		func(c *config, _, s string) error { c.Bearer.Introspection.Endpoint = strings.TrimSpace(s); return nil }},
+	{"INTROSPECTION_CLIENT_ID", "", "serve decode", "the client id this API authenticates with at the introspection endpoint",
+		func(c *config, _, s string) error { c.Bearer.Introspection.ClientID = strings.TrimSpace(s); return nil }},
+	{"INTROSPECTION_CLIENT_SECRET", "", "serve decode", "its secret; never a flag, never logged",
+		func(c *config, _, s string) error { c.Bearer.Introspection.ClientSecret = s; return nil }},
+	{"INTROSPECTION_AUTH_METHOD", bearer.ClientSecretBasic, "serve decode", "client_secret_basic or client_secret_post", parseIntrospectionAuthMethod},
+	{"INTROSPECTION_CACHE_MAX_AGE", bearer.DefaultIntrospectionCacheMaxAge.String(), "serve decode", "how long an active introspection answer is reused (never past the token's exp): a revoked token is accepted at most this long",
+		parseIntrospectionCacheMaxAge},
 	{"AUDIENCE_CLAIM", "", "serve decode", "the claim holding the audience, e.g. client_id for Cognito (default: aud)", nil},
 	{"SCOPE_CLAIMS", "", "serve decode", "claims holding scopes, e.g. scope,scp (default: scope)", nil},
 	{"SCOPE_PREFIX", "", "serve decode", "removed from scopes, e.g. task-manager-api/ (Cognito)", nil},
