@@ -37,13 +37,20 @@ type fakeIntrospection struct {
 	jwks   []byte
 }
 
-func newFakeIntrospection(t *testing.T) *fakeIntrospection {
-	testKeys(t)
-	f := &fakeIntrospection{jwks: jwksJSON(t, jwk(&rsaKey.PublicKey, "kid", "RS256"))}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+func newFakeIntrospection(t testing.TB) *fakeIntrospection {
+	f := &fakeIntrospection{}
+	f.Server = newBenchIntrospection(t, f)
 	f.setAnswer(activeAnswer(nil))
 	return f
+}
+
+// newBenchIntrospection starts the server of f.
+func newBenchIntrospection(t testing.TB, f *fakeIntrospection) *httptest.Server {
+	testKeys(t)
+	f.jwks = jwksJSON(t, jwk(&rsaKey.PublicKey, "kid", "RS256"))
+	s := httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(s.Close)
+	return s
 }
 
 func (f *fakeIntrospection) setAnswer(a func(w http.ResponseWriter, token string)) {
