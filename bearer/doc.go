@@ -29,6 +29,10 @@
 //     401; the key set follows its Cache-Control max-age within bounds and
 //     stale keys serve while the provider is down.
 //
+// Opaque (reference) access tokens are verified by OAuth 2.0 Token
+// Introspection (RFC 7662) with Config.Introspection: the answer goes
+// through the same claim checks and reaches the handler as a JWT's claims.
+//
 // Without net/http, Verifier.Verify checks a bare token and returns an
 // *Error carrying the status, code, message and challenge; CheckProof and
 // CheckCertificate apply the DPoP and mTLS rules to a request.
