@@ -10,6 +10,11 @@
 // makes of them. Without node or the installed provider they skip, loudly;
 // with CI set in the environment they fail instead.
 //
+// The introspection tests verify the provider's opaque access tokens at
+// its introspection endpoint (RFC 7662): accepted with either client
+// authentication method, refused right after the cache bound once revoked,
+// a wrong client secret reported by Warm and Ready, a stopped provider 503.
+//
 // TestDifferentialExpress compares package bearer with the library it
 // follows: express-oauth2-jwt-bearer 1.10 behind Express, run by Node.js
 // from interop/nodebearer (server.js; install with `npm ci --prefix

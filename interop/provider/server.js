@@ -13,6 +13,11 @@
 //     tokens (RS256) carry aud "task-manager-api" and the scopes
 //     read:tasks write:tasks delete:tasks; urn:other-api (aud "other-api")
 //     for tokens of another audience;
+//   - urn:task-manager-api-opaque: the same API (aud "task-manager-api")
+//     with opaque (reference) access tokens, which resource servers verify
+//     at the introspection endpoint (RFC 7662, enabled);
+//   - taskapi-rs: a confidential client without grants that authenticates
+//     with client_secret_post, for introspection;
 //   - taskapi-m2m and other-m2m: confidential clients for the client
 //     credentials grant (secrets below: test fixtures, not secrets);
 //   - taskapi-cli: a public native client for the device grant and the
@@ -48,6 +53,7 @@ const scopes = 'read:tasks write:tasks delete:tasks';
 const resourceServers = {
   'urn:task-manager-api': { audience: 'task-manager-api', scope: scopes },
   'urn:other-api': { audience: 'other-api', scope: scopes },
+  'urn:task-manager-api-opaque': { audience: 'task-manager-api', scope: scopes, accessTokenFormat: 'opaque' },
 };
 
 function signingKey() {
@@ -82,6 +88,14 @@ const provider = new Provider(issuer, {
       redirect_uris: [],
     },
     {
+      client_id: 'taskapi-rs',
+      client_secret: 'taskapi-rs-secret',
+      token_endpoint_auth_method: 'client_secret_post',
+      grant_types: [],
+      response_types: [],
+      redirect_uris: [],
+    },
+    {
       client_id: 'taskapi-cli',
       application_type: 'native',
       token_endpoint_auth_method: 'none',
@@ -96,6 +110,7 @@ const provider = new Provider(issuer, {
     clientCredentials: { enabled: true },
     deviceFlow: { enabled: true },
     revocation: { enabled: true },
+    introspection: { enabled: true },
     resourceIndicators: {
       enabled: true,
       // Without a resource parameter (as Auth0 clients send "audience"
@@ -105,6 +120,9 @@ const provider = new Provider(issuer, {
       getResourceServerInfo: (_ctx, indicator) => {
         const rs = resourceServers[indicator];
         if (!rs) throw new errors.InvalidTarget();
+        if (rs.accessTokenFormat === 'opaque') {
+          return { ...rs, accessTokenTTL: 3600 };
+        }
         return {
           ...rs,
           accessTokenFormat: 'jwt',
@@ -114,6 +132,11 @@ const provider = new Provider(issuer, {
       },
     },
   },
+  // An opaque client credentials token has no subject of its own; give it
+  // the client's, as the JWT format does (RFC 9068 §2.2), so that its
+  // introspection response names one.
+  extraTokenClaims: (_ctx, token) => (token.kind === 'ClientCredentials' && token.resourceServer?.accessTokenFormat === 'opaque'
+    ? { sub: token.clientId } : undefined),
   // Refresh tokens for the native client whenever offline_access is asked.
   issueRefreshToken: (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
   ttl: { AccessToken: 3600, DeviceCode: 600, Interaction: 600, Session: 3600, Grant: 3600 },
