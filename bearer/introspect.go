@@ -157,6 +157,9 @@ type introspector struct {
 	inactive  time.Duration
 	allowHTTP bool
 	cache     *answerCache // nil with NoTokenCache
+	// answers and failures count calls to the endpoint by result (a
+	// usable answer or not); hits and misses the cache lookups. For Stats.
+	answers, failures, hits, misses atomic.Uint64
 	// refused is why the endpoint last refused the client credentials,
 	// for Ready; nil once it accepts them.
 	refused atomic.Pointer[error]
@@ -206,6 +209,13 @@ func (in *introspector) verify(ctx context.Context, token string) (*Claims, erro
 	now := in.v.now()
 	sum := sha256.Sum256([]byte(token))
 	a := in.cache.get(&sum, now)
+	if in.cache != nil {
+		if a != nil {
+			in.hits.Add(1)
+		} else {
+			in.misses.Add(1)
+		}
+	}
 	if a == nil {
 		var e *Error
 		if a, e = in.ask(ctx, token, now); e != nil {
@@ -236,16 +246,19 @@ func (in *introspector) ask(ctx context.Context, token string, now time.Time) (*
 	}
 	payload, err := in.post(ctx, endpoint, token)
 	if err != nil {
+		in.failures.Add(1)
 		return nil, in.unavailable(err)
 	}
 	active, ok := payload["active"].(bool)
 	if !ok {
+		in.failures.Add(1)
 		return nil, in.unavailable(errors.New(`introspection response has no boolean "active"`))
 	}
+	in.answers.Add(1)
 	if !active {
 		return &answer{until: now.Add(in.inactive)}, nil
 	}
-	if tt, ok := payload["token_type"].(string); ok && !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP") && tt != "access_token" {
+	if !accessToken(payload) {
 		// A refresh token is active too: it must not open the API.
 		return nil, InvalidToken(msgNotAccessToken)
 	}
@@ -255,6 +268,22 @@ func (in *introspector) ask(ctx context.Context, token string, now time.Time) (*
 	}
 	raw, _ := json.Marshal(payload)
 	return &answer{claims: &Claims{Payload: payload, Token: token, raw: raw, introspected: true}, issuer: issuer, until: until}, nil
+}
+
+// accessToken reports whether an active answer may be an access token: its
+// "token_type" (RFC 7662), when present, is Bearer or DPoP, and its
+// "token_use" (Ory Hydra), when present, is access_token.
+func accessToken(payload map[string]any) bool {
+	if tt, ok := payload["token_type"]; ok {
+		s, _ := tt.(string)
+		if !strings.EqualFold(s, "Bearer") && !strings.EqualFold(s, "DPoP") {
+			return false
+		}
+	}
+	if use, ok := payload["token_use"]; ok && use != "access_token" {
+		return false
+	}
+	return true
 }
 
 // where returns the endpoint and the issuer "iss" must name: configured,

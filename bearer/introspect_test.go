@@ -179,6 +179,9 @@ func TestIntrospectionAnswers(t *testing.T) {
 		{"no exp", activeAnswer(map[string]any{"exp": nil}), "", 401, CodeInvalidToken, "Unexpected 'exp' value"},
 		{"not yet valid", activeAnswer(map[string]any{"nbf": testNow.Unix() + 600}), "", 401, CodeInvalidToken, `"nbf" claim timestamp check failed`},
 		{"refresh token", activeAnswer(map[string]any{"token_type": "refresh_token"}), "", 401, CodeInvalidToken, msgNotAccessToken},
+		{"token_type not a string", activeAnswer(map[string]any{"token_type": 1}), "", 401, CodeInvalidToken, msgNotAccessToken},
+		{"Hydra refresh token", activeAnswer(map[string]any{"token_type": nil, "token_use": "refresh_token"}), "", 401, CodeInvalidToken, msgNotAccessToken},
+		{"Hydra access token", activeAnswer(map[string]any{"token_type": nil, "token_use": "access_token"}), "", 200, "", ""},
 		{"provider 500", rawAnswer(500, `oops`), "", 503, CodeTemporarilyUnavailable, msgIntrospectFails},
 		{"provider timeout", slow, "", 503, CodeTemporarilyUnavailable, msgIntrospectFails},
 		{"not JSON", rawAnswer(200, `<html>hello</html>`), "", 503, CodeTemporarilyUnavailable, msgIntrospectFails},
@@ -380,6 +383,12 @@ func TestIntrospectionCache(t *testing.T) {
 		f.setAnswer(activeAnswer(nil))
 		if _, err := v.Verify(ctx, opaqueToken); err != nil {
 			t.Fatalf("after the provider recovered: %v", err)
+		}
+		v.Verify(ctx, opaqueToken)
+		s := v.Stats()
+		if s.IntrospectionErrors != 1 || s.IntrospectionRequests != 1 || s.IntrospectionCacheMisses != 2 || s.IntrospectionCacheHits != 1 ||
+			s.VerifyUnavailable != 1 || s.VerifyOK != 2 {
+			t.Errorf("Stats = %+v", s)
 		}
 	})
 	t.Run("bounded", func(t *testing.T) {

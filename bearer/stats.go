@@ -31,6 +31,13 @@ type Stats struct {
 	DiscoveryFetches, DiscoveryFetchErrors uint64
 	KeySetFetches, KeySetFetchErrors       uint64
 	UnknownKIDRefetches                    uint64
+
+	// Token Introspection (zero without it): calls to the endpoint that
+	// gave a usable answer, those that did not (an outage, refused client
+	// credentials, a malformed answer), and lookups in the cache of
+	// answers.
+	IntrospectionRequests, IntrospectionErrors       uint64
+	IntrospectionCacheHits, IntrospectionCacheMisses uint64
 }
 
 // Stats returns a snapshot of v's counters. It is cheap (no allocation, the
@@ -48,6 +55,10 @@ func (v *Verifier) Stats() Stats {
 		KeySetFetches:        ks.KeySetFetches,
 		KeySetFetchErrors:    ks.KeySetFetchErrors,
 		UnknownKIDRefetches:  ks.UnknownKIDRefetches,
+	}
+	if in := v.introspection; in != nil {
+		s.IntrospectionRequests, s.IntrospectionErrors = in.answers.Load(), in.failures.Load()
+		s.IntrospectionCacheHits, s.IntrospectionCacheMisses = in.hits.Load(), in.misses.Load()
 	}
 	if c := v.cache; c != nil {
 		c.mu.Lock()

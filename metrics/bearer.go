@@ -11,6 +11,7 @@ type bearerCollector struct {
 	stats                                       func() bearer.Stats
 	verifications, cacheLookups, cacheEvictions *prometheus.Desc
 	keyFetches, unknownKIDRefetches             *prometheus.Desc
+	introspectionCacheLookups                   *prometheus.Desc
 }
 
 // NewBearerCollector returns a collector of a token verifier's counters,
@@ -19,8 +20,9 @@ type bearerCollector struct {
 //	taskapi_auth_verifications_total{outcome}     ok, invalid, unavailable, error
 //	taskapi_auth_token_cache_lookups_total{result} hit, miss
 //	taskapi_auth_token_cache_evictions_total
-//	taskapi_auth_key_fetches_total{kind,result}    kind discovery or jwks; result ok or error
+//	taskapi_auth_key_fetches_total{kind,result}    kind discovery, jwks or introspection; result ok or error
 //	taskapi_auth_unknown_kid_refetches_total
+//	taskapi_auth_introspection_cache_lookups_total{result} hit, miss
 //
 // Failed requests that never reach verification (no token, a malformed
 // header) are counted by httpapi's taskapi_auth_failures_total, not here.
@@ -35,15 +37,17 @@ func NewBearerCollector(stats func() bearer.Stats) prometheus.Collector {
 		cacheEvictions: prometheus.NewDesc("taskapi_auth_token_cache_evictions_total",
 			"Verified tokens dropped from the full cache to make room.", nil, nil),
 		keyFetches: prometheus.NewDesc("taskapi_auth_key_fetches_total",
-			"Fetches from the identity provider, by kind (discovery, jwks) and result (ok, error).", []string{"kind", "result"}, nil),
+			"Fetches from the identity provider, by kind (discovery, jwks, introspection: a token introspection request) and result (ok, error).", []string{"kind", "result"}, nil),
 		unknownKIDRefetches: prometheus.NewDesc("taskapi_auth_unknown_kid_refetches_total",
 			"Key set refetches started by a token whose key id was not in the cached set.", nil, nil),
+		introspectionCacheLookups: prometheus.NewDesc("taskapi_auth_introspection_cache_lookups_total",
+			"Lookups in the cache of token introspection answers, by result: hit or miss.", []string{"result"}, nil),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *bearerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.verifications, c.cacheLookups, c.cacheEvictions, c.keyFetches, c.unknownKIDRefetches} {
+	for _, d := range []*prometheus.Desc{c.verifications, c.cacheLookups, c.cacheEvictions, c.keyFetches, c.unknownKIDRefetches, c.introspectionCacheLookups} {
 		ch <- d
 	}
 }
@@ -66,4 +70,8 @@ func (c *bearerCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.keyFetches, s.KeySetFetches, "jwks", "ok")
 	counter(c.keyFetches, s.KeySetFetchErrors, "jwks", "error")
 	counter(c.unknownKIDRefetches, s.UnknownKIDRefetches)
+	counter(c.keyFetches, s.IntrospectionRequests, "introspection", "ok")
+	counter(c.keyFetches, s.IntrospectionErrors, "introspection", "error")
+	counter(c.introspectionCacheLookups, s.IntrospectionCacheHits, "hit")
+	counter(c.introspectionCacheLookups, s.IntrospectionCacheMisses, "miss")
 }

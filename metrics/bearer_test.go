@@ -78,10 +78,16 @@ func TestBearerCollector(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(NewBearerCollector(v.Stats))
 	want := `
-# HELP taskapi_auth_key_fetches_total Fetches from the identity provider, by kind (discovery, jwks) and result (ok, error).
+# HELP taskapi_auth_introspection_cache_lookups_total Lookups in the cache of token introspection answers, by result: hit or miss.
+# TYPE taskapi_auth_introspection_cache_lookups_total counter
+taskapi_auth_introspection_cache_lookups_total{result="hit"} 0
+taskapi_auth_introspection_cache_lookups_total{result="miss"} 0
+# HELP taskapi_auth_key_fetches_total Fetches from the identity provider, by kind (discovery, jwks, introspection: a token introspection request) and result (ok, error).
 # TYPE taskapi_auth_key_fetches_total counter
 taskapi_auth_key_fetches_total{kind="discovery",result="error"} 0
 taskapi_auth_key_fetches_total{kind="discovery",result="ok"} 1
+taskapi_auth_key_fetches_total{kind="introspection",result="error"} 0
+taskapi_auth_key_fetches_total{kind="introspection",result="ok"} 0
 taskapi_auth_key_fetches_total{kind="jwks",result="error"} 1
 taskapi_auth_key_fetches_total{kind="jwks",result="ok"} 1
 # HELP taskapi_auth_token_cache_evictions_total Verified tokens dropped from the full cache to make room.
@@ -104,8 +110,8 @@ taskapi_auth_verifications_total{outcome="unavailable"} 1
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 12 {
-		t.Errorf("%d series (%v), want 12", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 16 {
+		t.Errorf("%d series (%v), want 16", n, err)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
 		t.Errorf("lint: %v %v", problems, err)
