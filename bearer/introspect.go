@@ -160,6 +160,8 @@ type introspector struct {
 	// answers and failures count calls to the endpoint by result (a
 	// usable answer or not); hits and misses the cache lookups. For Stats.
 	answers, failures, hits, misses atomic.Uint64
+	mu                              sync.Mutex
+	flying                          map[[sha256.Size]byte]*flight // calls under way, by token hash
 	// refused is why the endpoint last refused the client credentials,
 	// for Ready; nil once it accepts them.
 	refused atomic.Pointer[error]
@@ -175,6 +177,7 @@ func newIntrospector(v *Verifier, cfg Config) *introspector {
 		maxAge:    orDefault(o.CacheMaxAge, DefaultIntrospectionCacheMaxAge),
 		inactive:  orDefault(o.InactiveCacheMaxAge, DefaultInactiveCacheMaxAge),
 		allowHTTP: cfg.allowInsecureHTTP(),
+		flying:    map[[sha256.Size]byte]*flight{},
 	}
 	if in.client == nil {
 		in.client = &http.Client{}
@@ -218,10 +221,9 @@ func (in *introspector) verify(ctx context.Context, token string) (*Claims, erro
 	}
 	if a == nil {
 		var e *Error
-		if a, e = in.ask(ctx, token, now); e != nil {
+		if a, e = in.askShared(ctx, &sum, token, now); e != nil {
 			return nil, e
 		}
-		in.cache.put(&sum, a)
 	}
 	if a.claims == nil {
 		return nil, InvalidToken(msgInactive)
@@ -235,6 +237,43 @@ func (in *introspector) verify(ctx context.Context, token string) (*Claims, erro
 		return nil, e
 	}
 	return a.claims, nil
+}
+
+// flight is one call to the endpoint that concurrent requests with the
+// same token wait for.
+type flight struct {
+	done chan struct{}
+	a    *answer
+	e    *Error
+}
+
+// askShared is ask, made once for concurrent requests with the same token
+// (a burst of requests with a new token is one introspection), and
+// caches a usable answer. The call is not cancelled with the first
+// request's context, which others may be waiting on; the Timeout bounds it.
+func (in *introspector) askShared(ctx context.Context, sum *[sha256.Size]byte, token string, now time.Time) (*answer, *Error) {
+	in.mu.Lock()
+	if f := in.flying[*sum]; f != nil {
+		in.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.a, f.e
+		case <-ctx.Done():
+			return nil, in.unavailable(ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	in.flying[*sum] = f
+	in.mu.Unlock()
+	f.a, f.e = in.ask(context.WithoutCancel(ctx), token, now)
+	if f.e == nil {
+		in.cache.put(sum, f.a)
+	}
+	in.mu.Lock()
+	delete(in.flying, *sum)
+	in.mu.Unlock()
+	close(f.done)
+	return f.a, f.e
 }
 
 // ask calls the endpoint and returns its answer, to be cached until the

@@ -391,6 +391,34 @@ func TestIntrospectionCache(t *testing.T) {
 			t.Errorf("Stats = %+v", s)
 		}
 	})
+	t.Run("concurrent requests share one call", func(t *testing.T) {
+		f := newFakeIntrospection(t)
+		f.setAnswer(func(w http.ResponseWriter, tok string) {
+			time.Sleep(100 * time.Millisecond)
+			activeAnswer(nil)(w, tok)
+		})
+		v := introVerifier(t, f, newClock(), nil)
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := v.Verify(ctx, opaqueToken)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Fatalf("%d introspections for 20 concurrent requests, want 1", n)
+		}
+	})
 	t.Run("bounded", func(t *testing.T) {
 		f := newFakeIntrospection(t)
 		v := introVerifier(t, f, newClock(), func(c *Config) { c.Introspection.CacheSize = 2 })
