@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -28,6 +29,9 @@ import (
 //
 // A failed checkpoint is tried again at the next interval; CheckpointErr
 // tells the last one's error.
+//
+// Before each checkpoint the goroutine brings the text index of search up
+// to date (indexText, see textindex.go).
 //
 // The same goroutine runs PRAGMA optimize every optimizeInterval, as
 // SQLite recommends for a long-lived connection (the store runs it at Open
@@ -114,7 +118,10 @@ func (c *checkpointer) run(interval time.Duration, tick <-chan time.Time) {
 		case <-c.ctx.Done():
 			return
 		case <-tick:
-			err := c.checkpoint(c.ctx)
+			// The text index first: its batches' frames are then in the
+			// WAL that the checkpoint copies.
+			_, err := indexText(c.ctx, c.db)
+			err = errors.Join(err, c.checkpoint(c.ctx))
 			c.mu.Lock()
 			c.lastErr = err
 			c.mu.Unlock()
