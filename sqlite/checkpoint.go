@@ -31,7 +31,9 @@ import (
 // tells the last one's error.
 //
 // Before each checkpoint the goroutine brings the text index of search up
-// to date (indexText, see textindex.go).
+// to date (Store.indexText, see textindex.go), in transactions of the
+// store's write connection: they queue with the requests' writes instead
+// of meeting them at the file's lock, where SQLite's busy handler sleeps.
 //
 // The same goroutine runs PRAGMA optimize every optimizeInterval, as
 // SQLite recommends for a long-lived connection (the store runs it at Open
@@ -79,9 +81,12 @@ type checkpointer struct {
 	db       *sql.DB
 	pageSize int64
 	walLimit int64
-	ctx      context.Context // cancelled by close
-	cancel   context.CancelFunc
-	done     chan struct{} // closed when run returns
+	// index, when set, brings the text index up to date before each
+	// checkpoint (Store.indexText).
+	index  func(context.Context) (int, error)
+	ctx    context.Context // cancelled by close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
 
 	mu      sync.Mutex
 	lastErr error
@@ -120,7 +125,10 @@ func (c *checkpointer) run(interval time.Duration, tick <-chan time.Time) {
 		case <-tick:
 			// The text index first: its batches' frames are then in the
 			// WAL that the checkpoint copies.
-			_, err := indexText(c.ctx, c.db)
+			var err error
+			if c.index != nil {
+				_, err = c.index(c.ctx)
+			}
 			err = errors.Join(err, c.checkpoint(c.ctx))
 			c.mu.Lock()
 			c.lastErr = err

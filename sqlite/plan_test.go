@@ -71,7 +71,7 @@ func TestListPlans(t *testing.T) {
 	all := seed(t, s)
 	// The searches find the rows through the text index, filled now
 	// rather than whenever the store's goroutine runs.
-	if _, err := indexText(t.Context(), s.ckpt.db); err != nil {
+	if _, err := s.indexText(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	for _, stats := range []bool{false, true} {

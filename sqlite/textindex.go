@@ -2,13 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
 
 // The text index of search (task_text, see migration 00007) is kept by the
-// checkpointer's goroutine, not by the writes: a write only inserts its
+// checkpointer's goroutine (its index), not by the writes: a write only inserts its
 // row, and a change of a task's text or a delete records the row's seq in
 // task_text_stale (a trigger). indexText then brings the index up to date
 // in batches of at most textBatch rows, each one transaction: one FTS
@@ -54,33 +53,32 @@ func ftsQuery(term string) string {
 	return strings.Join(q, " AND ")
 }
 
-// indexText brings task_text up to date, one batch per transaction, until
+// indexText brings task_text up to date, one batch per transaction on
+// the write connection (a writer in the queue like the others), until
 // nothing is left or ctx ends. It returns how many rows it indexed or
 // removed.
-func indexText(ctx context.Context, db *sql.DB) (int, error) {
+func (s *Store) indexText(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n, err := indexBatch(ctx, db)
+		var n int
+		err := s.inTx(ctx, func(tx *tx) (err error) {
+			n, err = indexBatch(tx)
+			return err
+		})
 		total += n
-		if err != nil || n == 0 {
-			return total, err
+		if err != nil {
+			return total, fmt.Errorf("sqlite: index text: %w", err)
+		}
+		if n == 0 {
+			return total, nil
 		}
 	}
 }
 
 // indexBatch indexes at most textBatch stale rows and textBatch new rows
-// in one transaction, and returns how many it took.
-func indexBatch(ctx context.Context, db *sql.DB) (n int, err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: index text: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-			n, err = 0, fmt.Errorf("sqlite: index text: %w", err)
-		}
-	}()
+// in tx, and returns how many it took.
+func indexBatch(tx *tx) (n int, err error) {
+	ctx := tx.ctx
 	var done, staleTo, newTo, count, staleCount int64
 	if err := tx.QueryRowContext(ctx, `SELECT indexed_to FROM task_text_state`).Scan(&done); err != nil {
 		return 0, err
@@ -144,5 +142,5 @@ func indexBatch(ctx context.Context, db *sql.DB) (n int, err error) {
 		}
 		n++
 	}
-	return n, tx.Commit()
+	return n, nil
 }

@@ -123,7 +123,7 @@ func TestTextIndex(t *testing.T) {
 			desc = strings.ToUpper(desc)
 			live[id] = &taskapi.Task{ID: id, UserID: users[0], Name: name, Description: &desc, CreatedAt: time.Now()}
 		case op < 9:
-			if _, err := indexText(ctx, s.ckpt.db); err != nil {
+			if _, err := s.indexText(ctx); err != nil {
 				t.Fatal(err)
 			}
 		default: // a restart keeps what is indexed and what is not
@@ -136,7 +136,7 @@ func TestTextIndex(t *testing.T) {
 		}
 		check(step)
 	}
-	if _, err := indexText(ctx, s.ckpt.db); err != nil {
+	if _, err := s.indexText(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check(-1)
