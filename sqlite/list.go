@@ -14,13 +14,13 @@ import (
 // a unary + keeps a term from choosing an index (SQLite's documented way);
 // times and dates as their stored text.
 var dialect = storesql.Dialect{
-	Search:       "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
-	SearchArg:    func(text string) any { return strings.ToLower(text) },
-	TextIndex:    textCandidates,
-	TextIndexArg: func(text string) any { return ftsQuery(text) },
-	Unindexed:    func(t storesql.Term) string { return t(func(column string) string { return "+" + column }) },
-	Time:         nullTime,
-	Date:         nullDate,
+	Search:        "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
+	SearchArg:     func(text string) any { return strings.ToLower(text) },
+	TextIndex:     textCandidates,
+	TextIndexArgs: textCandidatesArgs,
+	Unindexed:     func(t storesql.Term) string { return t(func(column string) string { return "+" + column }) },
+	Time:          nullTime,
+	Date:          nullDate,
 }
 
 // Tasks returns one page of the tasks f selects, in f.Sort order with ties

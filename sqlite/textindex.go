@@ -7,31 +7,51 @@ import (
 )
 
 // The text index of search (task_text, see migration 00007) is kept by the
-// checkpointer's goroutine (its index), not by the writes: a write only inserts its
-// row, and a change of a task's text or a delete records the row's seq in
-// task_text_stale (a trigger). indexText then brings the index up to date
-// in batches of at most textBatch rows, each one transaction: one FTS
-// segment for many rows instead of one per write.
+// checkpointer's goroutine (its index), not by the writes: a write only
+// inserts its row, and a change of a task's text or owner, or a delete,
+// records the row's seq in task_text_stale (a trigger). indexText then
+// brings the index up to date in batches of at most textBatch rows, each
+// one transaction: one FTS segment for many rows instead of one per write.
 //
-// A search reads textCandidates: the index's matches, the stale seqs and
-// the rows above task_text_state.indexed_to, all in one statement (one
-// snapshot), so a row not yet indexed is found all the same. The recheck
-// of search (taskapi_contains) removes the rows that do not match.
+// A task's entry in the index has the rowid userNo×2^32 + seq, userNo its
+// user's number in task_text_users (given by the indexing), so that a
+// search reads its user's range of rowids only. A seq must stay below 2^32
+// (4 billion rows): indexing stops with an error at a larger one, and
+// search then reads the rows not indexed (slower, never wrong).
+//
+// A search reads textCandidates: the index's matches in its user's range,
+// the stale seqs and the rows above task_text_state.indexed_to, all in one
+// statement (one snapshot), so a row not yet indexed is found all the
+// same. The recheck of search (taskapi_contains) removes the rows that do
+// not match.
 
 // textBatch is how many rows one indexing transaction takes at most: it
-// holds the write lock while it runs (about 10 ms for 1000 short tasks).
+// holds the write connection while it runs (about 10 ms for 1000 short
+// tasks).
 const textBatch = 1000
 
+// userSpan is the span of rowids of one user in task_text.
+const userSpan = `4294967296`
+
 // textCandidates is the term of a search that selects, by seq, every task
-// that may contain the text: the index's matches of ftsQuery(text), which
-// takes one argument, and the rows not indexed yet.
-const textCandidates = `seq IN (SELECT rowid FROM task_text WHERE task_text MATCH ?
+// of a user that may contain the text: the index's matches of the user's
+// range and the rows not indexed yet. Its arguments: textCandidatesArgs.
+const textCandidates = `seq IN (SELECT rowid % ` + userSpan + ` FROM task_text WHERE task_text MATCH ?
+		AND rowid >= (SELECT no FROM task_text_users WHERE user_id = ? AND issuer = ?) * ` + userSpan + `
+		AND rowid < ((SELECT no FROM task_text_users WHERE user_id = ? AND issuer = ?) + 1) * ` + userSpan + `
 	UNION ALL SELECT seq FROM task_text_stale
 	UNION ALL SELECT seq FROM tasks WHERE seq > (SELECT indexed_to FROM task_text_state))`
 
-// indexedText is the text of a task in task_text: its name and
-// description lower-cased by the rule of search, in one column.
-const indexedText = lowerFunc + `(name || char(10) || coalesce(description, ''))`
+// textCandidatesArgs returns the arguments of textCandidates.
+func textCandidatesArgs(text, userID, issuer string) []any {
+	return []any{ftsQuery(text), userID, issuer, userID, issuer}
+}
+
+// textEntries selects the entries of task_text of tasks whose seq passes
+// the WHERE term that follows: rowid and indexed text (name and
+// description lower-cased by the rule of search, in one column).
+const textEntries = `SELECT u.no * ` + userSpan + ` + t.seq, ` + lowerFunc + `(t.name || char(10) || coalesce(t.description, ''))
+	FROM tasks AS t JOIN task_text_users AS u ON u.user_id = t.user_id AND u.issuer = t.issuer WHERE `
 
 // ftsQuery returns the FTS5 query of the rows whose indexed text may
 // contain term: every third trigram of term lower-cased, and its last, all
@@ -79,44 +99,52 @@ func (s *Store) indexText(ctx context.Context) (int, error) {
 // in tx, and returns how many it took.
 func indexBatch(tx *tx) (n int, err error) {
 	ctx := tx.ctx
-	var done, staleTo, newTo, count, staleCount int64
+	exec := func(query string, args ...any) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	}
+	var done, staleTo, staleCount, newTo, newCount int64
 	if err := tx.QueryRowContext(ctx, `SELECT indexed_to FROM task_text_state`).Scan(&done); err != nil {
 		return 0, err
 	}
-	// Rows indexed before whose text changed, or that are gone: out of the
-	// index, and in again with their text when they still exist.
+	// Rows indexed before whose text or owner changed, or that are gone:
+	// out of the index, and in again as they are when they still exist.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0), count(*) FROM
-		(SELECT seq FROM task_text_stale WHERE seq <= ? ORDER BY seq LIMIT ?)`, done, textBatch).Scan(&staleTo, &count); err != nil {
+		(SELECT seq FROM task_text_stale WHERE seq <= ? ORDER BY seq LIMIT ?)`, done, textBatch).Scan(&staleTo, &staleCount); err != nil {
 		return 0, err
 	}
-	staleCount = count
-	n += int(count)
-	if count > 0 {
+	if staleCount > 0 {
+		stale := `seq IN (SELECT seq FROM task_text_stale WHERE seq <= ?)`
 		for _, q := range []string{
-			`DELETE FROM task_text WHERE rowid IN (SELECT seq FROM task_text_stale WHERE seq <= ?)`,
-			`INSERT INTO task_text (rowid, text) SELECT seq, ` + indexedText + ` FROM tasks
-				WHERE seq IN (SELECT seq FROM task_text_stale WHERE seq <= ?)`,
+			`DELETE FROM task_text WHERE rowid IN (SELECT indexed FROM task_text_stale WHERE seq <= ? AND indexed IS NOT NULL)`,
+			`INSERT OR IGNORE INTO task_text_users (user_id, issuer) SELECT DISTINCT user_id, issuer FROM tasks WHERE ` + stale,
+			`INSERT INTO task_text (rowid, text) ` + textEntries + `t.` + stale,
 			`DELETE FROM task_text_stale WHERE seq <= ?`,
 		} {
-			if _, err := tx.ExecContext(ctx, q, staleTo); err != nil {
+			if err := exec(q, staleTo); err != nil {
 				return 0, err
 			}
 		}
 	}
-	// New rows, with their text as it is now: a stale mark of theirs is
-	// settled too.
+	// New rows, as they are now: a stale mark of theirs is settled too.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), ?1), count(*) FROM
-		(SELECT seq FROM tasks WHERE seq > ?1 ORDER BY seq LIMIT ?2)`, done, textBatch).Scan(&newTo, &count); err != nil {
+		(SELECT seq FROM tasks WHERE seq > ?1 ORDER BY seq LIMIT ?2)`, done, textBatch).Scan(&newTo, &newCount); err != nil {
 		return 0, err
 	}
-	n += int(count)
-	if count > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO task_text (rowid, text) SELECT seq, `+indexedText+` FROM tasks
-			WHERE seq > ? AND seq <= ?`, done, newTo); err != nil {
+	if newTo >= 1<<32 {
+		return 0, fmt.Errorf("task seq %d: over the index's 2^32", newTo)
+	}
+	if newCount > 0 {
+		if err := exec(`INSERT OR IGNORE INTO task_text_users (user_id, issuer)
+			SELECT DISTINCT user_id, issuer FROM tasks WHERE seq > ? AND seq <= ?`, done, newTo); err != nil {
+			return 0, err
+		}
+		if err := exec(`INSERT INTO task_text (rowid, text) `+textEntries+`t.seq > ? AND t.seq <= ?`, done, newTo); err != nil {
 			return 0, err
 		}
 	}
-	if staleCount < textBatch && count < textBatch {
+	n = int(staleCount + newCount)
+	if staleCount < textBatch && newCount < textBatch {
 		// Every row is indexed; the stale marks of rows deleted before
 		// they were indexed go. indexed_to comes down to the largest seq,
 		// so that SQLite's next seq (the largest plus one, even after the
@@ -133,11 +161,11 @@ func indexBatch(tx *tx) (n int, err error) {
 			return 0, err
 		}
 		n += int(gone)
-	} else if _, err := tx.ExecContext(ctx, `DELETE FROM task_text_stale WHERE seq > ? AND seq <= ?`, done, newTo); err != nil {
+	} else if err := exec(`DELETE FROM task_text_stale WHERE seq > ? AND seq <= ?`, done, newTo); err != nil {
 		return 0, err
 	}
 	if newTo != done {
-		if _, err := tx.ExecContext(ctx, `UPDATE task_text_state SET indexed_to = ?`, newTo); err != nil {
+		if err := exec(`UPDATE task_text_state SET indexed_to = ?`, newTo); err != nil {
 			return 0, err
 		}
 		n++

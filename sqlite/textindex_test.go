@@ -31,16 +31,16 @@ func TestFTSQuery(t *testing.T) {
 func textSearch(t *testing.T, s *Store, user, term string) []string {
 	t.Helper()
 	ids, err := queryAll(t.Context(), s, "search", func(r rowScanner) (id string, err error) { return id, r.Scan(&id) },
-		`SELECT id FROM tasks WHERE user_id = ? AND `+textCandidates+` AND `+dialect.Search+` ORDER BY id`,
-		user, ftsQuery(term), strings.ToLower(term), strings.ToLower(term))
+		`SELECT id FROM tasks WHERE user_id = ? AND issuer = ? AND `+textCandidates+` AND `+dialect.Search+` ORDER BY id`,
+		append(append([]any{user, s.issuer}, textCandidatesArgs(term, user, s.issuer)...), strings.ToLower(term), strings.ToLower(term))...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ids
 }
 
-// TestTextIndex runs random creates, updates and deletes, some by plain
-// SQL as the sqlite3 shell would write them, with the index brought up to
+// TestTextIndex runs random creates, updates, deletes and moves of a task
+// to another user, some by plain SQL as the sqlite3 shell would write them, with the index brought up to
 // date now and then (and the store reopened, as after a crash), and after
 // every step compares each search through the index with a scan of every
 // task. At the end the index holds exactly the rows of tasks.
@@ -122,6 +122,18 @@ func TestTextIndex(t *testing.T) {
 			}
 			desc = strings.ToUpper(desc)
 			live[id] = &taskapi.Task{ID: id, UserID: users[0], Name: name, Description: &desc, CreatedAt: time.Now()}
+		case op < 9 && step%2 == 0: // to the other user, by plain SQL
+			id := ids()[rng.IntN(len(live))]
+			to := users[0]
+			if live[id].UserID == to {
+				to = users[1]
+			}
+			if _, err := s.write.ExecContext(ctx, `UPDATE tasks SET user_id = ? WHERE id = ?`, to, id); err != nil {
+				t.Fatal(err)
+			}
+			moved := *live[id]
+			moved.UserID = to
+			live[id] = &moved
 		case op < 9:
 			if _, err := s.indexText(ctx); err != nil {
 				t.Fatal(err)
@@ -146,7 +158,8 @@ func TestTextIndex(t *testing.T) {
 		t.Fatalf("after indexing: %d rows not indexed, %d stale (%v)", pending, stale, err)
 	}
 	var extra int
-	if err := s.write.QueryRow(`SELECT count(*) FROM task_text WHERE rowid NOT IN (SELECT seq FROM tasks)`).Scan(&extra); err != nil || extra != 0 {
+	if err := s.write.QueryRow(`SELECT count(*) FROM task_text WHERE rowid NOT IN
+		(SELECT u.no * ` + userSpan + ` + t.seq FROM tasks AS t JOIN task_text_users AS u USING (user_id, issuer))`).Scan(&extra); err != nil || extra != 0 {
 		t.Fatalf("the index holds %d rows that are gone (%v)", extra, err)
 	}
 }

@@ -7,13 +7,19 @@
 -- not where (a search asks for every trigram of its text and rechecks the
 -- rows). contentless_delete=1 lets a row's entry be deleted by its rowid.
 --
+-- Its rowid keys a task by its user: the user's number in task_text_users
+-- times 2^32, plus the task's seq. A search asks for the rowids of its
+-- user's range only, so the index's matches of other users' tasks are
+-- skipped, not visited.
+--
 -- A write no longer touches it. The store's background goroutine indexes
 -- in batches, one transaction for many rows:
 --
 --   - the tasks whose seq is above task_text_state.indexed_to (new rows;
 --     seq only grows, but for a reused seq, which the delete below marks);
---   - the seqs in task_text_stale: rows whose text changed or that were
---     deleted since they were indexed. Plain-SQL triggers record them, so
+--   - the seqs in task_text_stale: rows whose text or owner changed or
+--     that were deleted since they were indexed, with the rowid their
+--     entry in the index has, if any. Plain-SQL triggers record them, so
 --     every program that writes tasks (the sqlite3 shell too) keeps the
 --     index right.
 --
@@ -41,21 +47,34 @@ CREATE TABLE task_text_state (
 ) STRICT;
 INSERT INTO task_text_state (id, indexed_to) VALUES (1, 0);
 
-CREATE TABLE task_text_stale (seq INTEGER PRIMARY KEY) STRICT;
+CREATE TABLE task_text_users (
+    no      INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    issuer  TEXT NOT NULL,
+    UNIQUE (user_id, issuer)
+) STRICT;
+
+CREATE TABLE task_text_stale (
+    seq     INTEGER PRIMARY KEY,
+    indexed INTEGER -- the rowid of the row's entry in task_text, if it has one
+) STRICT;
 
 -- +goose StatementBegin
-CREATE TRIGGER tasks_text_update AFTER UPDATE OF seq, name, description ON tasks
+CREATE TRIGGER tasks_text_update AFTER UPDATE OF seq, name, description, user_id, issuer ON tasks
 WHEN OLD.seq IS NOT NEW.seq OR OLD.name IS NOT NEW.name OR OLD.description IS NOT NEW.description
+    OR OLD.user_id IS NOT NEW.user_id OR OLD.issuer IS NOT NEW.issuer
 BEGIN
-    INSERT OR IGNORE INTO task_text_stale (seq) VALUES (OLD.seq);
-    INSERT OR IGNORE INTO task_text_stale (seq) VALUES (NEW.seq);
+    INSERT OR IGNORE INTO task_text_stale (seq, indexed) VALUES (OLD.seq,
+        (SELECT no FROM task_text_users WHERE user_id = OLD.user_id AND issuer = OLD.issuer) * 4294967296 + OLD.seq);
+    INSERT OR IGNORE INTO task_text_stale (seq, indexed) VALUES (NEW.seq, NULL);
 END;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE TRIGGER tasks_text_delete AFTER DELETE ON tasks
 BEGIN
-    INSERT OR IGNORE INTO task_text_stale (seq) VALUES (OLD.seq);
+    INSERT OR IGNORE INTO task_text_stale (seq, indexed) VALUES (OLD.seq,
+        (SELECT no FROM task_text_users WHERE user_id = OLD.user_id AND issuer = OLD.issuer) * 4294967296 + OLD.seq);
 END;
 -- +goose StatementEnd
 
@@ -63,6 +82,7 @@ END;
 DROP TRIGGER tasks_text_delete;
 DROP TRIGGER tasks_text_update;
 DROP TABLE task_text_stale;
+DROP TABLE task_text_users;
 DROP TABLE task_text_state;
 DROP TABLE task_text;
 
