@@ -189,7 +189,8 @@ func (c *checkpointer) close() error {
 }
 
 // CheckpointErr returns the error of the store's last background
-// checkpoint: nil when it succeeded or none ran yet.
+// checkpoint and indexing of search text: nil when both succeeded or none
+// ran yet.
 func (s *Store) CheckpointErr() error {
 	s.ckpt.mu.Lock()
 	defer s.ckpt.mu.Unlock()
