@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// The text index of search (task_text, see migration 00007) is kept by the
+// The text index of search (task_text, see migration 00008) is kept by the
 // checkpointer's goroutine (its index), not by the writes: a write only
 // inserts its row, and a change of a task's text or owner, or a delete,
 // records the row's seq in task_text_stale (a trigger). indexText then
