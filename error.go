@@ -14,6 +14,7 @@ const (
 	ECONFLICT     = "ERR_CONFLICT"     // the resource already exists (409)
 	EPRECONDITION = "ERR_PRECONDITION" // If-Match did not match (412)
 	ELIMIT        = "ERR_LIMIT"        // the user has as many tasks (or projects) as one may have (409)
+	ERESYNC       = "ERR_RESYNC"       // the change feed cannot continue from the cursor: read everything again (410)
 	EUNAVAILABLE  = "ERR_UNAVAILABLE"  // a dependency is down; retry later (503)
 	EINTERNAL     = "ERR_INTERNAL"     // a bug or an unexpected failure (500)
 )

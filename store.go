@@ -202,6 +202,14 @@ type IssuerStore interface {
 	// KeyClaimer keeps the responses of writes sent with an idempotency
 	// key, each user's apart.
 	KeyClaimer
+
+	// Changes returns one page of the user's change feed (see Change),
+	// read in one snapshot: ERESYNC when f.After cannot be continued
+	// (ChangeHead.Check).
+	Changes(ctx context.Context, f ChangeFilter) (*ChangePage, error)
+
+	// UserData and DeleteUserData export and erase all of a user's rows.
+	UserDataStore
 }
 
 // Store is everything the service keeps. A user is a subject of one token
@@ -224,6 +232,10 @@ type Store interface {
 	// PurgeKeys deletes the idempotency keys that expired, in batches, and
 	// returns how many.
 	PurgeKeys(ctx context.Context) (int64, error)
+	// PurgeTombstones forgets the deleted objects of every user whose
+	// deletion is older than before, and returns how many it forgot. A
+	// cursor from before a forgotten one is then refused with ERESYNC.
+	PurgeTombstones(ctx context.Context, before time.Time) (int64, error)
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"context"
 	"crypto/sha256"
 	"sync"
 )
@@ -34,11 +35,11 @@ func newTokenCache(size int) *tokenCache {
 // inside its exp and nbf (with the tolerance), inside the max token age,
 // and verified by a key that is still in the key set. An entry that is no
 // longer valid is dropped.
-func (c *tokenCache) get(sum *[sha256.Size]byte, v *Verifier, now float64) *Claims {
+func (c *tokenCache) get(ctx context.Context, sum *[sha256.Size]byte, v *Verifier, now float64) *Claims {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.m[*sum]
-	if e == nil || !v.stillValid(e, now) {
+	if e == nil || !v.stillValid(ctx, e, now) {
 		delete(c.m, *sum)
 		c.misses++
 		return nil
@@ -63,7 +64,7 @@ func (c *tokenCache) put(sum *[sha256.Size]byte, e *cacheEntry) {
 
 // stillValid re-checks what can change after verification: the time, and
 // whether the key is still in the key set.
-func (v *Verifier) stillValid(e *cacheEntry, now float64) bool {
+func (v *Verifier) stillValid(ctx context.Context, e *cacheEntry, now float64) bool {
 	if e.hasExp && e.exp <= now-v.tolerance {
 		return false
 	}
@@ -73,5 +74,5 @@ func (v *Verifier) stillValid(e *cacheEntry, now float64) bool {
 	if v.maxAge > 0 && (e.iat <= now-v.tolerance-v.maxAge || e.iat >= now+v.tolerance) {
 		return false
 	}
-	return e.handle == nil || v.keys.current(e.handle)
+	return e.handle == nil || v.issuers.current(ctx, e.handle)
 }

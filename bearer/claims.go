@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,9 @@ type Claims struct {
 	Header  map[string]any
 	Payload map[string]any
 	Token   string
+	// raw is the decoded payload as signed (nil when c was not made by
+	// verification), for Decode.
+	raw []byte
 }
 
 // Subject returns the "sub" claim, or "" when it is missing or not a string.
@@ -138,4 +142,35 @@ func NewContext(ctx context.Context, c *Claims) context.Context {
 func FromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok && c != nil
+}
+
+// Decode decodes the verified payload into v, a pointer to the caller's
+// struct (or any type encoding/json fills), as go-oidc's IDToken.Claims
+// does: the JSON as it was signed, so that large integers keep their
+// precision, without a second signature check. Claims built by this
+// package's callers (or copied by Profile.Normalize) are decoded from
+// Payload.
+func (c *Claims) Decode(v any) error {
+	raw := c.raw
+	if raw == nil {
+		var err error
+		if raw, err = json.Marshal(c.Payload); err != nil {
+			return err
+		}
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// DecodeClaims returns the verified payload of c decoded into a T, as
+// Claims.Decode does:
+//
+//	type myClaims struct {
+//		Tenant string   `json:"https://example.com/tenant"`
+//		Roles  []string `json:"roles"`
+//	}
+//	mine, err := bearer.DecodeClaims[myClaims](claims)
+func DecodeClaims[T any](c *Claims) (T, error) {
+	var v T
+	err := c.Decode(&v)
+	return v, err
 }

@@ -128,20 +128,6 @@ decode:
 	return out
 }
 
-// decodeObject decodes a canonical base64url segment holding a JSON
-// object; an empty segment is not one.
-func decodeObject(segment string) (map[string]any, bool) {
-	raw, err := b64url.DecodeString(segment)
-	if err != nil || len(raw) == 0 {
-		return nil, false
-	}
-	var obj map[string]any
-	if json.Unmarshal(raw, &obj) != nil || obj == nil {
-		return nil, false
-	}
-	return obj, true
-}
-
 // verifySignature checks the signature over the raw signing input with a
 // golang-jwt SigningMethod. A signature segment that does not decode is a
 // signature that does not verify.
@@ -152,12 +138,13 @@ func (j *compactJWS) verifySignature(method jwt.SigningMethod, key any) bool {
 
 // claims decodes the payload, once the signature is checked: a JSON object
 // or jose's "JWT Claims Set must be a top-level JSON object".
-func (j *compactJWS) claims() (map[string]any, *Error) {
-	payload, ok := decodeObject(j.payload)
-	if !ok {
-		return nil, InvalidToken(msgClaimsObject)
+// raw is the decoded JSON, which Claims.Decode reads again.
+func (j *compactJWS) claims() (payload map[string]any, raw []byte, e *Error) {
+	raw, err := b64url.DecodeString(j.payload)
+	if err != nil || len(raw) == 0 || json.Unmarshal(raw, &payload) != nil || payload == nil {
+		return nil, nil, InvalidToken(msgClaimsObject)
 	}
-	return payload, nil
+	return payload, raw, nil
 }
 
 // critCheck applies jose's rules for "crit" (RFC 7515 §4.1.11): an array of

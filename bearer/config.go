@@ -27,9 +27,12 @@ const (
 	DefaultMaxJWKSBytes   = 1 << 20
 )
 
-// NoClockTolerance, as Config.ClockTolerance, asks for no tolerance at all
-// (the zero value means the 5 s default).
-const NoClockTolerance time.Duration = -1
+// Bounds within which a discovery or JWKS response's Cache-Control
+// max-age is honoured (no-store and no-cache count as the lower one).
+const (
+	MinCacheControlMaxAge = keyset.MinHeaderMaxAge
+	MaxCacheControlMaxAge = keyset.MaxHeaderMaxAge
+)
 
 // Config configures a Verifier. It mirrors the options of
 // express-oauth2-jwt-bearer 1.10's auth(); New reports the Node library's
@@ -67,18 +70,34 @@ type Config struct {
 	// TokenSigningAlg pins the accepted "alg".
 	TokenSigningAlg string
 	// ClockTolerance is the leeway for "exp", "nbf" and "iat" checks; zero
-	// means DefaultClockTolerance, NoClockTolerance means none.
+	// means DefaultClockTolerance. It must not be negative.
 	ClockTolerance time.Duration
+	// NoClockTolerance checks "exp", "nbf" and "iat" with no leeway at
+	// all. It excludes a ClockTolerance.
+	NoClockTolerance bool
 	// MaxTokenAge, when positive, requires a numeric "iat" no older than
 	// this (and not in the future beyond the tolerance).
 	MaxTokenAge time.Duration
 	// Strict enforces the RFC 9068 profile: "typ" at+jwt, numeric "iat",
 	// string "sub", "client_id" and "jti".
 	Strict bool
-	// Validators overrides or adds claim checks, by claim name ("alg" and
-	// "typ" read the protected header). A nil Validator turns the default
-	// check of that claim off; use Equals for an equality check.
+	// Validators adds claim checks, by claim name ("alg" and "typ" read
+	// the protected header): Equals and Matches for the simple ones, any
+	// function of a context and the claims for the others. A Validator
+	// named like a default check ("iss", "aud", "exp", "iat", "typ",
+	// "sub", "client_id", "jti") replaces it; an "alg" Validator is asked
+	// besides the default algorithm check. A nil Validator is refused by
+	// New: a default check is skipped only by the Skip fields below.
 	Validators map[string]Validator
+	// SkipIssuerCheck accepts any "iss" (go-oidc's field of the same
+	// name). Only for a key set that one issuer alone signs with.
+	SkipIssuerCheck bool
+	// SkipAudienceCheck accepts any "aud": a Validator must then check
+	// what the token is for (Profile.Apply sets it to check another claim).
+	SkipAudienceCheck bool
+	// AllowNoExpiry accepts tokens without "exp". An expired token is
+	// still refused.
+	AllowNoExpiry bool
 	// AuthOptional lets requests without any token through with no claims.
 	// A request with an invalid token is still rejected.
 	AuthOptional bool
@@ -88,12 +107,18 @@ type Config struct {
 	// unknown "kid" (DefaultCooldown). It is also the Retry-After of a 503.
 	Cooldown time.Duration
 	// CacheMaxAge is how long discovery metadata and the key set are used
-	// before they are fetched again (DefaultCacheMaxAge).
+	// before they are fetched again (DefaultCacheMaxAge), when their
+	// response has no Cache-Control max-age; a max-age is honoured within
+	// MinCacheControlMaxAge and MaxCacheControlMaxAge.
 	CacheMaxAge time.Duration
 	// StaleIfError is how long past CacheMaxAge the last good key set keeps
-	// being used while the provider cannot be reached (DefaultStaleIfError;
-	// negative: never).
+	// being used while the provider cannot be reached (DefaultStaleIfError).
+	// It must not be negative.
 	StaleIfError time.Duration
+	// NoStaleKeys never uses a key set past its age: while the provider
+	// cannot be reached, requests are answered 503. It excludes
+	// StaleIfError.
+	NoStaleKeys bool
 	// RetryInterval is the least time between two fetch attempts after a
 	// failed one (DefaultRetryInterval): failures are not cached longer.
 	RetryInterval time.Duration
@@ -106,9 +131,36 @@ type Config struct {
 	// ErrorHandler answers failures of the middleware and of the
 	// authorization helpers (default WriteError).
 	ErrorHandler ErrorHandler
-	// TokenCacheSize bounds the cache of verified tokens:
-	// 0 means DefaultTokenCacheSize, a negative size turns it off.
+	// TokenCacheSize bounds the cache of verified tokens (0:
+	// DefaultTokenCacheSize). It must not be negative.
 	TokenCacheSize int
+	// NoTokenCache verifies every token in full, every time. It excludes
+	// TokenCacheSize.
+	NoTokenCache bool
+	// TokenCookie names a cookie that may carry the token, for browser
+	// clients (set it HttpOnly, Secure and SameSite=Strict or Lax: a
+	// cookie is sent on cross-site requests otherwise). It is one more
+	// place the token may be: a request with a token in two places is
+	// refused "More than one method used for authentication".
+	TokenCookie string
+	// TokenExtractor, when set, is asked for the token of each request
+	// besides the other places (a custom header, say): "" and a nil error
+	// means none. Its *Error is answered as is, any other error 400
+	// invalid_request with the error's text. The "more than one method"
+	// rule applies to it too.
+	TokenExtractor func(r *http.Request) (token string, err error)
+	// SkipCORSPreflight lets a CORS preflight request (OPTIONS with an
+	// Origin and an Access-Control-Request-Method header) reach the next
+	// handler without a token and without claims, as go-jwt-middleware's
+	// WithValidateOnOptions(false) does, so that a CORS handler behind it
+	// can answer it. Any other OPTIONS request needs a token.
+	SkipCORSPreflight bool
+	// Keys supplies the verification keys (a static set, a shared cache,
+	// a KMS) instead of IssuerBaseURL, JWKSURI, Secret and PublicKey; it
+	// needs Issuer. The algorithm rules still hold: the allow-list and
+	// TokenSigningAlg come first, and a key that cannot verify the
+	// token's "alg" is refused.
+	Keys KeySet
 	// MaxTokenBytes bounds the length of a token (DefaultMaxTokenBytes).
 	MaxTokenBytes int
 	// MaxBodyBytes bounds how much of a form-urlencoded body is read to find
@@ -121,7 +173,7 @@ type Config struct {
 	Now func() time.Time
 	// Issuers accepts tokens from several issuers (the "mcd" option of
 	// express-oauth2-jwt-bearer 1.10), instead of IssuerBaseURL, Issuer,
-	// JWKSURI, Secret and PublicKey.
+	// JWKSURI, Secret, PublicKey and Keys.
 	Issuers IssuersOptions
 	// MTLS checks certificate-bound tokens (RFC 8705).
 	MTLS MTLSOptions
@@ -130,8 +182,10 @@ type Config struct {
 	// required.
 	DPoP DPoPOptions
 	// TrustedProxies lists the addresses of the reverse proxies whose
-	// X-Forwarded-Host and X-Forwarded-Proto headers give the URL a DPoP
-	// proof must name; from any other peer they are ignored.
+	// Forwarded (RFC 7239; its first element's host and proto), else
+	// X-Forwarded-Host and X-Forwarded-Proto, and X-Forwarded-Prefix
+	// headers give the URL a DPoP proof must name; from any other peer
+	// they are ignored.
 	TrustedProxies []netip.Prefix
 	// AllowInsecureHTTP accepts plain-http IssuerBaseURL and JWKSURI
 	// (configured or discovered) off loopback, and http issuers with
@@ -215,7 +269,7 @@ func (c *Config) check() error {
 		if err := c.checkIssuers(); err != nil {
 			return err
 		}
-	} else if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0)) {
+	} else if c.IssuerBaseURL == "" && (c.Issuer == "" || (c.JWKSURI == "" && c.Secret == "" && len(c.PublicKey) == 0 && c.Keys == nil)) {
 		return errors.New(msgNeedSource)
 	}
 	hasKey, alg := len(c.PublicKey) > 0, c.TokenSigningAlg
@@ -250,8 +304,28 @@ func (c *Config) check() error {
 	if _, err := c.discoveryIssuers(); err != nil {
 		return err
 	}
-	if c.MaxTokenAge < 0 {
-		return errors.New("'maxTokenAge' must not be negative")
+	if msg := firstBroken(
+		rule{c.MaxTokenAge < 0, "'maxTokenAge' must not be negative"},
+		rule{c.ClockTolerance < 0, "ClockTolerance must not be negative: set NoClockTolerance for none"},
+		rule{c.NoClockTolerance && c.ClockTolerance != 0, "NoClockTolerance and ClockTolerance exclude each other"},
+		rule{c.TokenCacheSize < 0, "TokenCacheSize must not be negative: set NoTokenCache for none"},
+		rule{c.NoTokenCache && c.TokenCacheSize != 0, "NoTokenCache and TokenCacheSize exclude each other"},
+		rule{c.StaleIfError < 0, "StaleIfError must not be negative: set NoStaleKeys for none"},
+		rule{c.NoStaleKeys && c.StaleIfError != 0, "NoStaleKeys and StaleIfError exclude each other"},
+		rule{c.SkipAudienceCheck && c.Validators["aud"] != nil, "SkipAudienceCheck and Validators[\"aud\"] exclude each other"},
+		rule{c.SkipIssuerCheck && c.Validators["iss"] != nil, "SkipIssuerCheck and Validators[\"iss\"] exclude each other"},
+		rule{c.AllowNoExpiry && c.Validators["exp"] != nil, "AllowNoExpiry and Validators[\"exp\"] exclude each other"},
+		rule{c.TokenCookie != "" && !validCookieName(c.TokenCookie), "TokenCookie must be a cookie name (RFC 6265 token characters)"},
+	); msg != "" {
+		return errors.New(msg)
+	}
+	for name, fn := range c.Validators {
+		if fn == nil {
+			return fmt.Errorf("Validators[%q] is nil: to skip a default check, use SkipIssuerCheck, SkipAudienceCheck or AllowNoExpiry", name)
+		}
+	}
+	if err := c.checkKeys(); err != nil {
+		return err
 	}
 	return c.MTLS.check()
 }

@@ -233,7 +233,7 @@ func TestTokenCache(t *testing.T) {
 	// A token not yet valid (nbf beyond the tolerance on a later clock) is
 	// never served from the cache before its nbf: entries re-check nbf.
 	v.cache.put(&[32]byte{1}, &cacheEntry{claims: c1, nbf: float64(clk.Now().Unix() + 60), hasNbf: true})
-	if got := v.cache.get(&[32]byte{1}, v, float64(clk.Now().Unix())); got != nil {
+	if got := v.cache.get(t.Context(), &[32]byte{1}, v, float64(clk.Now().Unix())); got != nil {
 		t.Error("entry served before its nbf")
 	}
 	// Bounded.
@@ -250,7 +250,7 @@ func TestTokenCache(t *testing.T) {
 		t.Errorf("cache holds %d entries, want at most 32", n)
 	}
 	// Off.
-	off, err := New(Config{Audience: cfg.Audience, Issuer: cfg.Issuer, PublicKey: cfg.PublicKey, Now: fixedNow, TokenCacheSize: -1})
+	off, err := New(Config{Audience: cfg.Audience, Issuer: cfg.Issuer, PublicKey: cfg.PublicKey, Now: fixedNow, NoTokenCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestExtractionKeepsBody(t *testing.T) {
 	}
 	form := "title=Buy+milk&access_token=" + rs256(t, baseClaims(testIssuer)) + "&done=false"
 	var got string
-	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := v.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got = string(b)
 	}))
@@ -304,7 +304,7 @@ func TestExtractionKeepsBody(t *testing.T) {
 	if rec.Code != 200 || got != form {
 		t.Errorf("status %d, handler read %q, want the whole body", rec.Code, got)
 	}
-	h = v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h = v.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil || r.PostForm.Get("title") != "Buy milk" {
 			t.Errorf("handler's form: %v %v", r.PostForm, err)
 		}

@@ -66,7 +66,7 @@ type row struct {
 	only      string // "static" or "discovery"; "" for both
 	cfg       func(*Config)
 	req       func(t *testing.T, iss string) *http.Request
-	helpers   []Middleware
+	helpers   []wrapper
 	status    int
 	body      string
 	challenge string // "-": no header
@@ -324,6 +324,10 @@ func TestConformanceClaims(t *testing.T) {
 		r.cfg = func(c *Config) { c.ClockTolerance = d }
 		return r
 	}
+	noTolerance := func(r row) row {
+		r.cfg = func(c *Config) { c.NoClockTolerance = true }
+		return r
+	}
 	strict := func(r row) row {
 		r.cfg = func(c *Config) { c.Strict = true }
 		return r
@@ -332,9 +336,9 @@ func TestConformanceClaims(t *testing.T) {
 	rows := []row{
 		rowInvalid("exp 10 s ago", bearerClaims(map[string]any{"exp": now - 10}), `"exp" claim timestamp check failed`),
 		ok("exp 3 s ago, inside the tolerance", bearerClaims(map[string]any{"exp": now - 3})),
-		withTolerance(rowInvalid("exp 3 s ago, no tolerance", bearerClaims(map[string]any{"exp": now - 3}), `"exp" claim timestamp check failed`), NoClockTolerance),
-		withTolerance(rowInvalid("exp now, no tolerance", bearerClaims(map[string]any{"exp": now}), `"exp" claim timestamp check failed`), NoClockTolerance),
-		withTolerance(ok("exp 1 s ahead, no tolerance", bearerClaims(map[string]any{"exp": now + 1})), NoClockTolerance),
+		noTolerance(rowInvalid("exp 3 s ago, no tolerance", bearerClaims(map[string]any{"exp": now - 3}), `"exp" claim timestamp check failed`)),
+		noTolerance(rowInvalid("exp now, no tolerance", bearerClaims(map[string]any{"exp": now}), `"exp" claim timestamp check failed`)),
+		noTolerance(ok("exp 1 s ahead, no tolerance", bearerClaims(map[string]any{"exp": now + 1}))),
 		rowInvalid("nbf 60 s ahead", bearerClaims(map[string]any{"nbf": now + 60}), `"nbf" claim timestamp check failed`),
 		ok("nbf 3 s ahead", bearerClaims(map[string]any{"nbf": now + 3})),
 		withTolerance(ok("nbf 60 s ahead, 2 min tolerance", bearerClaims(map[string]any{"nbf": now + 60})), 2*time.Minute),
@@ -383,13 +387,13 @@ func TestConformanceClaims(t *testing.T) {
 		func() row {
 			r := rowInvalid("custom validator false", bearerClaims(nil), "Unexpected 'foo' value")
 			r.cfg = func(c *Config) {
-				c.Validators = map[string]Validator{"foo": func(any, map[string]any, map[string]any) bool { return false }}
+				c.Validators = map[string]Validator{"foo": Matches(func(any) bool { return false })}
 			}
 			return r
 		}(),
 		func() row {
 			r := ok("iss check turned off", bearerClaims(map[string]any{"iss": "https://evil.example.com/"}))
-			r.cfg = func(c *Config) { c.Validators = map[string]Validator{"iss": nil} }
+			r.cfg = func(c *Config) { c.SkipIssuerCheck = true }
 			return r
 		}(),
 		func() row {
@@ -402,7 +406,7 @@ func TestConformanceClaims(t *testing.T) {
 			// express-oauth2-jwt-bearer 1.10.
 			r := rowInvalid("order: iss before custom", bearerClaims(map[string]any{"iss": "x"}), "Unexpected 'iss' value")
 			r.cfg = func(c *Config) {
-				c.Validators = map[string]Validator{"foo": func(any, map[string]any, map[string]any) bool { return false }}
+				c.Validators = map[string]Validator{"foo": Matches(func(any) bool { return false })}
 			}
 			return r
 		}(),
@@ -422,59 +426,67 @@ func TestConformanceAuthorization(t *testing.T) {
 		}
 		return bearerClaims(map[string]any{"scope": scope})
 	}
-	forbidden := func(name string, req func(t *testing.T, iss string) *http.Request, h Middleware, msg, scopes string) row {
-		return row{name: name, req: req, helpers: []Middleware{h}, status: 403,
+	forbidden := func(name string, req func(t *testing.T, iss string) *http.Request, h wrapper, msg, scopes string) row {
+		return row{name: name, req: req, helpers: []wrapper{h}, status: 403,
 			body:      body(msg, "insufficient_scope"),
 			challenge: `Bearer realm="api", error="insufficient_scope", error_description="` + msg + `", scope="` + scopes + `"`}
 	}
-	allowed := func(name string, req func(t *testing.T, iss string) *http.Request, h Middleware) row {
+	allowed := func(name string, req func(t *testing.T, iss string) *http.Request, h wrapper) row {
 		r := ok(name, req)
-		r.helpers = []Middleware{h}
+		r.helpers = []wrapper{h}
 		return r
 	}
-	unauthorized := func(name string, req func(t *testing.T, iss string) *http.Request, h Middleware, msg string) row {
+	unauthorized := func(name string, req func(t *testing.T, iss string) *http.Request, h wrapper, msg string) row {
 		s, b, c := invalid(msg)
 		// Helper errors never carry the DPoP challenge (nor do those of
 		// express-oauth2-jwt-bearer 1.10).
-		return row{name: name, req: req, helpers: []Middleware{h}, status: s, body: b, challenge: strings.TrimSuffix(c, dpopSuffix)}
+		return row{name: name, req: req, helpers: []wrapper{h}, status: s, body: b, challenge: strings.TrimSuffix(c, dpopSuffix)}
 	}
 	rows := []row{
-		forbidden("required, no scope", scoped(nil), RequiredScopes("read:tasks"), "Missing 'scope' claim", "read:tasks"),
-		forbidden("required, other scope", scoped("write:tasks"), RequiredScopes("read:tasks"), "Insufficient Scope", "read:tasks"),
-		forbidden("required, some of them", scoped("foo bar"), RequiredScopes("foo", "bar", "baz"), "Insufficient Scope", "foo bar baz"),
-		allowed("required, all of them", scoped("openid foo bar baz"), RequiredScopes("foo bar", "baz")),
-		allowed("required, scope as array", scoped([]string{"read:tasks", "x"}), RequiredScopes("read:tasks")),
-		allowed("any of them", scoped("bar"), ScopeIncludesAny("foo", "bar")),
-		forbidden("any, none of them", scoped("qux"), ScopeIncludesAny("foo", "bar"), "Insufficient Scope", "foo bar"),
-		forbidden("permissions missing", scoped("read:tasks"), RequiredPermissions("read:tasks"), "Missing 'permissions' claim", "read:tasks"),
-		allowed("permissions", bearerClaims(map[string]any{"permissions": []string{"read:tasks", "write:tasks"}}), RequiredPermissions("read:tasks", "write:tasks")),
-		forbidden("permissions insufficient", bearerClaims(map[string]any{"permissions": []string{"read:tasks"}}), RequiredPermissions("read:tasks", "write:tasks"), "Insufficient Permissions", "read:tasks write:tasks"),
-		allowed("any permission", bearerClaims(map[string]any{"permissions": []string{"write:tasks"}}), PermissionsIncludeAny("read:tasks", "write:tasks")),
-		allowed("scope or permissions, mixed", bearerClaims(map[string]any{"scope": "read:tasks", "permissions": []string{"write:tasks"}}), RequiredScopesOrPermissions("read:tasks", "write:tasks")),
-		forbidden("scope or permissions, neither claim", scoped(nil), RequiredScopesOrPermissions("read:tasks"), "Missing 'scope' or 'permissions' claim", "read:tasks"),
-		forbidden("scope or permissions, one missing", scoped("read:tasks"), RequiredScopesOrPermissions("read:tasks", "write:tasks"), "Insufficient Scope", "read:tasks write:tasks"),
-		allowed("claimEquals", bearerClaims(map[string]any{"foo": "bar"}), ClaimEquals("foo", "bar")),
-		allowed("claimEquals number", bearerClaims(map[string]any{"n": 3}), ClaimEquals("n", 3)),
-		unauthorized("claimEquals missing", bearerClaims(nil), ClaimEquals("foo", "bar"), "Missing 'foo' claim"),
-		unauthorized("claimEquals mismatch", bearerClaims(map[string]any{"foo": "baz"}), ClaimEquals("foo", "bar"), "Unexpected 'foo' value"),
-		allowed("claimIncludes string", bearerClaims(map[string]any{"foo": "a b c"}), ClaimIncludes("foo", "a", "c")),
-		allowed("claimIncludes array", bearerClaims(map[string]any{"foo": []any{"a", 1, true}}), ClaimIncludes("foo", "a", 1)),
-		unauthorized("claimIncludes missing value", bearerClaims(map[string]any{"foo": "a b"}), ClaimIncludes("foo", "a", "c"), "Unexpected 'foo' value"),
-		unauthorized("claimIncludes a number claim", bearerClaims(map[string]any{"foo": 1}), ClaimIncludes("foo", 1), "Unexpected 'foo' value"),
-		unauthorized("claimIncludes missing claim", bearerClaims(nil), ClaimIncludes("foo", "a"), "Missing 'foo' claim"),
-		allowed("claimCheck true", bearerClaims(nil), ClaimCheck(func(p map[string]any) bool { return p["sub"] == "me" }, "")),
-		unauthorized("claimCheck false, custom message", bearerClaims(nil), ClaimCheck(func(map[string]any) bool { return false }, `Not "me"`), `Not "me"`),
-		unauthorized("claimCheck false, default message", bearerClaims(nil), ClaimCheck(func(map[string]any) bool { return false }, ""), "Invalid Token"),
+		forbidden("required, no scope", scoped(nil), Must(RequiredScopes("read:tasks")), "Missing 'scope' claim", "read:tasks"),
+		forbidden("required, other scope", scoped("write:tasks"), Must(RequiredScopes("read:tasks")), "Insufficient Scope", "read:tasks"),
+		forbidden("required, some of them", scoped("foo bar"), Must(RequiredScopes("foo", "bar", "baz")), "Insufficient Scope", "foo bar baz"),
+		allowed("required, all of them", scoped("openid foo bar baz"), Must(RequiredScopes("foo bar", "baz"))),
+		allowed("required, scope as array", scoped([]string{"read:tasks", "x"}), Must(RequiredScopes("read:tasks"))),
+		allowed("any of them", scoped("bar"), Must(ScopeIncludesAny("foo", "bar"))),
+		forbidden("any, none of them", scoped("qux"), Must(ScopeIncludesAny("foo", "bar")), "Insufficient Scope", "foo bar"),
+		forbidden("permissions missing", scoped("read:tasks"), Must(RequiredPermissions("read:tasks")), "Missing 'permissions' claim", "read:tasks"),
+		allowed("permissions", bearerClaims(map[string]any{"permissions": []string{"read:tasks", "write:tasks"}}), Must(RequiredPermissions("read:tasks", "write:tasks"))),
+		forbidden("permissions insufficient", bearerClaims(map[string]any{"permissions": []string{"read:tasks"}}), Must(RequiredPermissions("read:tasks", "write:tasks")), "Insufficient Permissions", "read:tasks write:tasks"),
+		allowed("any permission", bearerClaims(map[string]any{"permissions": []string{"write:tasks"}}), Must(PermissionsIncludeAny("read:tasks", "write:tasks"))),
+		allowed("scope or permissions, mixed", bearerClaims(map[string]any{"scope": "read:tasks", "permissions": []string{"write:tasks"}}), Must(RequiredScopesOrPermissions("read:tasks", "write:tasks"))),
+		forbidden("scope or permissions, neither claim", scoped(nil), Must(RequiredScopesOrPermissions("read:tasks")), "Missing 'scope' or 'permissions' claim", "read:tasks"),
+		forbidden("scope or permissions, one missing", scoped("read:tasks"), Must(RequiredScopesOrPermissions("read:tasks", "write:tasks")), "Insufficient Scope", "read:tasks write:tasks"),
+		allowed("claimEquals", bearerClaims(map[string]any{"foo": "bar"}), Must(ClaimEquals("foo", "bar"))),
+		allowed("claimEquals number", bearerClaims(map[string]any{"n": 3}), Must(ClaimEquals("n", 3))),
+		unauthorized("claimEquals missing", bearerClaims(nil), Must(ClaimEquals("foo", "bar")), "Missing 'foo' claim"),
+		unauthorized("claimEquals mismatch", bearerClaims(map[string]any{"foo": "baz"}), Must(ClaimEquals("foo", "bar")), "Unexpected 'foo' value"),
+		allowed("claimIncludes string", bearerClaims(map[string]any{"foo": "a b c"}), Must(ClaimIncludes("foo", "a", "c"))),
+		allowed("claimIncludes array", bearerClaims(map[string]any{"foo": []any{"a", 1, true}}), Must(ClaimIncludes("foo", "a", 1))),
+		unauthorized("claimIncludes missing value", bearerClaims(map[string]any{"foo": "a b"}), Must(ClaimIncludes("foo", "a", "c")), "Unexpected 'foo' value"),
+		unauthorized("claimIncludes a number claim", bearerClaims(map[string]any{"foo": 1}), Must(ClaimIncludes("foo", 1)), "Unexpected 'foo' value"),
+		unauthorized("claimIncludes missing claim", bearerClaims(nil), Must(ClaimIncludes("foo", "a")), "Missing 'foo' claim"),
+		allowed("claimCheck true", bearerClaims(nil), Must(ClaimCheck(func(_ context.Context, c *Claims) error {
+			if c.Subject() != "me" {
+				return ErrUnexpectedValue
+			}
+			return nil
+		}))),
+		unauthorized("claimCheck false, custom message", bearerClaims(nil), Must(ClaimCheck(func(context.Context, *Claims) error { return errors.New(`Not "me"`) })), `Not "me"`),
+		unauthorized("claimCheck false, default message", bearerClaims(nil), Must(ClaimCheck(func(context.Context, *Claims) error { return ErrUnexpectedValue })), "Invalid Token"),
+		forbidden("claimCheck answers its own *Error", bearerClaims(nil), Must(ClaimCheck(func(context.Context, *Claims) error {
+			return InsufficientScope("Tenant suspended", []string{"tenant"})
+		})), "Tenant suspended", "tenant"),
 	}
 	runRows(t, rows)
 }
 
 // 7 (cont.). Helpers without the verifier in front answer 401 Unauthorized.
 func TestHelpersWithoutAuth(t *testing.T) {
-	for name, h := range map[string]Middleware{
-		"claimCheck":     ClaimCheck(func(map[string]any) bool { return true }, ""),
-		"requiredScopes": RequiredScopes("a"),
-		"claimEquals":    ClaimEquals("a", "b"),
+	for name, h := range map[string]wrapper{
+		"claimCheck":     Must(ClaimCheck(func(context.Context, *Claims) error { return nil })),
+		"requiredScopes": Must(RequiredScopes("a")),
+		"claimEquals":    Must(ClaimEquals("a", "b")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -484,32 +496,36 @@ func TestHelpersWithoutAuth(t *testing.T) {
 	}
 }
 
-// Invalid helper arguments panic with the TypeError messages of
-// express-oauth2-jwt-bearer 1.10.
-func TestHelperArgumentPanics(t *testing.T) {
+// Invalid helper arguments are errors with the TypeError messages of
+// express-oauth2-jwt-bearer 1.10; Must panics with them.
+func TestHelperArgumentErrors(t *testing.T) {
 	cases := []struct {
 		name string
-		fn   func()
+		fn   func() (wrapper, error)
 		want string
 	}{
-		{"no scopes", func() { RequiredScopes() }, "'scopes' must be a string or array of strings"},
-		{"blank scope", func() { ScopeIncludesAny(" ") }, "'scopes' must be a string or array of strings"},
-		{"no permissions", func() { RequiredPermissions() }, "'scopes' must be a string or array of strings"},
-		{"empty claim", func() { ClaimEquals("", "x") }, "'claim' must be a string"},
-		{"bad expected", func() { ClaimEquals("a", []string{"x"}) }, "'expected' must be a string, number, boolean or null"},
-		{"bad includes", func() { ClaimIncludes("a", map[string]any{}) }, "'expected' must be a string, number, boolean or null"},
-		{"nil check", func() { ClaimCheck(nil, "") }, "'claimCheck' expects a function"},
-		{"bad Equals", func() { Equals(struct{}{}) }, "'expected' must be a string, number, boolean or null"},
+		{"no scopes", func() (wrapper, error) { return RequiredScopes() }, "'scopes' must be a string or array of strings"},
+		{"blank scope", func() (wrapper, error) { return ScopeIncludesAny(" ") }, "'scopes' must be a string or array of strings"},
+		{"no permissions", func() (wrapper, error) { return RequiredPermissions() }, "'scopes' must be a string or array of strings"},
+		{"no permission of any", func() (wrapper, error) { return PermissionsIncludeAny("") }, "'scopes' must be a string or array of strings"},
+		{"no scope or permission", func() (wrapper, error) { return RequiredScopesOrPermissions() }, "'scopes' must be a string or array of strings"},
+		{"empty claim", func() (wrapper, error) { return ClaimEquals("", "x") }, "'claim' must be a string"},
+		{"empty includes claim", func() (wrapper, error) { return ClaimIncludes("", "x") }, "'claim' must be a string"},
+		{"bad includes", func() (wrapper, error) { return ClaimIncludes("a", map[string]any{}) }, "'expected' must be a string, number, boolean or null"},
+		{"nil check", func() (wrapper, error) { return ClaimCheck(nil) }, "'claimCheck' expects a function"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			w, err := tc.fn()
+			if w != nil || err == nil || err.Error() != "bearer: "+tc.want {
+				t.Fatalf("got %v, %v; want nil, %q", w != nil, err, "bearer: "+tc.want)
+			}
 			defer func() {
-				got, _ := recover().(string)
-				if got != "bearer: "+tc.want {
-					t.Errorf("panic = %q, want %q", got, "bearer: "+tc.want)
+				if got, _ := recover().(error); got == nil || got.Error() != err.Error() {
+					t.Errorf("Must panicked with %v, want %v", got, err)
 				}
 			}()
-			tc.fn()
+			Must(tc.fn())
 		})
 	}
 }
@@ -526,7 +542,7 @@ func TestConformanceAuthOptional(t *testing.T) {
 		opt(row{name: "invalid token still rejected", req: rawHeader("Bearer invalid.jwt"), status: s, body: b, challenge: c}),
 		opt(row{name: "unusable header still rejected", req: rawHeader("Basic x"), status: 400, body: badHeaderBody, challenge: bareD}),
 		opt(ok("valid", bearerClaims(nil))),
-		opt(row{name: "anonymous reaches a scope helper: 401", req: rawHeader(""), helpers: []Middleware{RequiredScopes("a")},
+		opt(row{name: "anonymous reaches a scope helper: 401", req: rawHeader(""), helpers: []wrapper{Must(RequiredScopes("a"))},
 			status: 401, body: body("Unauthorized", "ERR_AUTH"), challenge: bareChallenge}),
 	}
 	runRows(t, rows)
@@ -551,7 +567,7 @@ func TestConformanceErrorHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(v, rawHeader("")(t, ""))
-	serve(v, bearerReq(rs256(t, baseClaims(testIssuer))), RequiredScopes("x"))
+	serve(v, bearerReq(rs256(t, baseClaims(testIssuer))), Must(RequiredScopes("x")))
 	if len(got) != 2 || got[0].Message != "Unauthorized" || got[1].Code != CodeInsufficientScope {
 		t.Fatalf("handler calls = %+v", got)
 	}

@@ -1,43 +1,47 @@
-// Package bearer validates OAuth 2.0 JWT access tokens (RFC 6750, RFC 9068)
-// for net/http servers, the way Auth0's express-oauth2-jwt-bearer 1.10 does
-// for Express, in its Bearer and DPoP modes: the same options, the same
-// status codes, error codes, messages and WWW-Authenticate challenges, with
-// a framework-free core (Verifier.Verify) under the middleware.
+// Package bearer authenticates net/http requests with OAuth 2.0 JWT access
+// tokens (RFC 6750, RFC 9068), answering exactly as Auth0's
+// express-oauth2-jwt-bearer 1.10 does (statuses, error codes, messages,
+// WWW-Authenticate challenges), with DPoP (RFC 9449), certificate-bound
+// tokens (RFC 8705) and several issuers. It knows nothing of the
+// application that uses it.
 //
-// The package knows nothing of the application that uses it.
+// # A guide in five steps
 //
-// # Use
+//  1. Configure: New(Config{IssuerBaseURL: "https://tenant.auth0.com/",
+//     Audience: []string{"my-api"}}) finds the keys by OpenID Connect
+//     discovery (Example_discovery). Issuer with JWKSURI, Secret, PublicKey
+//     or a KeySet of your own (Config.Keys) replace discovery; Issuers
+//     accepts several issuers. Options that go together are checked
+//     together by New.
+//  2. Protect: Verifier.Authenticate(next) finds the token (the
+//     Authorization header, the access_token query or form field,
+//     Config.TokenCookie, Config.TokenExtractor: one at a time), verifies it
+//     and puts the claims in the request context. SkipCORSPreflight lets
+//     preflights through to a CORS handler.
+//  3. Authorize: RequiredScopes, RequiredPermissions, ClaimEquals,
+//     ClaimIncludes and ClaimCheck wrap a handler (Must(...) in route
+//     tables); Config.Validators check claims with the request's context
+//     and an error whose text the client sees (Example_customClaimCheck).
+//  4. Read: FromContext gives the *Claims; Claims.Decode or DecodeClaims
+//     fill your own struct from the verified payload.
+//  5. Operate: Warm before serving, Ready for a readiness probe, Stats for
+//     metrics. An identity-provider outage is a 503 with Retry-After, not a
+//     401; the key set follows its Cache-Control max-age within bounds and
+//     stale keys serve while the provider is down.
 //
-//	v, err := bearer.New(bearer.Config{
-//		IssuerBaseURL: "https://tenant.auth0.com/",
-//		Audience:      []string{"task-manager-api"},
-//	})
-//	...
-//	mux.Handle("GET /tasks", v.Middleware(bearer.RequiredScopes("read:tasks")(tasksHandler)))
+// Without net/http, Verifier.Verify checks a bare token and returns an
+// *Error carrying the status, code, message and challenge; CheckProof and
+// CheckCertificate apply the DPoP and mTLS rules to a request.
 //
-// The handler reads the verified token with FromContext. Verify does the
-// same work for any other framework: it takes the bare token and returns
-// *Claims or an *Error carrying the status, code, message and challenge.
-// Failures are answered by Config.ErrorHandler, WriteError by default.
-// DPoP (Config.DPoP), certificate-bound tokens (Config.MTLS) and several
-// issuers (Config.Issuers) are configured on the same Config.
+// DPoP is on by default as in the Node library (Example_dPoP): proofs are
+// checked against the request URL, which a trusted proxy may give with
+// Forwarded (RFC 7239), X-Forwarded-Host/-Proto and X-Forwarded-Prefix;
+// a proof is accepted once (an in-process cache, or a ReplayStore shared
+// by several servers), and server nonces are optional (NewHMACNonces).
 //
-// A token is taken apart by this package (compact.go): the protected header
-// is decoded and checked, the signature is verified over the raw
-// "header.payload" bytes with golang-jwt v5's SigningMethod.Verify, and
-// only then is the payload decoded, as jose (beneath the Node library)
-// does. All eleven asymmetric algorithms of the Node library are accepted,
-// ES256K (secp256k1, RFC 8812) included: golang-jwt has no method for it,
-// so SigningMethodES256K is one over github.com/decred/dcrd/dcrec/secp256k1/v4,
-// and secp256k1 JWKs, which go-jose refuses, are read by this package;
-// other JWKs are read with go-jose v4. Discovery and the key set are
-// fetched and cached by the internal keyset package.
-//
-// # More
-//
-// README.md beside this file documents the Config fields next to the
-// options of express-oauth2-jwt-bearer 1.10. DIFFERENCES.md lists every
-// place where this package deliberately differs from the Node library
-// (DPoP replay protection, a 503 on an identity-provider outage, stricter
-// token decoding, the certificate sources of mTLS, and more).
+// A token is verified before it is parsed: the signature is checked with
+// golang-jwt v5 over the raw "header.payload" bytes and only then is the
+// payload decoded. README.md compares the package with
+// express-oauth2-jwt-bearer 1.10, go-jwt-middleware v3 and go-oidc v3;
+// DIFFERENCES.md lists where it deliberately differs from the Node library.
 package bearer

@@ -44,9 +44,14 @@ type DPoPOptions struct {
 	// (DefaultDPoPIATLeeway).
 	IATLeeway time.Duration
 	// ReplayCacheSize bounds the proofs remembered to refuse a replay (0:
-	// DefaultDPoPReplayCacheSize; negative: no check); past it, the oldest
-	// are forgotten first.
+	// DefaultDPoPReplayCacheSize); past it, the oldest are forgotten
+	// first. It must not be negative.
 	ReplayCacheSize int
+	// NoReplayCache turns the in-process replay cache off (a ReplayStore,
+	// when set, is still asked): without a ReplayStore, a proof is then
+	// accepted again within its "iat" window, as in
+	// express-oauth2-jwt-bearer 1.10. It excludes ReplayCacheSize.
+	NoReplayCache bool
 	// ReplayStore, when set, shares accepted proofs between the servers
 	// behind one load balancer. It is asked after the in-process cache,
 	// with the request's context, only for proofs that passed every other
@@ -104,6 +109,12 @@ func newDPoP(o DPoPOptions, maxProofBytes int) (*dpopState, error) {
 	if o.IATLeeway < 0 {
 		return nil, errors.New(`Invalid DPoP option: "iatLeeway" must be a non-negative number`)
 	}
+	if o.ReplayCacheSize < 0 {
+		return nil, errors.New("DPoP ReplayCacheSize must not be negative: set NoReplayCache for none")
+	}
+	if o.NoReplayCache && o.ReplayCacheSize != 0 {
+		return nil, errors.New("DPoP NoReplayCache and ReplayCacheSize exclude each other")
+	}
 	d := &dpopState{required: o.Required, nonce: o.Nonce, store: o.ReplayStore, maxProofBytes: maxProofBytes}
 	d.offset, d.leeway = int64(DefaultDPoPIATOffset/time.Second), int64(DefaultDPoPIATLeeway/time.Second)
 	if o.IATOffset > 0 {
@@ -112,12 +123,8 @@ func newDPoP(o DPoPOptions, maxProofBytes int) (*dpopState, error) {
 	if o.IATLeeway > 0 {
 		d.leeway = int64(o.IATLeeway / time.Second)
 	}
-	if o.ReplayCacheSize >= 0 {
-		size := o.ReplayCacheSize
-		if size == 0 {
-			size = DefaultDPoPReplayCacheSize
-		}
-		d.replay = newReplayCache(size)
+	if !o.NoReplayCache {
+		d.replay = newReplayCache(orDefault(o.ReplayCacheSize, DefaultDPoPReplayCacheSize))
 	}
 	return d, nil
 }
@@ -177,7 +184,11 @@ func (v *Verifier) inspect(r *http.Request) (*request, *Error) {
 	if e := checkPath(r); e != nil {
 		return q, e
 	}
-	if q.credentials, e = extractCredentials(r, v.maxBodyBytes, v.dpop != nil); e != nil {
+	extra, e := v.extraTokens(r)
+	if e != nil {
+		return q, e
+	}
+	if q.credentials, e = extractCredentials(r, v.maxBodyBytes, v.dpop != nil, extra); e != nil {
 		return q, e
 	}
 	if v.dpop != nil && q.found {
@@ -257,7 +268,7 @@ func (d *dpopState) assertRequest(q *request) *Error {
 }
 
 // CheckProof applies the DPoP rules to a request whose token Verify has
-// just accepted with claims, for frameworks that do not use Middleware: the
+// just accepted with claims, for frameworks that do not use Authenticate: the
 // Host and token-location rules, the scheme rules, the DPoP binding of the
 // token and its proof, as the middleware does. It returns the verified
 // proof, nil for a Bearer request (or with DPoP disabled), or an *Error

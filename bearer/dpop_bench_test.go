@@ -23,7 +23,7 @@ import (
 //	go test -run '^$' -bench 'Middleware(Bearer|DPoP)$|RawES256' -benchmem -count 3 ./bearer/
 
 func benchMiddlewareVerifier(b *testing.B) *Verifier {
-	return auth0Verifier(b, 0)
+	return auth0Verifier(b, true)
 }
 
 // auth0Claims are the claims of auth0Token.
@@ -47,7 +47,7 @@ func signAuth0(b *testing.B, claims map[string]any) string {
 
 func BenchmarkMiddlewareBearer(b *testing.B) {
 	tok := signAuth0(b, auth0Claims())
-	h := benchMiddlewareVerifier(b).Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := benchMiddlewareVerifier(b).Authenticate(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	r := httptest.NewRequest(http.MethodGet, dpopURL, nil)
 	r.Header.Set("Authorization", "Bearer "+tok)
 	w := httptest.NewRecorder()
@@ -67,7 +67,7 @@ func BenchmarkMiddlewareDPoP(b *testing.B) {
 	claims := auth0Claims()
 	claims["cnf"] = map[string]any{"jkt": es.jkt}
 	tok := signAuth0(b, claims)
-	h := benchMiddlewareVerifier(b).Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := benchMiddlewareVerifier(b).Authenticate(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	reqs := make([]*http.Request, b.N)
 	for i := range reqs {
 		reqs[i] = dpopReq("DPoP", tok, signProof(b, es, nil, proofClaims(tok)))
@@ -111,7 +111,7 @@ func BenchmarkMiddlewareInterleaved(b *testing.B) {
 	claims := auth0Claims()
 	claims["cnf"] = map[string]any{"jkt": es.jkt}
 	bound := signAuth0(b, claims)
-	h := benchMiddlewareVerifier(b).Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	h := benchMiddlewareVerifier(b).Authenticate(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	bearer := httptest.NewRequest(http.MethodGet, dpopURL, nil)
 	bearer.Header.Set("Authorization", "Bearer "+plain)
 	reqs := make([]*http.Request, b.N)

@@ -543,7 +543,7 @@ func TestDPoPReplay(t *testing.T) {
 
 	// With the replay cache off, the same proof passes twice.
 	cfg := staticConfig(t)
-	cfg.DPoP.ReplayCacheSize = -1
+	cfg.DPoP.NoReplayCache = true
 	v2, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -666,7 +666,7 @@ func TestProofFromContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got *Proof
-	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := v.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, _ = ProofFromContext(r.Context())
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), validDPoP(t, es))
@@ -730,7 +730,7 @@ func TestDPoPChallengeReachesErrorHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve(v, dpopReq("Bearer", "garbage"))
-	serve(v, dpopReq("Bearer", rs256(t, baseClaims(testIssuer))), RequiredScopes("x"))
+	serve(v, dpopReq("Bearer", rs256(t, baseClaims(testIssuer))), Must(RequiredScopes("x")))
 	want := []string{
 		challenge(msgFormatting) + dpopSuffix,
 		`Bearer realm="api", error="insufficient_scope", error_description="Missing 'scope' claim", scope="x"`,
@@ -757,7 +757,7 @@ func FuzzDPoPProof(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add("")
 	cfg := staticConfig(f)
-	cfg.DPoP.ReplayCacheSize = -1
+	cfg.DPoP.NoReplayCache = true
 	v, err := New(cfg)
 	if err != nil {
 		f.Fatal(err)

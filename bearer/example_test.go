@@ -23,7 +23,7 @@ func exampleToken(secret string, scope string) string {
 	return s
 }
 
-func ExampleVerifier_Middleware() {
+func ExampleVerifier_Authenticate() {
 	const secret = "an-example-secret-of-32-bytes!!!"
 	v, err := bearer.New(bearer.Config{
 		Audience:        []string{"task-manager-api"},
@@ -38,7 +38,7 @@ func ExampleVerifier_Middleware() {
 		claims, _ := bearer.FromContext(r.Context())
 		fmt.Fprintf(w, "tasks of %s", claims.Subject())
 	})
-	h := v.Middleware(bearer.RequiredScopes("read:tasks")(tasks))
+	h := v.Authenticate(bearer.Must(bearer.RequiredScopes("read:tasks"))(tasks))
 
 	for _, scope := range []string{"read:tasks", "openid"} {
 		r := httptest.NewRequest(http.MethodGet, "/tasks", nil)

@@ -34,12 +34,13 @@ func noInfo(msg string) *Error {
 // then put back so the handler still gets the whole body). found is false
 // when r carries no token at all. The errors are 400s: several sources
 // (invalid_request "More than one method used for authentication"), an
-// unusable header or a token in a JSON body (no error code). The middleware
-// applies the same rules, and the DPoP ones when DPoP is enabled.
-func TokenFromRequest(r *http.Request, maxBody int64) (token string, found bool, err *Error) {
-	c, err := extractCredentials(r, maxBody, false)
-	if err != nil {
-		return "", false, err
+// unusable header or a token in a JSON body (no error code); err is then
+// an *Error. The middleware applies the same rules, the configured
+// TokenCookie and TokenExtractor, and the DPoP rules when DPoP is enabled.
+func TokenFromRequest(r *http.Request, maxBody int64) (token string, found bool, err error) {
+	c, e := extractCredentials(r, maxBody, false, nil)
+	if e != nil {
+		return "", false, e
 	}
 	return c.token, c.found, nil
 }
@@ -70,8 +71,9 @@ func authScheme(r *http.Request) string {
 // extractCredentials finds the token as getToken of
 // express-oauth2-jwt-bearer 1.10 does. With dpop, "DPoP <token>" is a
 // header token too, and a DPoP proof header without an Authorization header
-// is a 400 with no error code.
-func extractCredentials(r *http.Request, maxBody int64, dpop bool) (credentials, *Error) {
+// is a 400 with no error code. extra are the tokens found in the other
+// configured places (Verifier.extraTokens), each one more method.
+func extractCredentials(r *http.Request, maxBody int64, dpop bool, extra []string) (credentials, *Error) {
 	var c credentials
 	n := 0
 	hs := r.Header.Values("Authorization")
@@ -135,6 +137,12 @@ func extractCredentials(r *http.Request, maxBody int64, dpop bool) (credentials,
 				return credentials{}, noInfo(msgBodyNotForm)
 			}
 		}
+	}
+	for _, tok := range extra {
+		if n > 0 {
+			return credentials{}, InvalidRequest(msgMultipleMethods)
+		}
+		c.token, n = tok, 1
 	}
 	if unusable && (n == 0 || !dpop) {
 		// Another scheme: a 400 alone or with DPoP disabled; beside a

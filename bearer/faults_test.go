@@ -162,7 +162,7 @@ func TestFaultRotation(t *testing.T) {
 // they get 503 and Retry-After.
 func TestFaultProviderDown(t *testing.T) {
 	clk := newClock()
-	idp, v := idpVerifier(t, clk, func(c *Config) { c.TokenCacheSize = -1 })
+	idp, v := idpVerifier(t, clk, func(c *Config) { c.NoTokenCache = true })
 	tok := rs256(t, baseClaims(idp.issuer()))
 	checkResponse(t, serve(v, bearerReq(tok)), 200, okBody, "-")
 	idp.set(func(f *fakeIdP) { f.discoveryStatus, f.jwksStatus = 500, 500 })
@@ -213,7 +213,7 @@ func TestAttackUnknownKIDStorm(t *testing.T) {
 // CacheMaxAge.
 func TestDiscoveryProbeAndCaching(t *testing.T) {
 	clk := newClock()
-	idp, v := idpVerifier(t, clk, func(c *Config) { c.TokenCacheSize = -1 })
+	idp, v := idpVerifier(t, clk, func(c *Config) { c.NoTokenCache = true })
 	idp.set(func(f *fakeIdP) { f.oidc = false })
 	tok := rs256(t, baseClaims(idp.issuer()))
 	var wg sync.WaitGroup

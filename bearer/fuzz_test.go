@@ -28,9 +28,13 @@ func FuzzExtract(f *testing.F) {
 		if ctype != "" {
 			r.Header.Set("Content-Type", ctype)
 		}
-		tok, found, e := TokenFromRequest(r, 64)
+		tok, found, err := TokenFromRequest(r, 64)
+		var e *Error
+		if err != nil && !errors.As(err, &e) {
+			t.Fatalf("error %v is not an *Error", err)
+		}
 		switch {
-		case e != nil:
+		case err != nil:
 			if found || tok != "" || e.Status != http.StatusBadRequest {
 				t.Fatalf("error %+v with token %q found %v", e, tok, found)
 			}
@@ -42,7 +46,7 @@ func FuzzExtract(f *testing.F) {
 		case found && strings.HasPrefix(header, "Bearer ") && !strings.Contains(header[7:], " ") && len(header) > 7 && tok != header[7:]:
 			t.Fatalf("header token %q, got %q", header[7:], tok)
 		}
-		if found && e == nil {
+		if found && err == nil {
 			if q, _ := url.ParseQuery(query); q.Has("access_token") && header != "" {
 				t.Fatalf("header and query both accepted: %q %q", header, query)
 			}

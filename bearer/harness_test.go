@@ -261,13 +261,13 @@ var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 // serve runs req through the verifier's middleware, then the helpers, then
 // okHandler.
-func serve(v *Verifier, req *http.Request, helpers ...Middleware) *httptest.ResponseRecorder {
+func serve(v *Verifier, req *http.Request, helpers ...wrapper) *httptest.ResponseRecorder {
 	var h http.Handler = okHandler
 	for i := len(helpers) - 1; i >= 0; i-- {
 		h = helpers[i](h)
 	}
 	rec := httptest.NewRecorder()
-	v.Middleware(h).ServeHTTP(rec, req)
+	v.Authenticate(h).ServeHTTP(rec, req)
 	return rec
 }
 
@@ -321,3 +321,6 @@ func checkResponse(t *testing.T, rec *httptest.ResponseRecorder, status int, wan
 		t.Errorf("WWW-Authenticate = %q\nwant              %q", got, wantChallenge)
 	}
 }
+
+// wrapper is what the authorization helpers return.
+type wrapper = func(http.Handler) http.Handler

@@ -27,13 +27,16 @@ const (
 type origin struct {
 	scheme string // "http" or "https"
 	host   string // validated, as received
+	prefix string // a trusted proxy's X-Forwarded-Prefix, or ""
 }
 
 // requestOrigin returns the scheme and host of r. The host is the Host
-// header, or the first X-Forwarded-Host value when r comes from one of the
-// trusted proxies (its RemoteAddr is inside a TrustedProxies prefix); the
-// scheme is https when r came over TLS, or the first X-Forwarded-Proto
-// value from a trusted proxy. A host that is empty, carries a path, query,
+// header and the scheme https when r came over TLS; when r comes from one
+// of the trusted proxies (its RemoteAddr is inside a TrustedProxies
+// prefix), the host and proto of the first element of its RFC 7239
+// Forwarded header replace them, or without that header the first
+// X-Forwarded-Host and X-Forwarded-Proto values, and its
+// X-Forwarded-Prefix is put before the path. A host that is empty, carries a path, query,
 // fragment, user info or "://", or has a bad port, is a 400 invalid_request
 // "Invalid Host header", whatever the mode: it is checked on every request,
 // as express-oauth2-jwt-bearer 1.10 does, because it becomes part of the
@@ -44,10 +47,24 @@ func (v *Verifier) requestOrigin(r *http.Request) (origin, *Error) {
 		o.scheme = "https"
 	}
 	if len(v.trustedProxies) > 0 && v.fromTrustedProxy(r) {
-		if fh := firstValue(r.Header.Get(forwardedHostHeader)); r.Header.Get(forwardedHostHeader) != "" {
+		fp := r.Header.Get(forwardedProtoHeader)
+		if fwd := r.Header.Values(forwardedHeader); len(fwd) > 0 {
+			el, err := firstForwarded(fwd)
+			if err != nil {
+				return origin{}, InvalidRequest(msgInvalidForwarded)
+			}
+			if el.host != "" {
+				o.host = el.host
+			}
+			fp = el.proto
+		} else if fh := firstValue(r.Header.Get(forwardedHostHeader)); r.Header.Get(forwardedHostHeader) != "" {
 			o.host = fh
 		}
-		if fp := r.Header.Get(forwardedProtoHeader); fp != "" {
+		var e *Error
+		if o.prefix, e = forwardedPrefix(r); e != nil {
+			return origin{}, e
+		}
+		if fp != "" {
 			switch p := strings.ToLower(firstValue(fp)); p {
 			case "http", "https":
 				o.scheme = p
@@ -199,7 +216,7 @@ func protocolInPath(p string) bool {
 // htu returns the normalised URL of r at o, for comparison with a proof's
 // "htu" claim.
 func (o origin) htu(r *http.Request) string {
-	s, _ := normalizeURL(o.scheme, o.host, r.URL.EscapedPath())
+	s, _ := normalizeURL(o.scheme, o.host, o.prefix+r.URL.EscapedPath())
 	return s
 }
 

@@ -64,6 +64,12 @@ type IssuerConfig struct {
 	Secret string
 	// PublicKey is a static key (PEM, JWK or JWKS); no network is used.
 	PublicKey []byte
+	// Keys is the caller's key set for this issuer (see Config.Keys); no
+	// network is used. It excludes IssuerBaseURL, JWKSURI, Secret and
+	// PublicKey, and is for IssuersOptions.Configs only: a Resolve
+	// function's issuers are cached by their settings, which a KeySet
+	// cannot be compared by.
+	Keys KeySet
 	// TokenSigningAlg pins the issuer's "alg".
 	TokenSigningAlg string
 }
@@ -193,6 +199,8 @@ func (ic *IssuerConfig) consistency() string {
 	hasSecret, hasKey := ic.Secret != "", len(ic.PublicKey) > 0
 	alg := ic.TokenSigningAlg
 	switch {
+	case ic.Keys != nil && (hasKey || hasSecret || ic.JWKSURI != "" || ic.IssuerBaseURL != ""):
+		return "provides 'Keys' and another key source ('publicKey', 'secret', 'jwksUri' or 'issuerBaseURL'). Use one of them."
 	case hasKey && ic.JWKSURI != "":
 		return "provides both 'publicKey' and 'jwksUri'. These are mutually exclusive."
 	case hasKey && hasSecret:

@@ -3,7 +3,6 @@ package bearer
 import (
 	"container/list"
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -17,11 +16,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// issuerEntry is one accepted issuer: a Verifier of its own (sharing the
-// parent's claim checks) and, for resolved issuers, its place in the LRU.
+// issuerEntry is one accepted issuer: its tokenVerifier and, for resolved
+// issuers, its place in the LRU.
 type issuerEntry struct {
-	v          *Verifier
-	normalized string
+	tv         *tokenVerifier
+	normalized string // "" for the single issuer of a Config without Issuers
 	id         uint64 // unique; part of the token cache key in Resolve mode
 	key        string // fingerprint of the resolved configuration
 	retired    atomic.Bool
@@ -34,16 +33,18 @@ type issuerHandle struct {
 	inner any
 }
 
-// issuerSet is the keySource of multi-issuer mode: it only answers for the
-// verified-token cache, Warm and Close; verification goes through match.
+// issuerSet is the issuers a Verifier accepts: one (only) without
+// Config.Issuers, else the listed ones and those a Resolve function
+// returns. match picks the one that verifies a token.
 type issuerSet struct {
 	parent     *Verifier
 	cfg        Config // for building resolved issuers
 	allowHTTP  bool
 	unverified *jwt.Parser
 
+	only    *issuerEntry            // the single issuer, or nil with Config.Issuers
 	static  map[string]*issuerEntry // by normalised issuer
-	entries []*issuerEntry          // static, in configuration order
+	entries []*issuerEntry          // static (or only), in configuration order
 	resolve func(context.Context, IssuerRequest) ([]IssuerConfig, error)
 
 	nextID atomic.Uint64
@@ -88,40 +89,29 @@ func (s *issuerSet) build(ic IssuerConfig) (*issuerEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := s.parent
-	c := &Verifier{
-		audience:      p.audience,
-		tolerance:     p.tolerance,
-		maxAge:        p.maxAge,
-		strict:        p.strict,
-		checks:        p.checks,
-		cache:         p.cache, // only tells verify to build cache entries
-		errorHandler:  p.errorHandler,
-		authOptional:  p.authOptional,
-		now:           p.now,
-		maxTokenBytes: p.maxTokenBytes,
-		maxBodyBytes:  p.maxBodyBytes,
-		mcdIssuer:     n,
-		keyCounters:   p.keyCounters,
-	}
+	c := &tokenVerifier{v: s.parent, mcdIssuer: n}
 	kc := s.cfg
 	kc.IssuerBaseURL, kc.JWKSURI = ic.IssuerBaseURL, ic.JWKSURI
-	kc.Secret, kc.PublicKey, kc.TokenSigningAlg = ic.Secret, ic.PublicKey, ic.TokenSigningAlg
-	if kc.IssuerBaseURL == "" && kc.JWKSURI == "" && kc.Secret == "" && len(kc.PublicKey) == 0 {
+	kc.Secret, kc.PublicKey, kc.TokenSigningAlg, kc.Keys = ic.Secret, ic.PublicKey, ic.TokenSigningAlg, ic.Keys
+	if kc.IssuerBaseURL == "" && kc.JWKSURI == "" && kc.Secret == "" && len(kc.PublicKey) == 0 && kc.Keys == nil {
 		kc.IssuerBaseURL = ic.Issuer // found by discovery from the issuer
 		if !strings.Contains(strings.ToLower(ic.Issuer), "://") {
 			kc.IssuerBaseURL = "https://" + ic.Issuer
 		}
 	}
-	if err := c.useKeys(kc, false); err != nil {
+	if err := c.useKeys(kc, s.parent.keyCounters, false); err != nil {
 		return nil, err
 	}
-	return &issuerEntry{v: c, normalized: n, id: s.nextID.Add(1)}, nil
+	return &issuerEntry{tv: c, normalized: n, id: s.nextID.Add(1)}, nil
 }
 
-// match reads the token's unverified "iss" and returns the issuer that
-// accepts it, before any key is fetched.
-func (s *issuerSet) match(ctx context.Context, token string) (*issuerEntry, string, error) {
+// match returns the issuer that verifies token: the only one, or the one
+// its unverified "iss" names, found before any key is fetched. iss is the
+// token's "iss" in multi-issuer mode.
+func (s *issuerSet) match(ctx context.Context, token string) (entry *issuerEntry, iss string, err error) {
+	if s.only != nil {
+		return s.only, "", nil
+	}
 	var payload unverifiedIssuer
 	// The library reports a missing or unknown "alg" as unverifiable once
 	// it has decoded the token: the issuer's Verifier then explains it.
@@ -168,6 +158,9 @@ func (s *issuerSet) match(ctx context.Context, token string) (*issuerEntry, stri
 		}
 		if msg := ic.consistency(); msg != "" {
 			return nil, "", InvalidToken("Issuer " + msg)
+		}
+		if ic.Keys != nil {
+			return nil, "", fmt.Errorf("bearer: issuer %q returned by Resolve has Keys: list it in IssuersOptions.Configs", ic.Issuer)
 		}
 		e, err := s.resolved(ic, cn)
 		if err != nil {
@@ -217,8 +210,8 @@ func (s *issuerSet) resolved(ic IssuerConfig, normalized string) (*issuerEntry, 
 // and its background refresh stops.
 func (e *issuerEntry) retire() {
 	e.retired.Store(true)
-	if e.v.keys != nil {
-		e.v.keys.close()
+	if e.tv.keys != nil {
+		e.tv.keys.close()
 	}
 }
 
@@ -250,35 +243,14 @@ func (e *issuerEntry) cacheKey(token string) [sha256.Size]byte {
 	return sum
 }
 
-// keySource implementation: only current, warm and close are used.
-
-func (s *issuerSet) metadata(context.Context) (string, []string, error) {
-	return "", nil, errors.New("bearer: multi-issuer metadata is per issuer")
-}
-
-func (s *issuerSet) key(context.Context, string, string) (crypto.PublicKey, any, error) {
-	return nil, nil, errors.New("bearer: multi-issuer keys are per issuer")
-}
-
-func (s *issuerSet) current(handle any) bool {
+// current reports whether the key behind a token cache handle is still
+// its issuer's.
+func (s *issuerSet) current(ctx context.Context, handle any) bool {
 	h, ok := handle.(*issuerHandle)
 	if !ok || h.entry.retired.Load() {
 		return false
 	}
-	return h.inner == nil || h.entry.v.keys.current(h.inner)
-}
-
-func (s *issuerSet) warm(ctx context.Context) error {
-	var errs []error
-	for _, e := range s.entries {
-		if e.v.keys == nil {
-			continue
-		}
-		if err := e.v.keys.warm(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("issuer %s: %w", e.normalized, err))
-		}
-	}
-	return errors.Join(errs...)
+	return h.inner == nil || h.entry.tv.keys.current(ctx, h.inner)
 }
 
 func (s *issuerSet) close() error {
@@ -298,29 +270,10 @@ func (s *issuerSet) close() error {
 	return nil
 }
 
-// verify verifies token with the issuer that accepts it: entry when Resolve
-// already matched it, else the static issuer its "iss" names.
-func (s *issuerSet) verify(ctx context.Context, token string, now float64, entry *issuerEntry, iss string) (*Claims, *cacheEntry, error) {
-	if entry == nil {
-		var err error
-		if entry, iss, err = s.match(ctx, token); err != nil {
-			return nil, nil, err
-		}
-	}
-	c, ent, e := entry.v.verify(ctx, token, now, iss)
-	if e != nil {
-		return nil, nil, e
-	}
-	if ent != nil {
-		ent.handle = &issuerHandle{entry: entry, inner: ent.handle}
-	}
-	return c, ent, nil
-}
-
 // verifyContext returns the context the middleware verifies r's token in:
 // r's own, carrying r when a Resolve function may want to see it.
 func (v *Verifier) verifyContext(r *http.Request) context.Context {
-	if v.issuers != nil && v.issuers.resolve != nil {
+	if v.issuers.resolve != nil {
 		return WithRequest(r.Context(), r)
 	}
 	return r.Context()

@@ -36,10 +36,10 @@ func keyFits(alg string, pub crypto.PublicKey) bool {
 	switch alg {
 	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
 		k, ok := pub.(*rsa.PublicKey)
-		return ok && k.N != nil && k.N.BitLen() >= minRSABits
+		return ok && k != nil && k.N != nil && k.N.BitLen() >= minRSABits
 	case "ES256", "ES384", "ES512":
 		k, ok := pub.(*ecdsa.PublicKey)
-		if !ok {
+		if !ok || k == nil {
 			return false
 		}
 		switch alg {
@@ -81,9 +81,9 @@ func (ks staticKeys) key(_ context.Context, kid, alg string) (crypto.PublicKey, 
 	return k.pub, nil, nil
 }
 
-func (ks staticKeys) current(any) bool           { return true }
-func (ks staticKeys) warm(context.Context) error { return nil }
-func (ks staticKeys) close() error               { return nil }
+func (ks staticKeys) current(context.Context, any) bool { return true }
+func (ks staticKeys) warm(context.Context) error        { return nil }
+func (ks staticKeys) close() error                      { return nil }
 
 // find returns the one key that fits a token's kid and alg, following
 // jose's selection: the key type from alg, the kid when the token has one,

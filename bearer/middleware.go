@@ -5,9 +5,6 @@ import (
 	"net/http"
 )
 
-// Middleware wraps an http.Handler.
-type Middleware = func(http.Handler) http.Handler
-
 type handlerKey struct{}
 
 // withErrorHandler returns ctx carrying h, for the authorization helpers.
@@ -24,7 +21,8 @@ func errorHandlerFrom(ctx context.Context) ErrorHandler {
 	return WriteError
 }
 
-// Middleware authenticates each request: it checks the Host header
+// Authenticate returns next behind token authentication: for each request
+// it checks the Host header
 // (requestOrigin), finds the token (the rules of TokenFromRequest, plus the
 // DPoP scheme when DPoP is enabled), verifies it, checks its DPoP binding
 // and proof, and calls next with the claims in the request context
@@ -35,9 +33,14 @@ func errorHandlerFrom(ctx context.Context) ErrorHandler {
 //
 // With DPoP enabled, the *Error handed to the ErrorHandler carries the
 // combined Bearer and DPoP challenge of express-oauth2-jwt-bearer 1.10 in
-// WWWAuthenticate.
-func (v *Verifier) Middleware(next http.Handler) http.Handler {
+// WWWAuthenticate. With SkipCORSPreflight, a CORS preflight reaches next
+// at once, without claims.
+func (v *Verifier) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v.skipPreflight && isPreflight(r) {
+			next.ServeHTTP(w, r.WithContext(withErrorHandler(r.Context(), v.errorHandler)))
+			return
+		}
 		q, e := v.inspect(r)
 		if e != nil {
 			v.fail(w, r, q, e)

@@ -310,7 +310,7 @@ func TestMTLSProxyHeader(t *testing.T) {
 func TestMTLSConnection(t *testing.T) {
 	testCerts()
 	v := mtlsVerifier(t, MTLSOptions{Enabled: true, CertificateHeader: "X-Client-Cert"}, false)
-	srv := httptest.NewUnstartedServer(v.Middleware(okHandler))
+	srv := httptest.NewUnstartedServer(v.Authenticate(okHandler))
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
 	srv.StartTLS()
 	defer srv.Close()

@@ -30,8 +30,10 @@ type HMACNonces struct {
 
 // NewHMACNonces returns nonces valid for lifetime to 2×lifetime (at least a
 // second), under key (at least 32 bytes; servers behind one load balancer
-// must share it). A nil key draws a random one, for a single server.
-func NewHMACNonces(key []byte, lifetime time.Duration) (*HMACNonces, error) {
+// must share it). A nil key draws a random one, for a single server. It
+// returns the NonceSource interface, never a nil *HMACNonces inside a
+// non-nil one, so that its result can go straight into DPoPOptions.Nonce.
+func NewHMACNonces(key []byte, lifetime time.Duration) (NonceSource, error) {
 	if key == nil {
 		key = make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {

@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -99,17 +100,21 @@ func (p Profile) Apply(cfg *Config) error {
 		return err
 	}
 	add := map[string]Validator{}
+	skipAudience := false
 	if claim := p.AudienceClaim; claim != "" && claim != "aud" {
 		want := slices.Clone(cfg.Audience)
-		add["aud"] = nil
-		add[claim] = func(value any, _, _ map[string]any) bool {
+		skipAudience = true
+		add[claim] = Matches(func(value any) bool {
 			return slices.ContainsFunc(stringList(value, false), func(s string) bool { return slices.Contains(want, s) })
-		}
+		})
 	}
 	if len(p.ClientIDs) > 0 {
 		want := slices.Clone(p.ClientIDs)
-		add["client_id"] = func(_ any, payload, _ map[string]any) bool {
-			return slices.Contains(want, clientOf(payload))
+		add["client_id"] = func(_ context.Context, _ any, c *Claims) error {
+			if slices.Contains(want, clientOf(c.Payload)) {
+				return nil
+			}
+			return ErrUnexpectedValue
 		}
 	}
 	if len(add) == 0 {
@@ -120,12 +125,16 @@ func (p Profile) Apply(cfg *Config) error {
 			return fmt.Errorf("bearer: Profile and Config.Validators both check %q", name)
 		}
 	}
+	if skipAudience && cfg.Validators["aud"] != nil {
+		return fmt.Errorf("bearer: Profile and Config.Validators both check %q", "aud")
+	}
 	v := maps.Clone(cfg.Validators)
 	if v == nil {
 		v = make(map[string]Validator, len(add))
 	}
 	maps.Copy(v, add)
 	cfg.Validators = v
+	cfg.SkipAudienceCheck = cfg.SkipAudienceCheck || skipAudience
 	return nil
 }
 
@@ -151,12 +160,13 @@ func (p Profile) Scopes(c *Claims) []string {
 	return out
 }
 
-// Middleware, placed after Verifier.Middleware, makes the scopes found in
+// MapScopes returns next behind a handler that, placed after
+// Verifier.Authenticate, makes the scopes found in
 // ScopeClaims (ScopePrefix removed) visible as the "scope" claim of the request's Claims (a
 // copy: the verified Claims are shared), so that RequiredScopes and every
 // reader of Claims.Scopes sees them. A token with none of the claims gets
 // no "scope" claim. With the default ScopeClaims it returns next itself.
-func (p Profile) Middleware(next http.Handler) http.Handler {
+func (p Profile) MapScopes(next http.Handler) http.Handler {
 	if p.defaultScopes() {
 		return next
 	}

@@ -54,19 +54,19 @@ func TestProfileApply(t *testing.T) {
 	if len(mine) != 1 {
 		t.Errorf("Apply changed the caller's map: %v", mine)
 	}
-	if fn, ok := cfg.Validators["aud"]; !ok || fn != nil {
-		t.Errorf("aud check not turned off")
+	if _, ok := cfg.Validators["aud"]; ok || !cfg.SkipAudienceCheck {
+		t.Errorf("aud check not skipped by SkipAudienceCheck")
 	}
 	check := cfg.Validators["client_id"]
 	for _, tc := range []struct {
 		value any
 		want  bool
 	}{{"app-client", true}, {[]any{"x", "app-client"}, true}, {"other", false}, {nil, false}, {42.0, false}} {
-		if got := check(tc.value, nil, nil); got != tc.want {
+		if got := check(t.Context(), tc.value, nil) == nil; got != tc.want {
 			t.Errorf("client_id %v: %v, want %v", tc.value, got, tc.want)
 		}
 	}
-	if err := (Profile{ClientIDs: []string{"a"}}).Apply(&Config{Validators: map[string]Validator{"client_id": nil}}); err == nil {
+	if err := (Profile{ClientIDs: []string{"a"}}).Apply(&Config{Validators: map[string]Validator{"client_id": Equals("x")}}); err == nil {
 		t.Error("Apply over an existing client_id Validator: no error")
 	}
 	clients := Config{}
@@ -74,7 +74,7 @@ func TestProfileApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for claim, want := range map[string]bool{"client_id": true, "azp": true, "appid": true, "cid": true, "sub": false} {
-		if got := clients.Validators["client_id"](nil, map[string]any{claim: "cli"}, nil); got != want {
+		if got := clients.Validators["client_id"](t.Context(), nil, &Claims{Payload: map[string]any{claim: "cli"}}) == nil; got != want {
 			t.Errorf("client in %s: %v, want %v", claim, got, want)
 		}
 	}
@@ -108,19 +108,19 @@ func TestProfileScopes(t *testing.T) {
 	}
 }
 
-func TestProfileMiddleware(t *testing.T) {
+func TestProfileMapScopes(t *testing.T) {
 	orig := &Claims{Payload: map[string]any{"sub": "u", "scp": "read:tasks"}}
 	var seen *Claims
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen, _ = FromContext(r.Context()) })
 
 	// Default profile: next itself, claims untouched.
-	(Profile{}).Middleware(next).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(NewContext(t.Context(), orig)))
+	(Profile{}).MapScopes(next).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(NewContext(t.Context(), orig)))
 	if seen != orig {
 		t.Error("default profile replaced the claims")
 	}
 
 	p := Profile{ScopeClaims: []string{"scope", "scp"}}
-	h := p.Middleware(RequiredScopes("read:tasks")(next))
+	h := p.MapScopes(Must(RequiredScopes("read:tasks"))(next))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil).WithContext(NewContext(t.Context(), orig)))
 	if rec.Code != http.StatusOK || seen == orig || seen.String("scope") != "read:tasks" {
@@ -133,7 +133,7 @@ func TestProfileMiddleware(t *testing.T) {
 	// No scope anywhere: no scope claim, so the helper says it is missing.
 	rec = httptest.NewRecorder()
 	bare := &Claims{Payload: map[string]any{"sub": "u", "scope": "x"}}
-	(Profile{ScopeClaims: []string{"scp"}}).Middleware(RequiredScopes("read:tasks")(next)).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil).WithContext(NewContext(t.Context(), bare)))
+	(Profile{ScopeClaims: []string{"scp"}}).MapScopes(Must(RequiredScopes("read:tasks"))(next)).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil).WithContext(NewContext(t.Context(), bare)))
 	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "Missing 'scope' claim") {
 		t.Errorf("no scopes: %d %s", rec.Code, rec.Body)
 	}
@@ -141,7 +141,7 @@ func TestProfileMiddleware(t *testing.T) {
 	// No claims (optional authentication): passed through.
 	seen = nil
 	rec = httptest.NewRecorder()
-	p.Middleware(next).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	p.MapScopes(next).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != http.StatusOK || seen != nil {
 		t.Errorf("no claims: %d %+v", rec.Code, seen)
 	}

@@ -66,7 +66,7 @@ func (d *dpopState) verifyProof(proof, token, method, htu, jkt string, now time.
 	if e != nil {
 		return nil, e
 	}
-	claims, e := jws.claims()
+	claims, _, e := jws.claims()
 	if e != nil {
 		return nil, invalidProof(msgProofClaimsObject)
 	}

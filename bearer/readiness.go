@@ -18,32 +18,9 @@ import "errors"
 // StaleIfError), until a background refresh (RefreshAhead) or a retried
 // Warm brings them back. The error says which issuer lacks what and, when
 // the last fetch failed, why; it is meant for logs.
-func (v *Verifier) Ready() error {
-	if v.issuers != nil {
-		return v.issuers.ready()
-	}
-	return v.keysReady()
-}
+func (v *Verifier) Ready() error { return v.issuers.ready() }
 
-// keysReady is Ready for one issuer's Verifier.
-func (v *Verifier) keysReady() error {
-	k, ok := v.keys.(*remoteKeys)
-	if !ok {
-		return nil // no keys needed (Secret) or static ones (PublicKey)
-	}
-	var err error
-	if v.secret != nil {
-		err = k.set.MetadataUsable() // the key set is not used
-	} else {
-		err = k.set.Usable()
-	}
-	if err != nil {
-		return &readyError{source: k.source, err: err}
-	}
-	return nil
-}
-
-// ready is Ready for the multi-issuer mode: every static issuer in
+// ready is Ready for every static issuer (or the only one) in
 // configuration order.
 func (s *issuerSet) ready() error {
 	if s.resolve != nil {
@@ -51,7 +28,7 @@ func (s *issuerSet) ready() error {
 	}
 	var errs []error
 	for _, e := range s.entries {
-		if err := e.v.keysReady(); err != nil {
+		if err := e.tv.keysReady(); err != nil {
 			if re, ok := err.(*readyError); ok {
 				re.issuer = e.normalized
 			}

@@ -43,7 +43,7 @@ func newRemoteKeys(cfg Config, counters *keyset.Counters, checkIssuer bool) (*re
 		Timeout:           orDefault(cfg.Timeout, DefaultTimeout),
 		Cooldown:          orDefault(cfg.Cooldown, DefaultCooldown),
 		MaxAge:            orDefault(cfg.CacheMaxAge, DefaultCacheMaxAge),
-		StaleIfError:      orDefault(cfg.StaleIfError, DefaultStaleIfError),
+		StaleIfError:      cfg.staleIfError(),
 		RetryInterval:     orDefault(cfg.RetryInterval, DefaultRetryInterval),
 		RefreshAhead:      cfg.RefreshAhead,
 		MaxBytes:          maxBytes,
@@ -89,7 +89,7 @@ func (k *remoteKeys) key(ctx context.Context, kid, alg string) (crypto.PublicKey
 	return key.Public, key, nil
 }
 
-func (k *remoteKeys) current(handle any) bool {
+func (k *remoteKeys) current(_ context.Context, handle any) bool {
 	key, ok := handle.(*keyset.Key)
 	return ok && k.set.Contains(key)
 }
@@ -123,4 +123,12 @@ func (k *remoteKeys) convert(err error) error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Message: ke.Message, RetryAfter: k.retryAfter, Err: err}
 	}
 	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: ke.Message, Err: err}
+}
+
+// staleIfError is the keyset's StaleIfError: negative for none.
+func (c *Config) staleIfError() time.Duration {
+	if c.NoStaleKeys {
+		return -1
+	}
+	return orDefault(c.StaleIfError, DefaultStaleIfError)
 }

@@ -86,18 +86,6 @@ func (d *dpopState) checkReplay(ctx context.Context, thumbprint, jti string, iat
 	return nil
 }
 
-// retryAfter is the Retry-After of a 503 that is not the key set's own:
-// the cooldown, as for an unavailable key set.
-func (v *Verifier) retryAfter() time.Duration {
-	switch k := v.keys.(type) {
-	case *remoteKeys:
-		return k.retryAfter
-	case *issuerSet:
-		return orDefault(k.cfg.Cooldown, DefaultCooldown)
-	}
-	return DefaultCooldown
-}
-
 // replayCache remembers the proofs accepted within their window, to
 // refuse a replayed one. It is bounded: past size entries, the oldest
 // entry is forgotten first. Entries are keyed by the SHA-256 of the proof

@@ -104,7 +104,7 @@ func TestReplayStoreAcrossVerifiers(t *testing.T) {
 		cfg func(*Config)
 	}{
 		{"with the in-process cache", nil},
-		{"store alone", func(c *Config) { c.DPoP.ReplayCacheSize = -1 }},
+		{"store alone", func(c *Config) { c.DPoP.NoReplayCache = true }},
 		{"DPoP required", required},
 	}
 	for _, tt := range tests {

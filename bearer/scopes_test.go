@@ -37,19 +37,19 @@ func TestScopesSplitOnSpaceOnly(t *testing.T) {
 		if got := p.Normalize(pc).Scopes(); !slices.Equal(got, []string{joined}) {
 			t.Errorf("%s: Profile.Normalize(...).Scopes() = %q, want one scope", name, got)
 		}
-		for hname, h := range map[string]Middleware{
-			"RequiredScopes":              RequiredScopes("write:tasks"),
-			"ScopeIncludesAny":            ScopeIncludesAny("write:tasks"),
-			"RequiredPermissions":         RequiredPermissions("write:tasks"),
-			"PermissionsIncludeAny":       PermissionsIncludeAny("write:tasks"),
-			"RequiredScopesOrPermissions": RequiredScopesOrPermissions("write:tasks"),
+		for hname, h := range map[string]wrapper{
+			"RequiredScopes":              Must(RequiredScopes("write:tasks")),
+			"ScopeIncludesAny":            Must(ScopeIncludesAny("write:tasks")),
+			"RequiredPermissions":         Must(RequiredPermissions("write:tasks")),
+			"PermissionsIncludeAny":       Must(PermissionsIncludeAny("write:tasks")),
+			"RequiredScopesOrPermissions": Must(RequiredScopesOrPermissions("write:tasks")),
 		} {
 			if code := runHelper(c, h); code != http.StatusForbidden {
 				t.Errorf("%s: %s(write:tasks) on %q = %d, want 403", name, hname, joined, code)
 			}
 		}
-		if code := runHelper(pc, p.Middleware, RequiredScopes("write:tasks")); code != http.StatusForbidden {
-			t.Errorf("%s: Profile scp %q with RequiredScopes(write:tasks) = %d, want 403", name, joined, code)
+		if code := runHelper(pc, p.MapScopes, Must(RequiredScopes("write:tasks"))); code != http.StatusForbidden {
+			t.Errorf("%s: Profile scp %q with Must(RequiredScopes(write:tasks)) = %d, want 403", name, joined, code)
 		}
 	}
 
@@ -59,10 +59,10 @@ func TestScopesSplitOnSpaceOnly(t *testing.T) {
 		if got := c.Scopes(); !slices.Equal(got, []string{"read:tasks", "write:tasks"}) {
 			t.Errorf("Scopes() of %q = %q", s, got)
 		}
-		if code := runHelper(c, RequiredScopes("read:tasks write:tasks")); code != http.StatusOK {
+		if code := runHelper(c, Must(RequiredScopes("read:tasks write:tasks"))); code != http.StatusOK {
 			t.Errorf("RequiredScopes on %q = %d, want 200", s, code)
 		}
-		if code := runHelper(c, RequiredScopesOrPermissions("read:tasks", "write:tasks")); code != http.StatusOK {
+		if code := runHelper(c, Must(RequiredScopesOrPermissions("read:tasks", "write:tasks"))); code != http.StatusOK {
 			t.Errorf("RequiredScopesOrPermissions on %q = %d, want 200", s, code)
 		}
 	}
@@ -76,22 +76,22 @@ func TestScopesSplitOnSpaceOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := rs256(t, with(baseClaims(testIssuer), map[string]any{"scope": "read:tasks\u00a0write:tasks"}))
-	checkResponse(t, serve(v, bearerReq(tok), RequiredScopes("write:tasks")), 403, body("Insufficient Scope", CodeInsufficientScope),
+	checkResponse(t, serve(v, bearerReq(tok), Must(RequiredScopes("write:tasks"))), 403, body("Insufficient Scope", CodeInsufficientScope),
 		`Bearer realm="api", error="insufficient_scope", error_description="Insufficient Scope", scope="write:tasks"`)
 
 	// The helpers' arguments are split the same way.
 	c := &Claims{Payload: map[string]any{"scope": "read:tasks write:tasks"}}
-	if code := runHelper(c, RequiredScopes("read:tasks\u00a0write:tasks")); code != http.StatusForbidden {
+	if code := runHelper(c, Must(RequiredScopes("read:tasks\u00a0write:tasks"))); code != http.StatusForbidden {
 		t.Errorf("RequiredScopes(read:tasks<NBSP>write:tasks) = %d, want 403", code)
 	}
-	if code := runHelper(c, RequiredScopes(" read:tasks  write:tasks ")); code != http.StatusOK {
+	if code := runHelper(c, Must(RequiredScopes(" read:tasks  write:tasks "))); code != http.StatusOK {
 		t.Errorf("RequiredScopes(' read:tasks  write:tasks ') = %d, want 200", code)
 	}
 }
 
 // runHelper runs the middlewares on a request carrying c and returns the
 // status.
-func runHelper(c *Claims, mws ...Middleware) int {
+func runHelper(c *Claims, mws ...wrapper) int {
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	for i := len(mws) - 1; i >= 0; i-- {
 		h = mws[i](h)

@@ -176,7 +176,7 @@ func TestStatsIssuers(t *testing.T) {
 // TestStatsCacheOff: without a cache, no cache counts.
 func TestStatsCacheOff(t *testing.T) {
 	clk := newClock()
-	idp, v := idpVerifier(t, clk, func(c *Config) { c.TokenCacheSize = -1 })
+	idp, v := idpVerifier(t, clk, func(c *Config) { c.NoTokenCache = true })
 	token := rs256(t, baseClaims(idp.issuer()))
 	for range 3 {
 		if _, err := v.Verify(context.Background(), token); err != nil {

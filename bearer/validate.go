@@ -1,41 +1,79 @@
 package bearer
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 )
 
-// Validator checks one claim: value is the claim (for "alg" and "typ", the
-// protected header parameter), nil when absent; payload and header are the
-// whole token. Returning false rejects the token with
-// "Unexpected '<claim>' value".
-type Validator func(value any, payload, header map[string]any) bool
+// Validator checks one claim of a token whose signature is verified: value
+// is the claim (for "alg" and "typ", the protected header parameter), nil
+// when absent; c is the whole token. ctx is the request's (Verify's), so a
+// Validator may look something up (a revocation list, a tenant table).
+//
+// A nil error accepts the claim. ErrUnexpectedValue refuses it with the
+// message of express-oauth2-jwt-bearer 1.10, "Unexpected '<claim>' value";
+// an *Error is answered as it is (a 403, or a 503 when the lookup failed);
+// any other error refuses the token with 401 invalid_token and the error's
+// own text as the message the client sees.
+//
+// Validators run on every request, a verified-token cache hit included
+// (the cache saves the signature check, not the Validators), in the order
+// of the default checks they replace, then the others in name order.
+type Validator func(ctx context.Context, value any, c *Claims) error
 
-// Equals returns a Validator that accepts exactly want (a string, a number,
-// a bool or nil): the string-valued validator of
-// express-oauth2-jwt-bearer 1.10, generalised.
-func Equals(want any) Validator {
-	w := mustPrimitive(want)
-	return func(value any, _, _ map[string]any) bool {
-		v, ok := primitive(value)
-		return ok && v == w
+// ErrUnexpectedValue, returned by a Validator, refuses the token with
+// "Unexpected '<claim>' value", as a false validator of
+// express-oauth2-jwt-bearer 1.10 does.
+var ErrUnexpectedValue = errors.New("unexpected claim value")
+
+// Primitive is the type of a JSON value a claim can be compared with.
+type Primitive interface {
+	string | bool | int | int64 | float64
+}
+
+// Equals returns a Validator that accepts exactly want: the string-valued
+// validator of express-oauth2-jwt-bearer 1.10, for any JSON primitive.
+// Numbers compare as JSON numbers (2 equals 2.0).
+func Equals[T Primitive](want T) Validator {
+	w, _ := primitive(want)
+	return func(_ context.Context, value any, _ *Claims) error {
+		if v, ok := primitive(value); ok && v == w {
+			return nil
+		}
+		return ErrUnexpectedValue
+	}
+}
+
+// Matches returns a Validator that accepts the values for which ok returns
+// true: the function validator of express-oauth2-jwt-bearer 1.10.
+func Matches(ok func(value any) bool) Validator {
+	return func(_ context.Context, value any, _ *Claims) error {
+		if ok(value) {
+			return nil
+		}
+		return ErrUnexpectedValue
 	}
 }
 
 // defaultOrder is the validator order of express-oauth2-jwt-bearer 1.10.
 var defaultOrder = []string{"alg", "typ", "iss", "aud", "exp", "iat", "sub", "client_id", "jti"}
 
-// claimCheck is one step of claim validation.
+// claimCheck is one step of claim validation: the default check (fn),
+// the caller's Validator (custom), or both for "alg".
 type claimCheck struct {
 	name       string
 	fromHeader bool
 	msg        string
 	fn         func(s *state, value any) bool
+	custom     Validator
 }
 
-// state is what a check may look at.
+// state is what a default check may look at.
 type state struct {
 	header, payload map[string]any
 	now             float64 // seconds since the epoch, floored as in express-oauth2-jwt-bearer 1.10
@@ -49,15 +87,20 @@ type state struct {
 
 // buildChecks returns the claim checks in the order of
 // express-oauth2-jwt-bearer 1.10: the default ones that do something for
-// this configuration, each replaced by the caller's Validator of the same
-// name (or dropped, when that is nil), then the caller's other Validators
-// in name order.
-func (v *Verifier) buildChecks(custom map[string]Validator) []claimCheck {
+// this configuration (less those its Skip fields name), each replaced by
+// the caller's Validator of the same name, then the caller's other
+// Validators in name order.
+func (v *Verifier) buildChecks(cfg *Config) []claimCheck {
 	tol, maxAge, strict := v.tolerance, v.maxAge, v.strict
-	defaults := map[string]func(s *state, value any) bool{
-		"iss": func(s *state, value any) bool { x, ok := value.(string); return ok && x == s.issuer },
-		"aud": v.audienceOK,
-		"exp": func(s *state, value any) bool { x, ok := value.(float64); return ok && x > s.now-tol },
+	defaults := map[string]func(s *state, value any) bool{}
+	if !cfg.SkipIssuerCheck {
+		defaults["iss"] = func(s *state, value any) bool { x, ok := value.(string); return ok && x == s.issuer }
+	}
+	if !cfg.SkipAudienceCheck {
+		defaults["aud"] = v.audienceOK
+	}
+	if !cfg.AllowNoExpiry {
+		defaults["exp"] = func(s *state, value any) bool { x, ok := value.(float64); return ok && x > s.now-tol }
 	}
 	if maxAge > 0 {
 		defaults["iat"] = func(s *state, value any) bool {
@@ -84,47 +127,71 @@ func (v *Verifier) buildChecks(custom map[string]Validator) []claimCheck {
 		return (s.algs == nil || slices.Contains(s.algs, alg)) && (s.pinned == "" || alg == s.pinned)
 	}
 	var checks []claimCheck
-	add := func(name string, fn func(*state, any) bool) {
-		checks = append(checks, claimCheck{name: name, fromHeader: name == "alg" || name == "typ", msg: "Unexpected '" + name + "' value", fn: fn})
+	add := func(name string, fn func(*state, any) bool, custom Validator) {
+		checks = append(checks, claimCheck{name: name, fromHeader: name == "alg" || name == "typ",
+			msg: "Unexpected '" + name + "' value", fn: fn, custom: custom})
 	}
 	for _, name := range defaultOrder {
-		fn := defaults[name]
-		if c, ok := custom[name]; ok {
-			switch {
-			case name == "alg" && c != nil:
-				fn = both(fn, wrapValidator(c))
-			case name == "alg":
-			default:
-				fn = nil
-				if c != nil {
-					fn = wrapValidator(c)
-				}
-			}
+		fn, custom := defaults[name], cfg.Validators[name]
+		if custom != nil && name != "alg" {
+			fn = nil // the caller's Validator replaces the default check
 		}
-		if fn != nil {
-			add(name, fn)
+		if fn != nil || custom != nil {
+			add(name, fn, custom)
 		}
 	}
 	var extra []string
-	for name := range custom {
-		if !slices.Contains(defaultOrder, name) && custom[name] != nil {
+	for name := range cfg.Validators {
+		if !slices.Contains(defaultOrder, name) {
 			extra = append(extra, name)
 		}
 	}
 	sort.Strings(extra)
 	for _, name := range extra {
-		add(name, wrapValidator(custom[name]))
+		add(name, nil, cfg.Validators[name])
 	}
 	return checks
 }
 
-// both passes a value that passes a and b.
-func both(a, b func(*state, any) bool) func(*state, any) bool {
-	return func(s *state, value any) bool { return a(s, value) && b(s, value) }
+// runChecks applies the claim checks to c; with customOnly (a cache hit,
+// whose default checks passed when it was verified), only the caller's
+// Validators.
+func (v *Verifier) runChecks(ctx context.Context, s *state, c *Claims, customOnly bool) *Error {
+	for i := range v.checks {
+		ch := &v.checks[i]
+		if customOnly && ch.custom == nil {
+			continue
+		}
+		var val any
+		if ch.fromHeader {
+			val = c.Header[ch.name]
+		} else {
+			val = c.Payload[ch.name]
+		}
+		if !customOnly && ch.fn != nil && !ch.fn(s, val) {
+			return InvalidToken(ch.msg)
+		}
+		if ch.custom != nil {
+			if err := ch.custom(ctx, val, c); err != nil {
+				return validatorError(ch.msg, err)
+			}
+		}
+	}
+	return nil
 }
 
-func wrapValidator(fn Validator) func(*state, any) bool {
-	return func(s *state, value any) bool { return fn(value, s.payload, s.header) }
+// validatorError turns a Validator's error into the answer: msg for
+// ErrUnexpectedValue, an *Error as is, else 401 invalid_token with the
+// error's text.
+func validatorError(msg string, err error) *Error {
+	var e *Error
+	switch {
+	case errors.Is(err, ErrUnexpectedValue):
+		return InvalidToken(msg)
+	case errors.As(err, &e):
+		return e
+	}
+	return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: err.Error(), Err: err}
 }
 
 // audienceOK reports whether aud (a string or an array) names one of the
@@ -168,16 +235,6 @@ func (v *Verifier) timeChecks(p map[string]any, now float64) *Error {
 		}
 	}
 	return nil
-}
-
-// mustPrimitive is primitive for a helper's argument: it panics, with the
-// TypeError message of express-oauth2-jwt-bearer 1.10, on a non-primitive.
-func mustPrimitive(x any) any {
-	p, ok := primitive(x)
-	if !ok {
-		panic("bearer: 'expected' must be a string, number, boolean or null")
-	}
-	return p
 }
 
 // primitive normalises a JSON primitive for comparison: every Go number

@@ -22,7 +22,7 @@ type keySource interface {
 	// token cache keeps to ask current later.
 	key(ctx context.Context, kid, alg string) (pub crypto.PublicKey, handle any, err error)
 	// current reports whether the key behind handle is still in the set.
-	current(handle any) bool
+	current(ctx context.Context, handle any) bool
 	warm(ctx context.Context) error
 	close() error
 }
@@ -30,31 +30,31 @@ type keySource interface {
 // Verifier validates access tokens. It is safe for concurrent use; create
 // one per configuration and share it.
 type Verifier struct {
+	// issuers verify the tokens: a set of one without Config.Issuers.
+	issuers       *issuerSet
 	audience      []string
-	issuer        string // configured; "" means the discovered one
-	pinned        string
-	secret        []byte // symmetric mode
-	keys          keySource
 	tolerance     float64 // seconds
 	maxAge        float64 // seconds; 0: no limit
 	strict        bool
 	checks        []claimCheck
 	cache         *tokenCache
+	cooldown      time.Duration
 	errorHandler  ErrorHandler
 	authOptional  bool
 	now           func() time.Time
 	maxTokenBytes int
 	maxBodyBytes  int64
-	// issuers is set in multi-issuer mode: each issuer has a Verifier of
-	// its own, whose mcdIssuer is its normalised issuer.
-	issuers   *issuerSet
-	mcdIssuer string
-	mtls      mtlsConfig
+	// sources are the places beside the header, query and form body
+	// where a token may be.
+	tokenCookie    string
+	tokenExtractor func(*http.Request) (string, error)
+	skipPreflight  bool
+	mtls           mtlsConfig
 	// dpop is nil when DPoP is disabled.
 	dpop           *dpopState
 	trustedProxies []netip.Prefix
 	// counts and keyCounters feed Stats; every issuer's key set counts in
-	// the parent's keyCounters.
+	// keyCounters.
 	counts      verifyCounts
 	keyCounters *keyset.Counters
 }
@@ -71,22 +71,22 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{
 		audience:      slices.Clone(cfg.Audience),
-		issuer:        cfg.Issuer,
+		cooldown:      orDefault(cfg.Cooldown, DefaultCooldown),
 		strict:        cfg.Strict,
 		errorHandler:  cfg.ErrorHandler,
 		authOptional:  cfg.AuthOptional,
 		now:           cfg.Now,
 		maxTokenBytes: cfg.MaxTokenBytes,
 		maxBodyBytes:  cfg.MaxBodyBytes,
+		tokenCookie:   cfg.TokenCookie,
+		skipPreflight: cfg.SkipCORSPreflight,
 		maxAge:        cfg.MaxTokenAge.Seconds(),
 		keyCounters:   new(keyset.Counters),
 	}
-	switch {
-	case cfg.ClockTolerance == 0:
-		v.tolerance = DefaultClockTolerance.Seconds()
-	case cfg.ClockTolerance > 0:
-		v.tolerance = cfg.ClockTolerance.Seconds()
+	if !cfg.NoClockTolerance {
+		v.tolerance = orDefault(cfg.ClockTolerance, DefaultClockTolerance).Seconds()
 	}
+	v.tokenExtractor = cfg.TokenExtractor
 	if v.errorHandler == nil {
 		v.errorHandler = WriteError
 	}
@@ -105,42 +105,19 @@ func New(cfg Config) (*Verifier, error) {
 	}
 	v.dpop, v.trustedProxies = dpop, slices.Clone(cfg.TrustedProxies)
 	v.mtls = newMTLSConfig(cfg)
-	if cfg.TokenCacheSize >= 0 {
+	if !cfg.NoTokenCache {
 		v.cache = newTokenCache(orDefault(cfg.TokenCacheSize, DefaultTokenCacheSize))
 	}
-	v.checks = v.buildChecks(cfg.Validators)
+	v.checks = v.buildChecks(&cfg)
 	if cfg.Issuers.configured() {
-		set, err := newIssuerSet(v, cfg)
-		if err != nil {
-			return nil, err
-		}
-		v.issuers, v.keys = set, set
-		return v, nil
+		v.issuers, err = newIssuerSet(v, cfg)
+	} else {
+		v.issuers, err = newSingleIssuer(v, cfg)
 	}
-	if err := v.useKeys(cfg, true); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return v, nil
-}
-
-// useKeys gives v the keys of cfg's Secret, PublicKey or remote key set
-// (checkIssuer as for newRemoteKeys) and its pinned algorithm.
-func (v *Verifier) useKeys(cfg Config, checkIssuer bool) error {
-	var err error
-	switch {
-	case len(cfg.PublicKey) > 0:
-		v.keys, err = parsePublicKey(cfg.PublicKey, cfg.TokenSigningAlg)
-	case cfg.IssuerBaseURL != "" || cfg.JWKSURI != "":
-		// With a Secret too, as in express-oauth2-jwt-bearer 1.10: discovery
-		// still gives the issuer and the algorithm list; the key set is not
-		// used.
-		v.keys, err = newRemoteKeys(cfg, v.keyCounters, checkIssuer)
-	}
-	if cfg.Secret != "" {
-		v.secret = []byte(cfg.Secret)
-	}
-	v.pinned = cfg.TokenSigningAlg
-	return err
 }
 
 // Warm fetches discovery metadata and the key set now, so that the first
@@ -148,20 +125,10 @@ func (v *Verifier) useKeys(cfg Config, checkIssuer bool) error {
 // does nothing without an IssuerBaseURL or a JWKSURI. With Issuers, it
 // warms every listed issuer that has a remote key set (a Resolve
 // function's issuers are not known in advance).
-func (v *Verifier) Warm(ctx context.Context) error {
-	if v.keys == nil {
-		return nil
-	}
-	return v.keys.warm(ctx)
-}
+func (v *Verifier) Warm(ctx context.Context) error { return v.issuers.warm(ctx) }
 
 // Close stops background key refreshes (of every issuer, with Issuers).
-func (v *Verifier) Close() error {
-	if v.keys == nil {
-		return nil
-	}
-	return v.keys.close()
-}
+func (v *Verifier) Close() error { return v.issuers.close() }
 
 // Verify validates token (the bare JWT, without "Bearer ") and returns its
 // claims. A failure is an *Error: 401 invalid_token for a bad token, 503
@@ -184,39 +151,37 @@ func (v *Verifier) verifyToken(ctx context.Context, token string) (*Claims, erro
 	now := v.now()
 	sec := float64(now.Unix())
 	// With a Resolve function, the issuer is matched on every request
-	// (the accepted issuers may depend on it) and is part of the cache key.
+	// (the accepted issuers may depend on it) and is part of the cache key;
+	// otherwise only on a cache miss.
 	var entry *issuerEntry
 	var iss string
-	if v.issuers != nil && v.issuers.resolve != nil {
-		var err error
+	var err error
+	if v.issuers.resolve != nil {
 		if entry, iss, err = v.issuers.match(ctx, token); err != nil {
 			return nil, err
 		}
 	}
 	var sum [sha256.Size]byte
 	if v.cache != nil {
-		if entry != nil {
-			sum = entry.cacheKey(token)
-		} else {
-			sum = sha256.Sum256([]byte(token))
-		}
-		if c := v.cache.get(&sum, v, sec); c != nil {
+		sum = tokenCacheKey(entry, token)
+		if c := v.cache.get(ctx, &sum, v, sec); c != nil {
+			if e := v.runChecks(ctx, nil, c, true); e != nil {
+				return nil, e
+			}
 			return c, nil
 		}
 	}
-	var c *Claims
-	var ent *cacheEntry
-	var err error
-	if v.issuers != nil {
-		c, ent, err = v.issuers.verify(ctx, token, sec, entry, iss)
-	} else {
-		var e *Error
-		if c, ent, e = v.verify(ctx, token, sec, ""); e != nil {
-			return nil, e
+	if entry == nil {
+		if entry, iss, err = v.issuers.match(ctx, token); err != nil {
+			return nil, err
 		}
 	}
-	if err != nil {
-		return nil, err
+	c, ent, e := entry.tv.verify(ctx, token, sec, iss)
+	if e != nil {
+		return nil, e
+	}
+	if ent != nil {
+		ent.handle = &issuerHandle{entry: entry, inner: ent.handle}
 	}
 	if v.cache != nil {
 		v.cache.put(&sum, ent)

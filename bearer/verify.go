@@ -27,7 +27,7 @@ const (
 // "crit", the key, the signature over the raw signing input, and only then
 // the payload, jose's time checks and the claim checks. tokenIss is the
 // token's "iss" already matched in multi-issuer mode, or "".
-func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenIss string) (*Claims, *cacheEntry, *Error) {
+func (t *tokenVerifier) verify(ctx context.Context, token string, now float64, tokenIss string) (*Claims, *cacheEntry, *Error) {
 	jws, e := splitCompact(token)
 	if e != nil {
 		return nil, nil, e
@@ -36,17 +36,17 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 	if !ok || alg == "" {
 		return nil, nil, InvalidToken(msgAlgMissing)
 	}
-	if e := v.allowListError(alg); e != nil {
+	if e := t.allowListError(alg); e != nil {
 		return nil, nil, e
 	}
-	s := &state{header: jws.header, now: now, issuer: v.issuer, pinned: v.pinned}
-	if v.keys != nil {
-		issuer, algs, err := v.keys.metadata(ctx)
+	s := &state{header: jws.header, now: now, issuer: t.issuer, pinned: t.pinned}
+	if t.keys != nil {
+		issuer, algs, err := t.keys.metadata(ctx)
 		if err != nil {
 			return nil, nil, asError(err)
 		}
-		if v.mcdIssuer != "" && issuer != "" {
-			if n, err := normalizeIssuer(issuer, true); err != nil || n != v.mcdIssuer {
+		if t.mcdIssuer != "" && issuer != "" {
+			if n, err := normalizeIssuer(issuer, true); err != nil || n != t.mcdIssuer {
 				return nil, nil, InvalidToken(msgMetadataIssuer)
 			}
 		}
@@ -69,7 +69,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 	if msg != "" {
 		return nil, nil, InvalidToken(msg)
 	}
-	key, handle, e := v.verificationKey(ctx, jws.header, alg)
+	key, handle, e := t.verificationKey(ctx, jws.header, alg)
 	if e != nil {
 		return nil, nil, e
 	}
@@ -82,28 +82,19 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 	if unencoded {
 		return nil, nil, InvalidToken(msgUnencoded)
 	}
-	payload, e := jws.claims()
+	payload, raw, e := jws.claims()
 	if e != nil {
 		return nil, nil, e
 	}
-	if e := v.timeChecks(payload, now); e != nil {
+	if e := t.v.timeChecks(payload, now); e != nil {
 		return nil, nil, e
 	}
 	s.payload = payload
-	for i := range v.checks {
-		c := &v.checks[i]
-		var val any
-		if c.fromHeader {
-			val = s.header[c.name]
-		} else {
-			val = s.payload[c.name]
-		}
-		if !c.fn(s, val) {
-			return nil, nil, InvalidToken(c.msg)
-		}
+	claims := &Claims{Header: jws.header, Payload: payload, Token: token, raw: raw}
+	if e := t.v.runChecks(ctx, s, claims, false); e != nil {
+		return nil, nil, e
 	}
-	claims := &Claims{Header: jws.header, Payload: payload, Token: token}
-	if v.cache == nil {
+	if t.v.cache == nil {
 		return claims, nil, nil
 	}
 	ent := &cacheEntry{claims: claims, handle: handle}
@@ -117,12 +108,12 @@ func (v *Verifier) verify(ctx context.Context, token string, now float64, tokenI
 // and alg: the secret, or the one key of the key set for its kid and alg,
 // chosen as jose does (a kid that is not a string is no kid), and a handle
 // the token cache keeps to ask later whether the key is still current.
-func (v *Verifier) verificationKey(ctx context.Context, header map[string]any, alg string) (key, handle any, e *Error) {
-	if v.secret != nil {
-		return v.secret, nil, nil
+func (t *tokenVerifier) verificationKey(ctx context.Context, header map[string]any, alg string) (key, handle any, e *Error) {
+	if t.secret != nil {
+		return t.secret, nil, nil
 	}
 	kid, _ := header["kid"].(string)
-	pub, handle, err := v.keys.key(ctx, kid, alg)
+	pub, handle, err := t.keys.key(ctx, kid, alg)
 	if err != nil {
 		return nil, nil, asError(err)
 	}
@@ -148,8 +139,8 @@ var signingMethods = func() map[string]jwt.SigningMethod {
 // key is looked for. A pinned TokenSigningAlg and the discovered
 // algorithms are claim checks ("Unexpected 'alg' value"), after the
 // signature, as in the Node library.
-func (v *Verifier) allowListError(alg string) *Error {
-	if v.secret != nil {
+func (t *tokenVerifier) allowListError(alg string) *Error {
+	if t.secret != nil {
 		if !slices.Contains(symmetricAlgs, alg) {
 			return InvalidToken(`Unsupported algorithm "` + echo(alg) + `" for secret-based verification. Supported: ` + symmetricList)
 		}

@@ -17,7 +17,7 @@ func TestWithBearerVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newTestServer(t, func(c *Config) { c.Authenticate, c.RequireScopes = v.Middleware, true })
+	s := newTestServer(t, func(c *Config) { c.Authenticate, c.RequireScopes = v.Authenticate, true })
 	token := func(tr devissuer.TokenRequest) map[string]string {
 		tok, err := iss.Token(tr)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 const (
 	corsAllowMethods = "GET, POST, PUT, PATCH, DELETE"
 	// DPoP carries a proof of possession (RFC 9449) beside a DPoP token.
-	corsAllowHeaders = "Authorization, Content-Type, DPoP, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
+	corsAllowHeaders = "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 	// corsExposeHeaders are the response headers a browser script may read.
 	corsExposeHeaders = "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, RateLimit-Policy, WWW-Authenticate, DPoP-Nonce, Idempotent-Replayed"
 	// corsMaxAge is how long a browser may cache a preflight answer, in

@@ -68,7 +68,7 @@ func TestCORS(t *testing.T) {
 			if tc.status == 204 {
 				want := map[string]string{
 					"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-					"Access-Control-Allow-Headers": "Authorization, Content-Type, DPoP, If-Match, If-None-Match, Idempotency-Key, X-Request-Id",
+					"Access-Control-Allow-Headers": "Authorization, Confirm, Content-Type, DPoP, If-Match, If-None-Match, Idempotency-Key, X-Request-Id",
 					"Access-Control-Max-Age":       "7200",
 				}
 				for name, v := range want {
@@ -109,7 +109,7 @@ func TestPreflightMetrics(t *testing.T) {
 			"Access-Control-Request-Method": "PATCH"}}).want(t, 204, "")
 	}
 	text := s.scrape()
-	if got := metricValue(t, text, `taskapi_http_requests_total{route="preflight",status="204"}`); got != 3 {
+	if got := metricValue(t, text, `taskapi_http_requests_total{method="OPTIONS",route="preflight",status="204"}`); got != 3 {
 		t.Errorf("preflights counted: %v", got)
 	}
 	if strings.Contains(text, "taskapi_auth_failures_total{") {

@@ -52,17 +52,22 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		s.log.LogAttrs(r.Context(), slog.LevelWarn, "not ready",
+		answer := taskapi.Errorf(taskapi.EUNAVAILABLE, "Not ready: %s unavailable", component)
+		level := slog.LevelWarn
+		var own *taskapi.Error
+		if component != "database" && errors.As(err, &own) && own.Code == taskapi.EUNAVAILABLE {
+			// The hook's own words ("Shutting down"): no fault of a
+			// component, nothing to warn about.
+			answer, component, level = own, "", slog.LevelDebug
+		}
+		s.log.LogAttrs(r.Context(), level, "not ready",
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("component", component),
 			slog.String("error", err.Error()))
-		answer := taskapi.Errorf(taskapi.EUNAVAILABLE, "Not ready: %s unavailable", component)
-		var own *taskapi.Error
-		if component != "database" && errors.As(err, &own) && own.Code == taskapi.EUNAVAILABLE {
-			answer = own // the hook's own words ("Shutting down")
-		}
+		// Logged above, so not through writeError, whose warning would
+		// blame the store.
 		w.Header().Set("Retry-After", "1")
-		s.writeError(w, r, answer)
+		s.writeErrorBody(w, http.StatusServiceUnavailable, errorBody{Error: answer.Message, Code: answer.Code})
 		return
 	}
 	s.writeJSON(w, r, http.StatusOK, okJSON)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,8 +18,9 @@ const (
 )
 
 // metrics are the Prometheus metrics of one server. Every label has a
-// bounded set of values: routes are the mux's patterns (never raw paths),
-// statuses and codes are the API's.
+// bounded set of values: routes are the path patterns of the mux (never
+// raw paths), methods the standard ones (others are "other"), statuses
+// and codes are the API's.
 type metrics struct {
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
@@ -37,13 +39,13 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "taskapi_http_requests_total",
-			Help: "HTTP requests answered, by route pattern and status.",
-		}, []string{"route", "status"}),
+			Help: "HTTP requests answered, by route (path pattern), method and status.",
+		}, []string{"route", "method", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "taskapi_http_request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route pattern.",
+			Help:    "Time to answer an HTTP request, by route (path pattern) and method.",
 			Buckets: latencyBuckets,
-		}, []string{"route"}),
+		}, []string{"route", "method"}),
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "taskapi_http_requests_in_flight",
 			Help: "HTTP requests being answered.",
@@ -68,9 +70,30 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 }
 
 // observe records one answered request.
-func (m *metrics) observe(route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+func (m *metrics) observe(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// routeLabel is the route of a request as metrics and logs name it: the
+// path of the mux pattern it matched ("/tasks/{id}" of "GET /tasks/{id}"),
+// without the method, which is a label of its own.
+func routeLabel(pattern string) string {
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		return pattern[i+1:]
+	}
+	return pattern
+}
+
+// methodLabel bounds the method label: a client may send any token as a
+// method.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // serveMetrics answers GET /metrics in the Prometheus text format.

@@ -147,7 +147,7 @@ func (s *server) common(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			status := cmp.Or(sw.status, http.StatusOK)
-			route := r.Pattern // set by the mux on this very request
+			route := routeLabel(r.Pattern) // set by the mux on this very request
 			switch {
 			case preflight:
 				route = routePreflight
@@ -155,7 +155,7 @@ func (s *server) common(next http.Handler) http.Handler {
 				route = routeUnmatched
 			}
 			if s.metrics != nil {
-				s.metrics.observe(route, status, elapsed)
+				s.metrics.observe(route, methodLabel(r.Method), status, elapsed)
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", st.id),

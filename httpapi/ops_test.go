@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/taskapi/taskapi"
+	"github.com/taskapi/taskapi/internal/contract"
 )
 
 // pingStore is a store whose Ping answers err.
@@ -119,26 +120,26 @@ func TestMetrics(t *testing.T) {
 		t.Error("a raw path is a label value")
 	}
 	for series, want := range map[string]float64{
-		`taskapi_http_requests_total{route="POST /tasks",status="201"}`:                   1,
-		`taskapi_http_requests_total{route="GET /tasks/{id}",status="200"}`:               1,
-		`taskapi_http_requests_total{route="GET /tasks/{id}",status="404"}`:               2,
-		`taskapi_http_requests_total{route="unmatched",status="404"}`:                     1,
-		`taskapi_http_requests_total{route="unmatched",status="405"}`:                     1,
-		`taskapi_http_requests_total{route="GET /tasks",status="401"}`:                    2,
-		`taskapi_http_requests_total{route="DELETE /tasks/{id}",status="403"}`:            1,
-		`taskapi_http_request_duration_seconds_count{route="GET /tasks/{id}"}`:            3,
-		`taskapi_http_request_duration_seconds_bucket{route="GET /tasks/{id}",le="+Inf"}`: 3,
-		`taskapi_auth_failures_total{code="ERR_AUTH"}`:                                    1,
-		`taskapi_auth_failures_total{code="invalid_token"}`:                               1,
-		`taskapi_auth_failures_total{code="insufficient_scope"}`:                          1,
-		`taskapi_http_requests_in_flight`:                                                 1, // the scrape itself
+		`taskapi_http_requests_total{method="POST",route="/tasks",status="201"}`:                   1,
+		`taskapi_http_requests_total{method="GET",route="/tasks/{id}",status="200"}`:               1,
+		`taskapi_http_requests_total{method="GET",route="/tasks/{id}",status="404"}`:               2,
+		`taskapi_http_requests_total{method="GET",route="unmatched",status="404"}`:                 1,
+		`taskapi_http_requests_total{method="DELETE",route="unmatched",status="405"}`:              1,
+		`taskapi_http_requests_total{method="GET",route="/tasks",status="401"}`:                    2,
+		`taskapi_http_requests_total{method="DELETE",route="/tasks/{id}",status="403"}`:            1,
+		`taskapi_http_request_duration_seconds_count{method="GET",route="/tasks/{id}"}`:            3,
+		`taskapi_http_request_duration_seconds_bucket{method="GET",route="/tasks/{id}",le="+Inf"}`: 3,
+		`taskapi_auth_failures_total{code="ERR_AUTH"}`:                                             1,
+		`taskapi_auth_failures_total{code="invalid_token"}`:                                        1,
+		`taskapi_auth_failures_total{code="insufficient_scope"}`:                                   1,
+		`taskapi_http_requests_in_flight`:                                                          1, // the scrape itself
 	} {
 		if got := metricValue(t, text, series); got != want {
 			t.Errorf("%s = %v, want %v", series, got, want)
 		}
 	}
 	// The scrape is counted once it is answered.
-	if got := metricValue(t, s.scrape(), `taskapi_http_requests_total{route="GET /metrics",status="200"}`); got != 1 {
+	if got := metricValue(t, s.scrape(), `taskapi_http_requests_total{method="GET",route="/metrics",status="200"}`); got != 1 {
 		t.Errorf("scrapes counted: %v", got)
 	}
 }
@@ -148,7 +149,7 @@ func TestMetricsRegistry(t *testing.T) {
 	a := newTestServer(t, func(c *Config) { c.Metrics = true })
 	b := newTestServer(t, func(c *Config) { c.Metrics = true })
 	a.do(req{method: "GET", path: "/health"}).want(t, 200, "")
-	if got := metricValue(t, b.scrape(), `taskapi_http_requests_total{route="GET /health",status="200"}`); got != -1 {
+	if got := metricValue(t, b.scrape(), `taskapi_http_requests_total{method="GET",route="/health",status="200"}`); got != -1 {
 		t.Errorf("b sees a's request: %v", got)
 	}
 
@@ -190,10 +191,10 @@ func TestAccessLog(t *testing.T) {
 		sub    any
 	}{
 		{"authenticated", req{method: "GET", path: "/tasks/abc", user: "auth0|alice", header: map[string]string{"Authorization": "Bearer " + token, "X-Request-Id": "rid-1"}},
-			"GET /tasks/{id}", 404, "auth0|alice"},
+			"/tasks/{id}", 404, "auth0|alice"},
 		{"refused", req{method: "GET", path: "/tasks", header: map[string]string{"Authorization": "Bearer " + token, "X-Request-Id": "rid-1"}},
-			"GET /tasks", 401, nil},
-		{"public", req{method: "GET", path: "/health", header: map[string]string{"X-Request-Id": "rid-1"}}, "GET /health", 200, nil},
+			"/tasks", 401, nil},
+		{"public", req{method: "GET", path: "/health", header: map[string]string{"X-Request-Id": "rid-1"}}, "/health", 200, nil},
 		{"unmatched", req{method: "GET", path: "/nope", header: map[string]string{"X-Request-Id": "rid-1"}}, "unmatched", 404, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,7 +251,7 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := s.do(tc.rq).want(t, tc.status, "")
 			// do checks the headers against the document; check them here too.
-			for name, want := range securityHeaders {
+			for name, want := range contract.SecurityHeaders {
 				if got := res.header.Get(name); got != want {
 					t.Errorf("%s = %q", name, got)
 				}

@@ -30,6 +30,7 @@ var statuses = map[string]int{
 	taskapi.ECONFLICT:       http.StatusConflict,
 	taskapi.ELIMIT:          http.StatusConflict,
 	taskapi.EPRECONDITION:   http.StatusPreconditionFailed,
+	taskapi.ERESYNC:         http.StatusGone,
 	taskapi.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	ETOOLARGE:               http.StatusRequestEntityTooLarge,
 	EMEDIATYPE:              http.StatusUnsupportedMediaType,
@@ -38,6 +39,7 @@ var statuses = map[string]int{
 	taskapi.EKEYREUSED:      http.StatusUnprocessableEntity,
 	taskapi.EKEYINPROGRESS:  http.StatusConflict,
 	taskapi.EOUTCOMEUNKNOWN: http.StatusGatewayTimeout,
+	ECONFIRM:                http.StatusPreconditionRequired,
 }
 
 // writeJSON answers v as JSON with status. v is encoded before anything is
@@ -111,6 +113,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("request_id", requestID(r.Context())),
 			slog.String("error", err.Error()))
 	}
+	s.writeErrorBody(w, status, body)
+}
+
+// writeErrorBody answers body with status, as writeError does after its
+// logging.
+func (s *server) writeErrorBody(w http.ResponseWriter, status int, body errorBody) {
 	b, _ := json.Marshal(body) // a struct of strings: cannot fail
 	w.Header().Set("Cache-Control", "no-store")
 	writeBody(w, status, append(b, '\n'))

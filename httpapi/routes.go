@@ -17,6 +17,8 @@ func (s *server) routes() http.Handler {
 	}
 
 	mux.Handle("GET /me", s.protect("", s.me))
+	mux.Handle("GET /me/export", s.protect(ScopeRead, s.exportMe))
+	mux.Handle("DELETE /me", s.protect(ScopeDelete, s.deleteMe))
 
 	mux.Handle("GET /tasks", s.protect(ScopeRead, s.listTasks))
 	mux.Handle("POST /tasks", s.protect(ScopeWrite, s.createTask))
@@ -34,6 +36,8 @@ func (s *server) routes() http.Handler {
 	mux.Handle("PATCH /projects/{id}", s.protect(ScopeWrite, s.patchProject))
 	mux.Handle("DELETE /projects/{id}", s.protect(ScopeDelete, s.deleteProject))
 	mux.Handle("GET /projects/{id}/tasks", s.protect(ScopeRead, s.listProjectTasks))
+
+	mux.Handle("GET /changes", s.protect(ScopeRead, s.listChanges))
 
 	return s.common(s.dispatch(mux))
 }

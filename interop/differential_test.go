@@ -79,7 +79,7 @@ func TestDifferentialExpress(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
-	goSide := httptest.NewServer(v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	goSide := httptest.NewServer(v.Authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := bearer.FromContext(r.Context())
 		json.NewEncoder(w).Encode(map[string]string{"sub": c.Subject()})
 	})))

@@ -282,7 +282,7 @@ func startService(t *testing.T, issuer string, cfg bearer.Config, profile bearer
 	t.Cleanup(func() { store.Close() })
 	h, err := httpapi.NewServer(httpapi.Config{
 		Store:         store,
-		Authenticate:  func(next http.Handler) http.Handler { return v.Middleware(profile.Middleware(next)) },
+		Authenticate:  func(next http.Handler) http.Handler { return v.Authenticate(profile.MapScopes(next)) },
 		RequireScopes: requireScopes,
 	})
 	if err != nil {

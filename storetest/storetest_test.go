@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T, limits taskapi.Limits) taskapi.St
 		{"Issuers", issuerTests, taskapi.Limits{}},
 		{"Limits", append(limitTests, keyLimitTests...), testLimits},
 		{"IdempotencyKeys", keyTests, taskapi.Limits{}},
+		{"Changes", changeTests, taskapi.Limits{}},
+		{"UserData", userDataTests, taskapi.Limits{}},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

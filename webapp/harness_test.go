@@ -112,7 +112,7 @@ func startServer(t *testing.T, o serverOptions) *server {
 	}
 	t.Cleanup(func() { v.Close() })
 	authenticate := func(next http.Handler) http.Handler {
-		checked := v.Middleware(next)
+		checked := v.Authenticate(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if s.revoked.Load() {
 				httpapi.WriteAuthError(w, r, &bearer.Error{Status: http.StatusUnauthorized, Code: "invalid_token", Message: "signature verification failed"})

@@ -76,7 +76,7 @@ func TestProfileGetTasks(t *testing.T) {
 	defer logFile.Close()
 	log := slog.New(slog.NewJSONHandler(logFile, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The request timeout of serve's defaults.
-	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: verifier.Middleware, Logger: log,
+	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: verifier.Authenticate, Logger: log,
 		RequestTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

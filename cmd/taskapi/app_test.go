@@ -12,9 +12,15 @@ import (
 	"github.com/taskapi/taskapi/devissuer"
 )
 
+// fetch GETs u from the API (the exchange held to the OpenAPI document).
 func fetch(t *testing.T, u string) (*http.Response, string) {
 	t.Helper()
-	res, err := http.Get(u)
+	return fetchWith(t, apiContract.Client(t), u)
+}
+
+func fetchWith(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	res, err := c.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +117,7 @@ func TestDevServesApp(t *testing.T) {
 	authorize := func(clientID, redirect string) int {
 		q := url.Values{"response_type": {"code"}, "client_id": {clientID}, "redirect_uri": {redirect},
 			"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
-		res, _ := fetch(t, "http://"+issuerAddr+devissuer.AuthorizePath+"?"+q.Encode())
+		res, _ := fetchWith(t, http.DefaultClient, "http://"+issuerAddr+devissuer.AuthorizePath+"?"+q.Encode()) // the issuer, not the API
 		return res.StatusCode
 	}
 	for _, tc := range []struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"github.com/taskapi/taskapi/devissuer"
 )
 
@@ -305,11 +307,17 @@ func TestServeReadyFollowsSigningKeys(t *testing.T) {
 		`taskapi_auth_key_fetches_total{kind="jwks",result="ok"} 1`,
 		`taskapi_auth_verifications_total{outcome="ok"} 1`,
 		`go_sql_max_open_connections{db_name="sqlite_write"} 1`,
-		`taskapi_http_requests_total{route="GET /tasks",status="200"} 1`,
+		`taskapi_http_requests_total{method="GET",route="/tasks",status="200"} 1`,
 		`taskapi_auth_failures_total{code="invalid_token"} 1`,
+		"\ngo_goroutines ", "\ngo_memstats_heap_alloc_bytes ", "\nprocess_resident_memory_bytes ", "\nprocess_open_fds ",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET /metrics lacks %s", want)
 		}
+	}
+	// What promtool check metrics checks, on the scraped text.
+	problems, err := promlint.New(bytes.NewReader(body)).Lint()
+	if err != nil || len(problems) > 0 {
+		t.Errorf("GET /metrics does not lint: %v %v", err, problems)
 	}
 }

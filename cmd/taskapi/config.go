@@ -40,6 +40,7 @@ type config struct {
 	Port             int
 	Database         database
 	LogLevel         slog.Level
+	LogText          bool // LOG_FORMAT=text; JSON otherwise
 	DefaultPageSize  int
 	MaxPageSize      int
 	RequireScopes    bool
@@ -57,7 +58,10 @@ type config struct {
 	// (IDEMPOTENCY_KEY_TTL).
 	KeyTTL    time.Duration
 	PprofAddr string
-	Bearer    bearer.Config
+	// TLS is the certificate and key serve terminates TLS with
+	// (TLS_CERT_FILE, TLS_KEY_FILE); none: plain HTTP.
+	TLS    tlsFiles
+	Bearer bearer.Config
 	// Profile is where the provider puts audience, scopes and client; its
 	// checks are in Bearer.Validators already.
 	Profile   bearer.Profile
@@ -69,6 +73,10 @@ type config struct {
 	// SharedSubjects makes the subjects of every issuer of ISSUERS one
 	// user each (ISSUERS_SHARE_SUBJECTS).
 	SharedSubjects bool
+	// TombstoneRetention is how long the change feed keeps deleted
+	// objects (TOMBSTONE_RETENTION); zero for the commands that do not
+	// read it.
+	TombstoneRetention time.Duration
 }
 
 // database is where the data lives: a SQLite file (Path) or a PostgreSQL

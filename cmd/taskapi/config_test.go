@@ -245,7 +245,7 @@ func TestBearerModesConfig(t *testing.T) {
 		{map[string]string{"DPOP_REQUIRED": "2"}, `DPOP_REQUIRED="2": want true or false`},
 		{map[string]string{"DPOP_NONCE_KEY": "short"}, "DPOP_NONCE_KEY is 5 bytes: want at least 32"},
 		{map[string]string{"DPOP_NONCE_KEY": key, "DPOP_DISABLED": "1"}, "DPOP_NONCE_KEY is set but DPOP_DISABLED is true"},
-		{map[string]string{"MTLS_REQUIRED": "true"}, "MTLS_REQUIRED is true but MTLS_CERT_HEADER is not set"},
+		{map[string]string{"MTLS_REQUIRED": "true"}, "MTLS_REQUIRED is true but neither MTLS_CERT_HEADER nor TLS_CERT_FILE is set"},
 		{map[string]string{"MTLS_CERT_HEADER": "X-Client-Cert"}, "MTLS_CERT_HEADER needs TRUSTED_PROXIES"},
 		{map[string]string{"MTLS_CERT_HEADER": "X Cert", "TRUSTED_PROXIES": "10.0.0.1"}, `MTLS_CERT_HEADER="X Cert" is not a header name`},
 		{map[string]string{"REQUEST_TIMEOUT": "10"}, `REQUEST_TIMEOUT="10": want a duration`},

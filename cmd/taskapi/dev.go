@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -56,7 +55,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	if err := devissuer.CheckLoopback(*issuerAddr); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(cfg, env.stderr)
 	if cfg.Bearer.IssuerBaseURL != "" || len(cfg.Bearer.Issuers.URLs) > 0 || len(cfg.Bearer.Audience) > 0 {
 		log.Warn("dev ignores ISSUER_BASE_URL, ISSUERS and AUDIENCE: it verifies tokens of its own development issuer; use taskapi serve for a real provider")
 	}
@@ -98,7 +97,7 @@ func runDev(ctx context.Context, env *environment, args []string) error {
 	}
 	log.Warn("DEVELOPMENT MODE: tokens are minted without any login from the local key file; never use dev mode in production", "api", l.Addr().String(), "issuer", iss.Issuer(), "database", cfg.Database.String())
 	printDevBanner(env, apiURL(l.Addr()), iss.Issuer(), *user, tok, *issuerAddr)
-	return serveHTTP(ctx, log, l, api.handler, api.drain, 0)
+	return serveHTTP(ctx, log, l, nil, api.handler, api.drain, 0)
 }
 
 // devAppClient registers the browser application served on api with the

@@ -13,8 +13,16 @@ import (
 const maxDotenvBytes = 1 << 20
 
 // readDotenv reads the .env file at path. A missing file is no error and
-// gives no variables.
+// gives no variables; a symbolic link to a missing file is an error (a
+// deployment that links .env to a secret whose file is gone must not start
+// without its settings).
 func readDotenv(path string) (map[string]string, error) {
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			target, _ := os.Readlink(path)
+			return nil, fmt.Errorf("%s is a symbolic link to %s, which does not exist: fix the link, or remove %s to run without it", path, target, path)
+		}
+	}
 	b, err := readSmallFile(path, maxDotenvBytes)
 	if err != nil || b == nil {
 		return nil, err
@@ -167,22 +175,24 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// withDotenv returns a getenv that answers from getenv (the real
-// environment) and, for variables unset or empty there, from the .env file
-// at path.
-func withDotenv(getenv func(string) string, path string) (func(string) string, error) {
+// withDotenv returns a getenv that answers from the real environment
+// (lookup, as os.LookupEnv) and, for variables not set there, from the .env
+// file at path. A variable set to the empty string in the environment
+// wins over .env, as it does in the dotenv libraries of other languages:
+// that is how one turns off, for one run, what .env sets.
+func withDotenv(lookup func(string) (string, bool), path string) (func(string) string, error) {
 	file, err := readDotenv(path)
 	if err != nil {
 		return nil, err
 	}
-	return overlay(getenv, file), nil
+	return overlay(lookup, file), nil
 }
 
-// overlay returns a getenv that answers from getenv and, for variables
-// unset or empty there, from file.
-func overlay(getenv func(string) string, file map[string]string) func(string) string {
+// overlay returns a getenv that answers from lookup and, for variables
+// lookup does not have, from file.
+func overlay(lookup func(string) (string, bool), file map[string]string) func(string) string {
 	return func(k string) string {
-		if v := getenv(k); v != "" {
+		if v, ok := lookup(k); ok {
 			return v
 		}
 		return file[k]

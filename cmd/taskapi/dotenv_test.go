@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -72,10 +73,63 @@ func TestReadDotenv(t *testing.T) {
 	}
 }
 
+func TestReadDotenvSymlink(t *testing.T) {
+	dir := t.TempDir()
+	dangling := filepath.Join(dir, ".env")
+	if err := os.Symlink(filepath.Join(dir, "secrets", "taskapi.env"), dangling); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if _, err := readDotenv(dangling); err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("dangling symlink: err = %v, want an error naming the missing target", err)
+	}
+	// A link to a file that exists is read through.
+	os.Mkdir(filepath.Join(dir, "secrets"), 0o700)
+	os.WriteFile(filepath.Join(dir, "secrets", "taskapi.env"), []byte("A=1\n"), 0o600)
+	if vars, err := readDotenv(dangling); err != nil || vars["A"] != "1" {
+		t.Errorf("symlink to a file: %v, %v", vars, err)
+	}
+}
+
+func TestEmptyEnvironmentVariableWinsOverDotenv(t *testing.T) {
+	t.Chdir(t.TempDir())
+	os.WriteFile(dotenvFile, []byte("METRICS=true\nLOG_LEVEL=debug\n"), 0o600)
+	get, err := withDotenv(mapLookup(map[string]string{"METRICS": ""}), dotenvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfig(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics || c.LogLevel != slog.LevelDebug {
+		t.Errorf("METRICS= in the environment, METRICS=true in .env: Metrics = %v, want false (and LOG_LEVEL from .env: %v)", c.Metrics, c.LogLevel)
+	}
+}
+
+func TestBrokenDotenvAllowsHelpAndVersion(t *testing.T) {
+	t.Chdir(t.TempDir())
+	os.WriteFile(dotenvFile, []byte("NOT A LINE\n"), 0o600)
+	for _, args := range [][]string{
+		{"taskapi", "-h"}, {"taskapi", "help"}, {"taskapi"}, {"taskapi", "serve", "-h"}, {"taskapi", "token", "-help"},
+		{"taskapi", "version"}, {"taskapi", "-version"},
+	} {
+		if _, err := loadEnv(args, mapLookup(nil), dotenvFile); err != nil {
+			t.Errorf("%q: %v, want the environment alone", args, err)
+		}
+	}
+	for _, args := range [][]string{{"taskapi", "serve"}, {"taskapi", "dev", "-addr", "127.0.0.1:0"}, {"taskapi", "token", "--", "-h"}} {
+		if _, err := loadEnv(args, mapLookup(nil), dotenvFile); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("%q: err = %v, want the .env error", args, err)
+		}
+	}
+}
+
 func TestOverlay(t *testing.T) {
-	real := mapEnv(map[string]string{"A": "real", "B": ""})
+	// B is set to the empty string in the environment: that wins over
+	// .env, so that one run can turn off what .env sets.
+	real := mapLookup(map[string]string{"A": "real", "B": ""})
 	get := overlay(real, map[string]string{"A": "file", "B": "file", "C": "file"})
-	for k, want := range map[string]string{"A": "real", "B": "file", "C": "file", "D": ""} {
+	for k, want := range map[string]string{"A": "real", "B": "", "C": "file", "D": ""} {
 		if got := get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
@@ -85,6 +139,12 @@ func TestOverlay(t *testing.T) {
 // mapEnv is a fake getenv.
 func mapEnv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// mapLookup is a fake os.LookupEnv: the variables of m are set, others
+// not.
+func mapLookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
 // FuzzParseDotenv checks that any input parses or fails cleanly, that only

@@ -16,7 +16,19 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/taskapi/taskapi/devissuer"
+	"github.com/taskapi/taskapi/httpapi"
+	"github.com/taskapi/taskapi/internal/contract"
 )
+
+// apiContract checks the exchanges of the end-to-end tests against the
+// API's OpenAPI document.
+var apiContract = func() *contract.Checker {
+	c, err := contract.New(httpapi.OpenAPI())
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
 
 type answer struct {
 	status int
@@ -36,9 +48,12 @@ func get(t *testing.T, url, token string) answer {
 	return do(t, req)
 }
 
+// do sends req to the API and decodes the JSON answer; the exchange is
+// held to the OpenAPI document (internal/contract), failing t on a
+// departure.
 func do(t *testing.T, req *http.Request) answer {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	res, err := apiContract.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,7 +67,7 @@ func runCmd(t *testing.T, env map[string]string, args ...string) runResult {
 func runCmdStdin(t *testing.T, env map[string]string, stdin string, args ...string) runResult {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	getenv, err := withDotenv(mapEnv(env), dotenvFile)
+	getenv, err := withDotenv(mapLookup(env), dotenvFile)
 	if err == nil {
 		err = run(context.Background(), append([]string{"taskapi"}, args...), getenv, strings.NewReader(stdin), &stdout, &stderr)
 	}
@@ -82,7 +82,7 @@ func startCmd(t *testing.T, env map[string]string, args ...string) (stdout, stde
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = new(syncBuffer), new(syncBuffer)
 	ch := make(chan error, 1)
-	getenv, err := withDotenv(mapEnv(env), dotenvFile)
+	getenv, err := withDotenv(mapLookup(env), dotenvFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	getenv, err := withDotenv(os.Getenv, dotenvFile)
+	getenv, err := loadEnv(os.Args, os.LookupEnv, dotenvFile)
 	if err == nil {
 		err = run(ctx, os.Args, getenv, os.Stdin, os.Stdout, os.Stderr)
 	}
@@ -37,6 +37,41 @@ func main() {
 		fmt.Fprintf(os.Stderr, "taskapi: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// loadEnv returns the variables of the command line args: those of the
+// environment (lookup) and, for variables not set there, of the .env file
+// at path. A variable set in the environment wins even when it is empty. An
+// unreadable or invalid .env is an error, except for a command line that
+// only asks for help or the version, which reads no configuration (it then
+// gets the environment alone).
+func loadEnv(args []string, lookup func(string) (string, bool), path string) (func(string) string, error) {
+	getenv, err := withDotenv(lookup, path)
+	if err != nil && readsNoConfig(args) {
+		return overlay(lookup, nil), nil
+	}
+	return getenv, err
+}
+
+// readsNoConfig reports whether the command line args asks for help or the
+// version only.
+func readsNoConfig(args []string) bool {
+	if len(args) < 2 {
+		return true
+	}
+	switch args[1] {
+	case "-h", "-help", "--help", "help", "-version", "--version", "version":
+		return true
+	}
+	for _, a := range args[2:] {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 // errUsage reports a command line that could not be parsed; the message
@@ -58,6 +93,8 @@ var commands = []command{
 	{"migrate", "apply database migrations, then exit", runMigrate},
 	{"login", "get an access token from the identity provider (browser, device or client credentials)", runLogin},
 	{"decode", "show a token's header and claims, and whether the service would accept it", runDecode},
+	{"backup", "copy the SQLite database, consistently, while the service runs", runBackup},
+	{"version", "print the module version, VCS revision and Go version of this binary", runVersion},
 }
 
 // environment is what a subcommand may touch besides its arguments.
@@ -80,6 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "-h", "-help", "--help", "help":
 		usage(stdout)
 		return nil
+	case "-version", "--version":
+		name = "version"
 	}
 	for _, c := range commands {
 		if c.name != name {

@@ -15,7 +15,8 @@ func TestRunUsage(t *testing.T) {
 		t.Errorf("no command: err = %v, stderr:\n%s", r.err, r.stderr)
 	}
 	r = runCmd(t, nil, "-h")
-	if r.err != nil || !strings.Contains(r.stdout, "serve") || !strings.Contains(r.stdout, "migrate") {
+	if r.err != nil || !strings.Contains(r.stdout, "serve") || !strings.Contains(r.stdout, "migrate") ||
+		!strings.Contains(r.stdout, "backup") || !strings.Contains(r.stdout, "version") {
 		t.Errorf("-h: err = %v, stdout:\n%s", r.err, r.stdout)
 	}
 	r = runCmd(t, nil, "frobnicate")
@@ -28,8 +29,11 @@ func TestSubcommandHelp(t *testing.T) {
 	t.Chdir(t.TempDir())
 	tests := map[string][]string{
 		"serve": {"Usage: taskapi serve", "-addr", "ISSUER_BASE_URL", "AUDIENCE", "REQUIRE_SCOPES", "ISSUERS", "ISSUERS_ALLOW_HTTP",
-			"DPOP_DISABLED", "DPOP_REQUIRED", "DPOP_NONCE_KEY", "MTLS_CERT_HEADER", "MTLS_REQUIRED", "REQUEST_TIMEOUT", "PPROF_ADDR"},
-		"dev":     {"Usage: taskapi dev", "-issuer-addr", "-user", "taskapi-dev-key.pem"},
+			"DPOP_DISABLED", "DPOP_REQUIRED", "DPOP_NONCE_KEY", "MTLS_CERT_HEADER", "MTLS_REQUIRED", "REQUEST_TIMEOUT", "PPROF_ADDR",
+			"TLS_CERT_FILE", "TLS_KEY_FILE", "LOG_FORMAT"},
+		"dev":     {"Usage: taskapi dev", "-issuer-addr", "-user", "taskapi-dev-key.pem", "LOG_FORMAT"},
+		"backup":  {"Usage: taskapi backup FILE", "DATABASE_URL", "VACUUM", "pg_dump"},
+		"version": {"Usage: taskapi version"},
 		"token":   {"Usage: taskapi token", "-sub", "-scope", "-ttl", "-aud"},
 		"seed":    {"Usage: taskapi seed", "-user", "SEED_USERS"},
 		"migrate": {"Usage: taskapi migrate", "DATABASE_URL"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/bearer"
@@ -52,7 +54,18 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if *addr == "" {
 		*addr = ":" + strconv.Itoa(cfg.Port)
 	}
-	log := slog.New(slog.NewJSONHandler(env.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(cfg, env.stderr)
+	var tlsConfig *tls.Config
+	if cfg.TLS.on() {
+		certs, err := newCertReloader(cfg.TLS, log)
+		if err != nil {
+			return err
+		}
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		certs.watch(watchCtx)
+		tlsConfig = serverTLSConfig(certs)
+	}
 	api, err := openAPI(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -69,7 +82,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", l.Addr().String(), "database", cfg.Database.String(),
+	log.Info("listening", "addr", l.Addr().String(), "tls", cfg.TLS.on(), "database", cfg.Database.String(),
 		"issuer_base_url", cfg.Bearer.IssuerBaseURL, "issuers", cfg.Bearer.Issuers.URLs, "audience", cfg.Bearer.Audience,
 		"dpop", dpopMode(cfg.Bearer.DPoP), "dpop_nonces", cfg.Bearer.DPoP.Nonce != nil,
 		"mtls_cert_header", cfg.Bearer.MTLS.CertificateHeader, "mtls_required", cfg.Bearer.MTLS.Required,
@@ -77,7 +90,7 @@ func runServe(ctx context.Context, env *environment, args []string) error {
 		"max_tasks_per_user", cfg.Limits.Tasks, "max_projects_per_user", cfg.Limits.Projects,
 		"idempotency_key_ttl", cfg.KeyTTL.String(), "max_idempotency_keys_per_user", cfg.Limits.IdempotencyKeys,
 		"metrics", cfg.Metrics, "app_client_id", cfg.App.ClientID, "app_issuer", cfg.App.Issuer, "cors_origins", cfg.CORSOrigins, "rate_limit", cfg.RateLimit.Rate, "auth_failure_limit", cfg.AuthFailureLimit.Rate)
-	return serveHTTP(ctx, log, l, api.handler, api.drain, cfg.ShutdownDelay)
+	return serveHTTP(ctx, log, l, tlsConfig, api.handler, api.drain, cfg.ShutdownDelay)
 }
 
 // dpopMode names the DPoP mode for the log.
@@ -146,6 +159,8 @@ type api struct {
 	drain    *drainState
 	handler  http.Handler
 	stopWarm context.CancelFunc // stops the key fetches and the purge of idempotency keys
+	// stopPurge stops the purge of old tombstones and waits for it.
+	stopPurge func()
 }
 
 // openAPI opens the database of cfg and the verifier of cfg.Bearer, starts
@@ -173,6 +188,9 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	// Authentication failures are answered, logged and counted by the
 	// API's own handler.
 	cfg.Bearer.ErrorHandler = httpapi.WriteAuthError
+	// A CORS preflight carries no token: it goes on to httpapi, whose CORS
+	// handler answers it (or refuses it, 405, for an origin not allowed).
+	cfg.Bearer.SkipCORSPreflight = true
 	v, err := bearer.New(cfg.Bearer)
 	if err != nil {
 		store.Close()
@@ -183,10 +201,14 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 	a.stopWarm = stopWarm
 	warm(warmCtx, log, v)
 	go purgeKeys(warmCtx, log, store, purgeInterval)
+	a.stopPurge = startTombstonePurge(ctx, log, store, cfg.TombstoneRetention, time.Now)
 
 	var reg *prometheus.Registry
 	if cfg.Metrics {
 		reg = prometheus.NewRegistry()
+		// The Go runtime (go_*) and the process (process_*: CPU, memory,
+		// open files), as every Prometheus client exposes them.
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		err = reg.Register(metrics.NewBearerCollector(v.Stats))
 		if p, ok := store.(interface{ Stats() map[string]sql.DBStats }); ok && err == nil {
 			err = reg.Register(metrics.NewDBPoolsCollector(p.Stats))
@@ -198,7 +220,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 			Ready:            a.drain.ready,
 			Store:            store,
 			UserIssuer:       userIssuer,
-			Authenticate:     func(next http.Handler) http.Handler { return v.Middleware(cfg.Profile.Middleware(next)) },
+			Authenticate:     func(next http.Handler) http.Handler { return v.Authenticate(cfg.Profile.MapScopes(next)) },
 			RequireScopes:    cfg.RequireScopes,
 			DefaultPageSize:  cfg.DefaultPageSize,
 			MaxPageSize:      cfg.MaxPageSize,
@@ -228,6 +250,7 @@ func openAPI(ctx context.Context, cfg config, log *slog.Logger) (*api, error) {
 // Close stops fetching keys and closes the verifier and the store.
 func (a *api) Close() {
 	a.stopWarm()
+	a.stopPurge()
 	a.verifier.Close()
 	a.store.Close()
 }
@@ -271,15 +294,22 @@ func closeWhenDraining(h http.Handler, drain *drainState) http.Handler {
 // timeAfter is time.After; tests replace it to end the shutdown delay.
 var timeAfter = time.After
 
-// serveHTTP serves h on l until ctx ends. Then it marks drain (GET /ready
-// answers 503, every response closes its connection), keeps serving for
-// delay so that load balancers notice, and shuts down, draining open
-// requests for at most shutdownTimeout.
-func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, h http.Handler, drain *drainState, delay time.Duration) error {
+// serveHTTP serves h on l, over TLS when tlsConfig is not nil, until ctx
+// ends. Then it marks drain (GET /ready answers 503, every response closes
+// its connection), keeps serving for delay so that load balancers notice,
+// and shuts down, draining open requests for at most shutdownTimeout.
+func serveHTTP(ctx context.Context, log *slog.Logger, l net.Listener, tlsConfig *tls.Config, h http.Handler, drain *drainState, delay time.Duration) error {
 	srv := httpapi.NewHTTPServer("", closeWhenDraining(h, drain))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	if tlsConfig != nil {
+		// ServeTLS sets up HTTP/2 beside HTTP/1.1; the certificate comes
+		// from tlsConfig.GetCertificate.
+		srv.TLSConfig = tlsConfig
+		go func() { errc <- srv.ServeTLS(l, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(l) }()
+	}
 	select {
 	case err := <-errc:
 		return err

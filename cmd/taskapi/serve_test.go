@@ -35,7 +35,7 @@ func TestServeHTTPDrains(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	served := make(chan error, 1)
-	go func() { served <- serveHTTP(ctx, log, l, h, new(drainState), 0) }()
+	go func() { served <- serveHTTP(ctx, log, l, nil, h, new(drainState), 0) }()
 
 	type result struct {
 		body string
@@ -126,6 +126,12 @@ func TestShutdownDelayMarksNotReady(t *testing.T) {
 	<-stopped
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop in the log:\n%s", stderr.String())
+	}
+	// Draining is no fault: the log does not blame the store or the keys.
+	for _, misleading := range []string{"store unavailable", "token signing keys", `"level":"WARN"`} {
+		if strings.Contains(stderr.String(), misleading) {
+			t.Errorf("the shutdown logged %q:\n%s", misleading, stderr.String())
+		}
 	}
 }
 

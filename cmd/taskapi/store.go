@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/taskapi/taskapi"
@@ -14,6 +13,9 @@ import (
 // user's rows capped at limits and idempotency keys kept for keyTTL (0:
 // taskapi.DefaultKeyTTL).
 func openStore(ctx context.Context, db database, limits taskapi.Limits, keyTTL time.Duration) (taskapi.Store, error) {
+	if err := checkDatabaseDir(db); err != nil {
+		return nil, err
+	}
 	var s taskapi.Store
 	var err error
 	if db.URL != "" {
@@ -22,13 +24,16 @@ func openStore(ctx context.Context, db database, limits taskapi.Limits, keyTTL t
 		s, err = sqlite.Open(ctx, db.Path, sqlite.WithLimits(limits), sqlite.WithKeyTTL(keyTTL))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", db, err)
+		return nil, explainDatabaseError(db, err)
 	}
 	return s, nil
 }
 
 // migrateDatabase applies pending migrations to the database.
 func migrateDatabase(ctx context.Context, db database) error {
+	if err := checkDatabaseDir(db); err != nil {
+		return err
+	}
 	var err error
 	if db.URL != "" {
 		err = postgres.Migrate(ctx, db.URL)
@@ -36,7 +41,7 @@ func migrateDatabase(ctx context.Context, db database) error {
 		err = sqlite.Migrate(ctx, db.Path)
 	}
 	if err != nil {
-		return fmt.Errorf("migrate %s: %w", db, err)
+		return explainDatabaseError(db, err)
 	}
 	return nil
 }

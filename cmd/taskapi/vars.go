@@ -70,10 +70,11 @@ var variables = []variable{
 	{"ALLOWED_CLIENT_IDS", "", "serve decode", "accept tokens of these clients only (default: any)", nil},
 	{"PORT", "5000", "serve dev", "port of the API",
 		func(c *config, name, s string) (err error) { c.Port, err = intIn(name, s, 0, 65535); return err }},
-	{"DATABASE_URL", "sqlite:" + defaultDatabaseFile, "serve dev token seed migrate", "sqlite:PATH or postgres://…",
+	{"DATABASE_URL", "sqlite:" + defaultDatabaseFile, "serve dev token seed migrate backup", "sqlite:PATH or postgres://…",
 		func(c *config, _, s string) (err error) { c.Database, err = parseDatabaseURL(s); return err }},
 	{"LOG_LEVEL", "info", "serve dev", "debug, info, warn or error",
 		func(c *config, _, s string) (err error) { c.LogLevel, err = logLevel(s); return err }},
+	{"LOG_FORMAT", "json", "serve dev", "json (one object per line) or text", parseLogFormat},
 	{"DEFAULT_PAGE_SIZE", "20", "serve dev", "page size of a list without ?limit",
 		func(c *config, name, s string) (err error) {
 			c.DefaultPageSize, err = intIn(name, s, 1, maxPageSizeLimit)
@@ -103,6 +104,8 @@ var variables = []variable{
 			c.Limits.IdempotencyKeys, err = intIn(name, s, 0, maxPerUserLimit)
 			return err
 		}},
+	{"TOMBSTONE_RETENTION", defaultTombstoneRetention.String(), "serve dev", "how long GET /changes remembers deleted tasks and projects; a cursor from before a forgotten one is answered 410 ERR_RESYNC",
+		parseTombstoneRetention},
 	{"REQUIRE_SCOPES", "false", "serve dev decode", "enforce read:tasks, write:tasks, delete:tasks",
 		func(c *config, name, s string) (err error) { c.RequireScopes, err = parseBool(name, s); return err }},
 	{"METRICS", "false", "serve dev", "serve Prometheus metrics at GET /metrics",
@@ -117,7 +120,7 @@ var variables = []variable{
 		func(c *config, name, s string) (err error) { c.AuthFailureLimit, err = parseRate(name, s); return err }},
 	{"AUTH_FAILURE_LIMIT_BURST", "", "serve dev", "the bucket size of AUTH_FAILURE_LIMIT (default: the rate rounded up)",
 		func(c *config, name, s string) error { return parseBurst(&c.AuthFailureLimit, name, s) }},
-	{"TRUSTED_PROXIES", "", "serve dev", "proxies (IPs or CIDRs) whose X-Forwarded-For, -Host and -Proto (and MTLS_CERT_HEADER) are believed",
+	{"TRUSTED_PROXIES", "", "serve dev", "proxies (IPs or CIDRs) whose X-Forwarded-For, -Host, -Proto and -Prefix, Forwarded (and MTLS_CERT_HEADER) are believed",
 		func(c *config, _, s string) (err error) {
 			c.TrustedProxies, err = prefixes(s)
 			c.Bearer.TrustedProxies = c.TrustedProxies
@@ -137,12 +140,15 @@ var variables = []variable{
 			return err
 		}},
 	{"DPOP_NONCE_KEY", "", "serve dev", "secret of at least 32 bytes: proofs must carry a nonce from the DPoP-Nonce header (RFC 9449 §9); the same on every instance", parseNonceKey},
+	{"TLS_CERT_FILE", "", "serve", "PEM certificate chain: serve HTTPS itself (with TLS_KEY_FILE), reloaded when the file changes or on SIGHUP",
+		func(c *config, _, s string) error { c.TLS.Cert = strings.TrimSpace(s); return nil }},
+	{"TLS_KEY_FILE", "", "serve", "PEM private key of TLS_CERT_FILE", parseTLSKeyFile},
 	{"MTLS_CERT_HEADER", "", "serve dev", "header in which a TLS-terminating proxy of TRUSTED_PROXIES forwards the client certificate; checks certificate-bound tokens (RFC 8705)", parseCertHeader},
 	{"MTLS_REQUIRED", "false", "serve dev", "refuse tokens that are not certificate-bound",
 		func(c *config, name, s string) (err error) {
 			c.Bearer.MTLS.Required, err = parseBool(name, s)
-			if c.Bearer.MTLS.Required && c.Bearer.MTLS.CertificateHeader == "" {
-				return errors.New("MTLS_REQUIRED is true but MTLS_CERT_HEADER is not set: name the header in which your TLS-terminating proxy forwards the client certificate")
+			if c.Bearer.MTLS.Required && c.Bearer.MTLS.CertificateHeader == "" && !c.TLS.on() {
+				return errors.New("MTLS_REQUIRED is true but neither MTLS_CERT_HEADER nor TLS_CERT_FILE is set: serve TLS with TLS_CERT_FILE and TLS_KEY_FILE, or name the header in which your TLS-terminating proxy forwards the client certificate")
 			}
 			return err
 		}},

@@ -77,7 +77,7 @@ func start(t *testing.T, name, dbURL string, iss *devissuer.Issuer) *instance {
 		t.Fatalf("instance %s: %v", name, err)
 	}
 	t.Cleanup(func() { v.Close() })
-	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: v.Middleware})
+	h, err := httpapi.NewServer(httpapi.Config{Store: store, Authenticate: v.Authenticate})
 	if err != nil {
 		t.Fatalf("instance %s: %v", name, err)
 	}

@@ -27,6 +27,12 @@
 -- and built again. The new indexes are built before the old ones go, so
 -- the lists always have an index; the old ones are dropped CONCURRENTLY
 -- too.
+--
+-- Safe during a rolling upgrade: the indexes dropped are plain ones (none
+-- unique, none behind an ON CONFLICT), and each new index leads with the
+-- columns of the one it replaces (user_id, then the sort field's index
+-- with issuer between), so the previous release's queries, which give
+-- user_id and issuer, keep an index; only their plans change.
 
 -- +goose Up
 CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;

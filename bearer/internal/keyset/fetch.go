@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 const (
@@ -59,35 +61,37 @@ func (e *statusError) Error() string {
 }
 
 // get fetches rawURL within Config.Timeout and returns the body of a 200
-// response, at most Config.MaxBytes long.
-func (s *Set) get(ctx context.Context, rawURL string) ([]byte, error) {
+// response, at most Config.MaxBytes long, and how long it may be used:
+// its Cache-Control max-age within [MinHeaderMaxAge, MaxHeaderMaxAge], or
+// Config.MaxAge without one.
+func (s *Set) get(ctx context.Context, rawURL string) ([]byte, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json, application/jwk-set+json;q=0.9")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // let the connection be reused
-		return nil, &statusError{url: rawURL, code: resp.StatusCode}
+		return nil, 0, &statusError{url: rawURL, code: resp.StatusCode}
 	}
 	if resp.ContentLength > s.cfg.MaxBytes {
-		return nil, errTooLarge
+		return nil, 0, errTooLarge
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if int64(len(body)) > s.cfg.MaxBytes {
-		return nil, errTooLarge
+		return nil, 0, errTooLarge
 	}
-	return body, nil
+	return body, s.maxAge(resp.Header), nil
 }
 
 // isTimeout reports whether err is a fetch that ran out of time.
@@ -116,7 +120,7 @@ func (s *Set) discover(ctx context.Context) (*Metadata, *Error) {
 
 // fetchMetadata fetches and checks one metadata document.
 func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, error) {
-	body, err := s.get(ctx, rawURL)
+	body, ttl, err := s.get(ctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +140,7 @@ func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, erro
 			return nil, err
 		}
 	}
-	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs}
+	m := &Metadata{Issuer: *doc.Issuer, JWKSURI: s.cfg.JWKSURI, SigningAlgs: doc.SigningAlgs, ttl: ttl}
 	if m.JWKSURI == "" {
 		if doc.JWKSURI == nil || *doc.JWKSURI == "" {
 			return nil, errors.New("'jwks_uri' not found in authorization server metadata")
@@ -150,24 +154,24 @@ func (s *Set) fetchMetadata(ctx context.Context, rawURL string) (*Metadata, erro
 }
 
 // fetchJWKS fetches and parses the key set at rawURL.
-func (s *Set) fetchJWKS(ctx context.Context, rawURL string) ([]*Key, *Error) {
-	body, err := s.get(ctx, rawURL)
+func (s *Set) fetchJWKS(ctx context.Context, rawURL string) ([]*Key, time.Duration, *Error) {
+	body, ttl, err := s.get(ctx, rawURL)
 	switch {
 	case err == nil:
 	case isTimeout(err):
-		return nil, &Error{Message: msgTimeout, Unavailable: true, Err: err}
+		return nil, 0, &Error{Message: msgTimeout, Unavailable: true, Err: err}
 	case errors.As(err, new(*statusError)):
-		return nil, &Error{Message: msgJWKSStatus, Unavailable: true, Err: err}
+		return nil, 0, &Error{Message: msgJWKSStatus, Unavailable: true, Err: err}
 	case errors.Is(err, errTooLarge):
-		return nil, &Error{Message: msgJWKSTooLarge, Unavailable: true, Err: err}
+		return nil, 0, &Error{Message: msgJWKSTooLarge, Unavailable: true, Err: err}
 	default:
-		return nil, &Error{Message: msgJWKSFetch, Unavailable: true, Err: err}
+		return nil, 0, &Error{Message: msgJWKSFetch, Unavailable: true, Err: err}
 	}
 	keys, err := parseJWKS(body)
 	if err != nil {
-		return nil, &Error{Message: err.Error(), Unavailable: true}
+		return nil, 0, &Error{Message: err.Error(), Unavailable: true}
 	}
-	return keys, nil
+	return keys, ttl, nil
 }
 
 // ErrInsecureHTTP is the cause when a plain-http URL is not on loopback
@@ -198,4 +202,41 @@ func Loopback(host string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Zone() == "" && ip.IsLoopback()
+}
+
+// Bounds of a Cache-Control max-age: a provider may shorten or lengthen
+// the cache within them (as go-jwt-middleware v3 honours it, within its
+// own bounds), never refetch on every request nor keep a set for days.
+const (
+	MinHeaderMaxAge = time.Minute
+	MaxHeaderMaxAge = 24 * time.Hour
+)
+
+// maxAge returns how long a response with header h may be used: its
+// Cache-Control max-age (no-store and no-cache count as 0) clamped to
+// [MinHeaderMaxAge, MaxHeaderMaxAge], or Config.MaxAge without one or
+// with a malformed one.
+func (s *Set) maxAge(h http.Header) time.Duration {
+	secs := int64(-1)
+	for _, v := range h.Values("Cache-Control") {
+		for d := range strings.SplitSeq(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			switch {
+			case d == "no-store" || d == "no-cache":
+				secs = 0
+			case strings.HasPrefix(d, "max-age="):
+				n, err := strconv.ParseInt(strings.Trim(d[len("max-age="):], `"`), 10, 64)
+				if err != nil || n < 0 {
+					return s.cfg.MaxAge
+				}
+				if secs != 0 {
+					secs = n
+				}
+			}
+		}
+	}
+	if secs < 0 {
+		return s.cfg.MaxAge
+	}
+	return min(max(time.Duration(min(secs, int64(MaxHeaderMaxAge/time.Second)))*time.Second, MinHeaderMaxAge), MaxHeaderMaxAge)
 }

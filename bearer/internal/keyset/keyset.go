@@ -95,9 +95,10 @@ const (
 // Metadata is what discovery found (empty when there is no discovery).
 // Treat as read-only.
 type Metadata struct {
-	Issuer      string   // "issuer"
-	JWKSURI     string   // "jwks_uri" (or Config.JWKSURI)
-	SigningAlgs []string // "id_token_signing_alg_values_supported" (nil when absent / no discovery)
+	Issuer      string        // "issuer"
+	JWKSURI     string        // "jwks_uri" (or Config.JWKSURI)
+	SigningAlgs []string      // "id_token_signing_alg_values_supported" (nil when absent / no discovery)
+	ttl         time.Duration // how long it may be used (Set.maxAge)
 }
 
 // Key is one public key of the set. Treat as read-only.
@@ -294,12 +295,14 @@ func (s *Set) Contains(k *Key) bool {
 	// A key is in the set only while the set may still be served (fresh,
 	// or within StaleIfError): a token cached under it must not outlive the
 	// bound that holds for every other token.
-	return s.cfg.Now().Sub(snap.keysAt) < s.servable()
+	return s.cfg.Now().Sub(snap.keysAt) < s.servable(snap, needKeys)
 }
 
 // servable is how long a fetched part may be served: MaxAge, and then
 // StaleIfError unless it is negative.
-func (s *Set) servable() time.Duration { return s.cfg.MaxAge + max(s.cfg.StaleIfError, 0) }
+func (s *Set) servable(snap *snapshot, n need) time.Duration {
+	return s.ttl(snap, n) + max(s.cfg.StaleIfError, 0)
+}
 
 // Warm fetches metadata and keys now unless they are fresh, and reports
 // whether that succeeded. Use it at start so the first request does not

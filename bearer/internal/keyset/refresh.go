@@ -16,11 +16,12 @@ const refreshAheadAt = 0.8
 type snapshot struct {
 	version uint64 // +1 per finished fetch attempt
 
-	meta   *Metadata // nil until discovery succeeded
-	metaAt time.Time // when meta was fetched (zero without discovery)
-	keys   []*Key    // usable keys, in set order; nil until the first fetch
-	keysAt time.Time // when keys were fetched; zero: never
-	member map[*Key]struct{}
+	meta    *Metadata     // nil until discovery succeeded
+	metaAt  time.Time     // when meta was fetched (zero without discovery)
+	keys    []*Key        // usable keys, in set order; nil until the first fetch
+	keysAt  time.Time     // when keys were fetched; zero: never
+	keysTTL time.Duration // how long keys may be used (Set.maxAge)
+	member  map[*Key]struct{}
 
 	failAt  time.Time // when the last attempt failed; zero if it succeeded
 	failErr *Error    // its error
@@ -55,7 +56,19 @@ func (s *Set) fresh(snap *snapshot, n need, now time.Time) bool {
 		return true // static metadata
 	}
 	at, have := s.fetchedAt(snap, n)
-	return have && now.Sub(at) < s.cfg.MaxAge
+	return have && now.Sub(at) < s.ttl(snap, n)
+}
+
+// ttl is how long the needed part may be used once fetched: its response's
+// Cache-Control max-age within bounds, else Config.MaxAge.
+func (s *Set) ttl(snap *snapshot, n need) time.Duration {
+	switch {
+	case n == needMeta && snap.meta != nil && snap.meta.ttl > 0:
+		return snap.meta.ttl
+	case n == needKeys && snap.keysTTL > 0:
+		return snap.keysTTL
+	}
+	return s.cfg.MaxAge
 }
 
 // current returns a snapshot whose needed part may be used: fresh, or
@@ -71,10 +84,10 @@ func (s *Set) current(ctx context.Context, n need) (*snapshot, error) {
 		return snap, nil
 	}
 	at, have := s.fetchedAt(snap, n)
-	staleOK := have && now.Sub(at) < s.servable()
+	staleOK := have && now.Sub(at) < s.servable(snap, n)
 	failing := !snap.failAt.IsZero()
 	retryDue := !failing || now.Sub(snap.failAt) >= s.cfg.RetryInterval
-	if staleOK && failing && snap.failAt.Sub(at) >= s.cfg.MaxAge {
+	if staleOK && failing && snap.failAt.Sub(at) >= s.ttl(snap, n) {
 		// A refetch already failed since this part went stale: serve the
 		// stale copy at once and retry in the background.
 		if retryDue {
@@ -114,10 +127,9 @@ func (s *Set) failMessage(n need) string {
 // MaxAge has passed for the metadata or the keys (and not more often than
 // RetryInterval after a failure).
 func (s *Set) maybeRefreshAhead(snap *snapshot, now time.Time) {
-	ahead := s.aheadAge()
 	due := false
 	for _, n := range [...]need{needKeys, needMeta} {
-		if at, have := s.fetchedAt(snap, n); have && !at.IsZero() && now.Sub(at) >= ahead {
+		if at, have := s.fetchedAt(snap, n); have && !at.IsZero() && now.Sub(at) >= s.aheadAge(snap, n) {
 			due = true
 		}
 	}
@@ -128,8 +140,8 @@ func (s *Set) maybeRefreshAhead(snap *snapshot, now time.Time) {
 }
 
 // aheadAge is the age from which RefreshAhead refreshes.
-func (s *Set) aheadAge() time.Duration {
-	return time.Duration(float64(s.cfg.MaxAge) * refreshAheadAt)
+func (s *Set) aheadAge(snap *snapshot, n need) time.Duration {
+	return time.Duration(float64(s.ttl(snap, n)) * refreshAheadAt)
 }
 
 // refreshLoop wakes up regularly while RefreshAhead is on, so that an idle
@@ -242,7 +254,7 @@ func (s *Set) fetch(ctx context.Context) *snapshot {
 	next := *cur
 	now := s.cfg.Now()
 	metaDue := !s.fresh(cur, needMeta, now) ||
-		(s.cfg.RefreshAhead && now.Sub(cur.metaAt) >= s.aheadAge())
+		(s.cfg.RefreshAhead && now.Sub(cur.metaAt) >= s.aheadAge(cur, needMeta))
 	if s.discovery != nil && metaDue {
 		meta, err := s.discover(ctx)
 		count(err == nil, &s.counters.discoveryOK, &s.counters.discoveryErr)
@@ -252,14 +264,14 @@ func (s *Set) fetch(ctx context.Context) *snapshot {
 		}
 		next.meta, next.metaAt = meta, s.cfg.Now()
 	}
-	keys, err := s.fetchJWKS(ctx, next.meta.JWKSURI)
+	keys, ttl, err := s.fetchJWKS(ctx, next.meta.JWKSURI)
 	count(err == nil, &s.counters.keySetOK, &s.counters.keySetErr)
 	if err != nil {
 		next.failAt, next.failErr = s.cfg.Now(), err
 		return &next
 	}
 	keepIdentity(cur.keys, keys)
-	next.keys, next.keysAt = keys, s.cfg.Now()
+	next.keys, next.keysAt, next.keysTTL = keys, s.cfg.Now(), ttl
 	next.member = make(map[*Key]struct{}, len(keys))
 	for _, k := range keys {
 		next.member[k] = struct{}{}

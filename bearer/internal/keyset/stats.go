@@ -92,7 +92,7 @@ func (s *Set) usable(snap *snapshot, n need, now time.Time) error {
 	case n == needMeta && s.discovery == nil:
 		return nil // static metadata
 	default:
-		limit := s.servable()
+		limit := s.servable(snap, n)
 		age := now.Sub(at)
 		if age < limit {
 			return nil
