@@ -49,9 +49,18 @@ func textCandidatesArgs(text, userID, issuer string) []any {
 
 // textEntries selects the entries of task_text of tasks whose seq passes
 // the WHERE term that follows: rowid and indexed text (name and
-// description lower-cased by the rule of search, in one column).
+// description lower-cased by the rule of search, in one column). The
+// CROSS JOIN reads tasks first, by seq, and each one's user by its key:
+// the other order would read every task of a user for each batch.
 const textEntries = `SELECT u.no * ` + userSpan + ` + t.seq, ` + lowerFunc + `(t.name || char(10) || coalesce(t.description, ''))
-	FROM tasks AS t JOIN task_text_users AS u ON u.user_id = t.user_id AND u.issuer = t.issuer WHERE `
+	FROM tasks AS t CROSS JOIN task_text_users AS u ON u.user_id = t.user_id AND u.issuer = t.issuer WHERE `
+
+// The statements that index the stale rows up to a seq, and the new rows
+// in a range of seqs.
+const (
+	qIndexStale = `INSERT INTO task_text (rowid, text) ` + textEntries + `t.seq IN (SELECT seq FROM task_text_stale WHERE seq <= ?)`
+	qIndexNew   = `INSERT INTO task_text (rowid, text) ` + textEntries + `t.seq > ? AND t.seq <= ?`
+)
 
 // ftsQuery returns the FTS5 query of the rows whose indexed text may
 // contain term: every third trigram of term lower-cased, and its last, all
@@ -73,31 +82,33 @@ func ftsQuery(term string) string {
 	return strings.Join(q, " AND ")
 }
 
-// indexText brings task_text up to date, one batch per transaction on
-// the write connection (a writer in the queue like the others), until
-// nothing is left or ctx ends. It returns how many rows it indexed or
-// removed.
+// indexText brings task_text up to date as of its start, one batch per
+// transaction on the write connection (a writer in the queue like the
+// others), until a batch is not full or ctx ends: rows written meanwhile
+// wait for the next call, rather than make it run a transaction for each
+// few. It returns how many rows it indexed or removed.
 func (s *Store) indexText(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var n int
+		var full bool
 		err := s.inTx(ctx, func(tx *tx) (err error) {
-			n, err = indexBatch(tx)
+			n, full, err = indexBatch(tx)
 			return err
 		})
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("sqlite: index text: %w", err)
 		}
-		if n == 0 {
+		if !full {
 			return total, nil
 		}
 	}
 }
 
 // indexBatch indexes at most textBatch stale rows and textBatch new rows
-// in tx, and returns how many it took.
-func indexBatch(tx *tx) (n int, err error) {
+// in tx, and returns how many it took, and whether either was full.
+func indexBatch(tx *tx) (n int, full bool, err error) {
 	ctx := tx.ctx
 	exec := func(query string, args ...any) error {
 		_, err := tx.ExecContext(ctx, query, args...)
@@ -105,42 +116,42 @@ func indexBatch(tx *tx) (n int, err error) {
 	}
 	var done, staleTo, staleCount, newTo, newCount int64
 	if err := tx.QueryRowContext(ctx, `SELECT indexed_to FROM task_text_state`).Scan(&done); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// Rows indexed before whose text or owner changed, or that are gone:
 	// out of the index, and in again as they are when they still exist.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0), count(*) FROM
 		(SELECT seq FROM task_text_stale WHERE seq <= ? ORDER BY seq LIMIT ?)`, done, textBatch).Scan(&staleTo, &staleCount); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if staleCount > 0 {
 		stale := `seq IN (SELECT seq FROM task_text_stale WHERE seq <= ?)`
 		for _, q := range []string{
 			`DELETE FROM task_text WHERE rowid IN (SELECT indexed FROM task_text_stale WHERE seq <= ? AND indexed IS NOT NULL)`,
 			`INSERT OR IGNORE INTO task_text_users (user_id, issuer) SELECT DISTINCT user_id, issuer FROM tasks WHERE ` + stale,
-			`INSERT INTO task_text (rowid, text) ` + textEntries + `t.` + stale,
+			qIndexStale,
 			`DELETE FROM task_text_stale WHERE seq <= ?`,
 		} {
 			if err := exec(q, staleTo); err != nil {
-				return 0, err
+				return 0, false, err
 			}
 		}
 	}
 	// New rows, as they are now: a stale mark of theirs is settled too.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), ?1), count(*) FROM
 		(SELECT seq FROM tasks WHERE seq > ?1 ORDER BY seq LIMIT ?2)`, done, textBatch).Scan(&newTo, &newCount); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if newTo >= 1<<32 {
-		return 0, fmt.Errorf("task seq %d: over the index's 2^32", newTo)
+		return 0, false, fmt.Errorf("task seq %d: over the index's 2^32", newTo)
 	}
 	if newCount > 0 {
 		if err := exec(`INSERT OR IGNORE INTO task_text_users (user_id, issuer)
 			SELECT DISTINCT user_id, issuer FROM tasks WHERE seq > ? AND seq <= ?`, done, newTo); err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		if err := exec(`INSERT INTO task_text (rowid, text) `+textEntries+`t.seq > ? AND t.seq <= ?`, done, newTo); err != nil {
-			return 0, err
+		if err := exec(qIndexNew, done, newTo); err != nil {
+			return 0, false, err
 		}
 	}
 	n = int(staleCount + newCount)
@@ -150,25 +161,25 @@ func indexBatch(tx *tx) (n int, err error) {
 		// so that SQLite's next seq (the largest plus one, even after the
 		// largest row is deleted) is above it, and counted as not indexed.
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM tasks`).Scan(&newTo); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM task_text_stale WHERE seq > ?`, done)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		gone, err := res.RowsAffected()
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		n += int(gone)
 	} else if err := exec(`DELETE FROM task_text_stale WHERE seq > ? AND seq <= ?`, done, newTo); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if newTo != done {
 		if err := exec(`UPDATE task_text_state SET indexed_to = ?`, newTo); err != nil {
-			return 0, err
+			return 0, false, err
 		}
 		n++
 	}
-	return n, nil
+	return n, staleCount == textBatch || newCount == textBatch, nil
 }

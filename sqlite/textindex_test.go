@@ -163,3 +163,22 @@ func TestTextIndex(t *testing.T) {
 		t.Fatalf("the index holds %d rows that are gone (%v)", extra, err)
 	}
 }
+
+// TestIndexingPlans checks that indexing reads the tasks it indexes by
+// seq, and each one's user by its key: never a user's every task.
+func TestIndexingPlans(t *testing.T) {
+	s, _ := open(t)
+	for _, tc := range []struct {
+		query string
+		args  []any
+	}{
+		{qIndexNew, []any{1, 5}},
+		{qIndexStale, []any{5}},
+	} {
+		plan := queryPlan(t, s.write, tc.query, tc.args...)
+		if !strings.HasPrefix(plan, "SEARCH t USING INTEGER PRIMARY KEY") ||
+			!strings.Contains(plan, "SEARCH u USING COVERING INDEX sqlite_autoindex_task_text_users_1 (user_id=? AND issuer=?)") {
+			t.Errorf("plan of %s:\n%s", tc.query, plan)
+		}
+	}
+}
