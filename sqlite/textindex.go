@@ -26,8 +26,8 @@ import (
 // not match.
 
 // textBatch is how many rows one indexing transaction takes at most: it
-// holds the write connection while it runs (about 10 ms for 1000 short
-// tasks).
+// holds the write connection while it runs, so requests' writes wait
+// behind it.
 const textBatch = 1000
 
 // userSpan is the span of rowids of one user in task_text.
