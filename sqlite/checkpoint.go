@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -28,6 +29,11 @@ import (
 //
 // A failed checkpoint is tried again at the next interval; CheckpointErr
 // tells the last one's error.
+//
+// Before each checkpoint the goroutine brings the text index of search up
+// to date (Store.indexText, see textindex.go), in transactions of the
+// store's write connection: they queue with the requests' writes instead
+// of meeting them at the file's lock, where SQLite's busy handler sleeps.
 //
 // The same goroutine runs PRAGMA optimize every optimizeInterval, as
 // SQLite recommends for a long-lived connection (the store runs it at Open
@@ -75,9 +81,12 @@ type checkpointer struct {
 	db       *sql.DB
 	pageSize int64
 	walLimit int64
-	ctx      context.Context // cancelled by close
-	cancel   context.CancelFunc
-	done     chan struct{} // closed when run returns
+	// index, when set, brings the text index up to date before each
+	// checkpoint (Store.indexText).
+	index  func(context.Context) (int, error)
+	ctx    context.Context // cancelled by close
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
 
 	mu      sync.Mutex
 	lastErr error
@@ -114,7 +123,13 @@ func (c *checkpointer) run(interval time.Duration, tick <-chan time.Time) {
 		case <-c.ctx.Done():
 			return
 		case <-tick:
-			err := c.checkpoint(c.ctx)
+			// The text index first: its batches' frames are then in the
+			// WAL that the checkpoint copies.
+			var err error
+			if c.index != nil {
+				_, err = c.index(c.ctx)
+			}
+			err = errors.Join(err, c.checkpoint(c.ctx))
 			c.mu.Lock()
 			c.lastErr = err
 			c.mu.Unlock()
@@ -174,7 +189,8 @@ func (c *checkpointer) close() error {
 }
 
 // CheckpointErr returns the error of the store's last background
-// checkpoint: nil when it succeeded or none ran yet.
+// checkpoint and indexing of search text: nil when both succeeded or none
+// ran yet.
 func (s *Store) CheckpointErr() error {
 	s.ckpt.mu.Lock()
 	defer s.ckpt.mu.Unlock()

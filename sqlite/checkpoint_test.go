@@ -77,7 +77,9 @@ func TestCheckpoint(t *testing.T) {
 // goroutine.
 func TestCheckpointLoop(t *testing.T) {
 	tick := make(chan time.Time)
-	s, path := open(t, WithWALLimit(0), withTick(tick))
+	// The indexing of search text, which runs before the checkpoint, waits
+	// this long for the lock that another process holds.
+	s, path := open(t, WithWALLimit(0), withTick(tick), WithBusyTimeout(50*time.Millisecond))
 	createTasks(t, s, 20)
 	// step returns after the checkpoint of one tick: the loop takes the
 	// second tick only when it has finished with the first.
@@ -86,7 +88,12 @@ func TestCheckpointLoop(t *testing.T) {
 		tick <- time.Time{}
 	}
 
-	tx, err := s.write.BeginTx(t.Context(), nil) // holds the write lock
+	other, err := openDB(path, time.Second, false, 1) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(t.Context(), nil) // holds the write lock
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,5 +40,8 @@ func TestGrowth(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if _, err := s.indexText(t.Context()); err != nil { // as the store's goroutine would, soon after
+		t.Fatal(err)
+	}
 	listtest.Growth(t, func(f taskapi.TaskFilter) (*taskapi.TaskPage, error) { return s.Tasks(t.Context(), f) })
 }

@@ -10,17 +10,17 @@ import (
 
 // dialect is how this store's lists differ from PostgreSQL's: search with
 // a Go function rather than LIKE, Unicode case-insensitive, % and _ no
-// wildcards (see containsFunc), through the FTS5 trigram index task_text;
+// wildcards (see containsFunc), through the FTS5 trigram index task_text (see textindex.go);
 // a unary + keeps a term from choosing an index (SQLite's documented way);
 // times and dates as their stored text.
 var dialect = storesql.Dialect{
-	Search:       "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
-	SearchArg:    func(text string) any { return strings.ToLower(text) },
-	TextIndex:    "seq IN (SELECT rowid FROM task_text WHERE task_text MATCH ?)",
-	TextIndexArg: func(text string) any { return ftsPhrase(text) },
-	Unindexed:    func(t storesql.Term) string { return t(func(column string) string { return "+" + column }) },
-	Time:         nullTime,
-	Date:         nullDate,
+	Search:        "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
+	SearchArg:     func(text string) any { return strings.ToLower(text) },
+	TextIndex:     textCandidates,
+	TextIndexArgs: textCandidatesArgs,
+	Unindexed:     func(t storesql.Term) string { return t(func(column string) string { return "+" + column }) },
+	Time:          nullTime,
+	Date:          nullDate,
 }
 
 // Tasks returns one page of the tasks f selects, in f.Sort order with ties

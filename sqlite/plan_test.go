@@ -69,6 +69,11 @@ func (e explaining) Tasks(ctx context.Context, query string, args ...any) ([]*ta
 func TestListPlans(t *testing.T) {
 	s, path := open(t)
 	all := seed(t, s)
+	// The searches find the rows through the text index, filled now
+	// rather than whenever the store's goroutine runs.
+	if _, err := s.indexText(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	for _, stats := range []bool{false, true} {
 		if stats {
 			// A store opened again runs PRAGMA optimize, as a deployment
@@ -105,6 +110,9 @@ func TestListPlans(t *testing.T) {
 	}
 }
 
+// pendingRows is the read of a text search's rows not yet indexed.
+const pendingRows = "SEARCH tasks USING INTEGER PRIMARY KEY (rowid>?)"
+
 var (
 	tasksStep = regexp.MustCompile(`(SCAN|SEARCH) tasks( USING [^;]*)?`)
 	indexName = regexp.MustCompile(`USING (?:COVERING )?INDEX (\w+)|USING (INTEGER PRIMARY KEY)`)
@@ -114,6 +122,14 @@ var (
 func checkPlan(t *testing.T, plan string, field taskapi.SortField) {
 	t.Helper()
 	steps := tasksStep.FindAllString(plan, -1)
+	if strings.Contains(plan, "task_text MATCH") {
+		// A search reads the rows not yet in the text index too: those
+		// after indexed_to, a range of the rowid.
+		if len(steps) != 2 || steps[1] != pendingRows {
+			t.Fatalf("a text search without its read of the rows not yet indexed (%q):\n%s", pendingRows, plan)
+		}
+		steps = steps[:1]
+	}
 	if len(steps) != 1 {
 		t.Fatalf("%d reads of tasks, want 1:\n%s", len(steps), plan)
 	}

@@ -19,10 +19,10 @@ import (
 //     substring: % and _ match themselves. Lower-casing is not full case
 //     folding: "ß" does not match "SS".
 //   - taskapi_lower(text) is text lower-cased by the same rule: what the
-//     text index (task_text, kept by triggers) holds.
+//     text index holds (task_text, kept by the store: see textindex.go).
 //
-// The file stays readable by any SQLite; writing tasks needs
-// taskapi_lower, which the triggers call.
+// No trigger or constraint calls them: any SQLite (the sqlite3 shell)
+// can read and write the file.
 const (
 	containsFunc = "taskapi_contains"
 	lowerFunc    = "taskapi_lower"
@@ -39,12 +39,6 @@ func lower(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error)
 		return nil, nil
 	}
 	return strings.ToLower(text), nil
-}
-
-// ftsPhrase returns the FTS5 query of term as one phrase: the trigram
-// tokenizer matches it where the text has its characters in a row.
-func ftsPhrase(term string) string {
-	return `"` + strings.ReplaceAll(strings.ToLower(term), `"`, `""`) + `"`
 }
 
 func contains(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {

@@ -16,12 +16,12 @@ type Dialect struct {
 	// rule. It takes SearchArg of the text twice.
 	Search    string
 	SearchArg func(text string) any
-	// TextIndex selects, through the store's trigram index, the tasks that
-	// may contain the search text: at least those that Search selects. It
-	// takes TextIndexArg of the text once. Empty when Search itself uses
-	// the index.
-	TextIndex    string
-	TextIndexArg func(text string) any
+	// TextIndex selects, through the store's trigram index, the tasks of
+	// a user that may contain the search text: at least those that Search
+	// selects. It takes TextIndexArgs of the text and the user. Empty when
+	// Search itself uses the index.
+	TextIndex     string
+	TextIndexArgs func(text, userID, issuer string) []any
 	// Unindexed returns a term in a form that no index serves, so that it
 	// is checked on the rows an index found and cannot make the database's
 	// planner choose another index.

@@ -41,7 +41,7 @@ func (p *planner) textIndex() statement {
 	var q query
 	p.identity(&q, false)
 	if p.d.TextIndex != "" {
-		q.add(p.d.TextIndex, p.d.TextIndexArg(p.f.Search))
+		q.add(p.d.TextIndex, p.d.TextIndexArgs(p.f.Search, p.f.UserID, p.issuer)...)
 	}
 	p.searchTerm(&q)
 	for _, fl := range p.filters {
