@@ -227,7 +227,15 @@ func (l *login) authorizationCode(ctx context.Context, md *providerMetadata) (*o
 		ReadHeaderTimeout: callbackReadHeader,
 	}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Let the browser have the page the handler wrote before the
+		// listener goes away (an error returns at once).
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+	}()
 
 	fmt.Fprintf(l.env.stderr, "To sign in, open this URL in a browser on this machine:\n\n  %s\n\n", authURL)
 	if !l.noBrowser {
@@ -281,6 +289,7 @@ func (l *login) callbackHandler(md *providerMetadata, state, path string, result
 		} else {
 			writeCallbackPage(w, http.StatusOK, "Signed in. You can close this window and return to the terminal.")
 		}
+		http.NewResponseController(w).Flush()
 		select {
 		case results <- res:
 		default: // a second redirect: the first one counts
