@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -72,6 +73,11 @@ func (s *server) parseChangeFilter(r *http.Request) (taskapi.ChangeFilter, error
 	}
 	if v, _ := q.get("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) && n > 0 && len(v) <= maxCursorLen && v[0] != '+' && v[0] != '0' {
+			// A cursor of the documented form past any number the feed
+			// can have given.
+			return f, taskapi.ResyncRequired()
+		}
 		if err != nil || n < 0 || len(v) > maxCursorLen || v[0] == '+' || (v[0] == '0' && len(v) > 1) {
 			return f, badRequest("Invalid cursor: give the next_cursor of an earlier answer, or none for the current one")
 		}

@@ -108,6 +108,10 @@ func TestChanges(t *testing.T) {
 			t.Fatalf("410 body %s", res.raw)
 		}
 		get(bob, "?cursor=6").want(t, 410, taskapi.ERESYNC)
+		// Of the documented form (up to 19 digits), but past any number.
+		get(alice, "?cursor=9223372036854775807").want(t, 410, taskapi.ERESYNC)
+		get(alice, "?cursor=9223372036854775808").want(t, 410, taskapi.ERESYNC)
+		get(alice, "?cursor=9999999999999999999").want(t, 410, taskapi.ERESYNC)
 	})
 	t.Run("purged tombstone is 410", func(t *testing.T) {
 		if _, err := s.store.PurgeTombstones(t.Context(), time.Now().Add(time.Hour)); err != nil {
@@ -129,7 +133,8 @@ func TestChanges(t *testing.T) {
 }
 
 // FuzzChangeCursor feeds arbitrary query strings to GET /changes's parser:
-// no panic, a 400 or a filter; an accepted cursor is the canonical decimal
+// no panic, a 400, a 410 for a cursor of the documented form past int64,
+// or a filter; an accepted cursor is the canonical decimal
 // form of a number from 0, and an absent or empty one asks for none.
 func FuzzChangeCursor(f *testing.F) {
 	for _, q := range []string{"", "cursor=", "cursor=0", "cursor=42&limit=10", "cursor=-1", "cursor=01", "cursor=9223372036854775807",
@@ -141,14 +146,21 @@ func FuzzChangeCursor(f *testing.F) {
 		r := httptest.NewRequest("GET", "/changes", nil)
 		r.URL.RawQuery = rawQuery
 		filter, err := s.parseChangeFilter(r)
+		values, _ := url.ParseQuery(rawQuery)
+		given := values.Get("cursor")
 		if err != nil {
-			if taskapi.ErrorCode(err) != taskapi.EBADREQUEST {
+			switch taskapi.ErrorCode(err) {
+			case taskapi.EBADREQUEST:
+			case taskapi.ERESYNC:
+				// Only a cursor of the documented form past int64.
+				if _, perr := strconv.ParseInt(given, 10, 64); perr == nil || len(given) > 19 || strings.Trim(given, "0123456789") != "" || given[0] == '0' {
+					t.Fatalf("%q: %v", rawQuery, err)
+				}
+			default:
 				t.Fatalf("%q: %v", rawQuery, err)
 			}
 			return
 		}
-		values, _ := url.ParseQuery(rawQuery)
-		given := values.Get("cursor")
 		switch {
 		case filter.After == nil && given != "":
 			t.Fatalf("%q: cursor %q ignored", rawQuery, given)
