@@ -182,10 +182,18 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Wrap returns a handler that serves the application at GET / and under
 // /app/, and passes every other request to api.
+// A name under /app/ that the application has no file for, /app and
+// /app/ are the API's: its JSON 404.
 func (a *App) Wrap(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("GET /{$}", a)
-	mux.Handle("GET /app/", a)
+	mux.HandleFunc("GET /app/{file}", func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := a.files[r.URL.Path]; ok || r.URL.Path == ConfigPath {
+			a.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 	return mux
 }

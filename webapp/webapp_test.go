@@ -142,6 +142,15 @@ func TestWrap(t *testing.T) {
 		{"GET", "/favicon.ico", "api GET /favicon.ico"},
 		{"GET", "/", "<!doctype html>"},
 		{"HEAD", "/app/main.js", ""},
+		{"GET", "/app/config.json", "{"},
+		{"GET", "/app/callback", "<!doctype html>"},
+		// What the application has no file for is the API's (its 404),
+		// without a redirect from /app to /app/.
+		{"GET", "/app", "api GET /app"},
+		{"GET", "/app/", "api GET /app/"},
+		{"GET", "/app/nope.js", "api GET /app/nope.js"},
+		{"GET", "/app/static/main.js", "api GET /app/static/main.js"},
+		{"POST", "/app/main.js", "api POST /app/main.js"},
 	} {
 		rec := serve(h, tc.method, tc.path, nil)
 		if !strings.HasPrefix(rec.Body.String(), tc.want) || (tc.want == "" && rec.Code != 200) {
