@@ -302,7 +302,18 @@ func (b *browser) do(step string, actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	for {
+		err := chromedp.Do(ctx, actions...)
+		if err == nil {
+			return
+		}
+		// The page replaced the node between the query and the action
+		// (a list drawn again when its data arrived): nothing was done
+		// to it, so a single action is tried again on the new node.
+		if len(actions) == 1 && strings.Contains(err.Error(), "Could not find node with given id") && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		b.shot("FAILED-" + step)
 		b.t.Fatalf("%s: %s: %v", b.name, step, err)
 	}
