@@ -69,6 +69,9 @@ type Store struct {
 	// issuer is the token issuer whose users' rows the methods act on
 	// (ForIssuer); "" for the Store Open returns.
 	issuer string
+	// group, when set, runs inTx's transactions instead (see
+	// newWriteGroup).
+	group writeGroup
 	// limits caps the rows of each user (WithLimits).
 	limits taskapi.Limits
 	// keyPolicy, keys and claim are the idempotency keys': their expiry
@@ -78,6 +81,21 @@ type Store struct {
 	keys      *keyLocks
 	claim     *keyClaim
 }
+
+// writeGroup runs the write transactions of inTx, in its own way, on the
+// write connection: groupcommit.go's commits several in one transaction.
+type writeGroup interface {
+	// inTx runs fn as Store.inTx does, and calls keyTxDone once it knows
+	// whether fn's writes committed.
+	inTx(ctx context.Context, fn func(*tx) error, keyTxDone func(committed bool)) error
+	// close waits for the transactions under way and stops.
+	close() error
+}
+
+// newWriteGroup, when a file of the package sets it, starts the
+// writeGroup of a store at Open; without it every inTx is a transaction
+// of its own.
+var newWriteGroup func(write *sql.DB, stmts *statements) (writeGroup, error)
 
 // turns is a semaphore that serves its waiters in the order they came:
 // the runtime wakes the goroutines blocked sending on a channel in order.
@@ -154,7 +172,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: invalid option: %w", err)
 	}
 	// No automatic checkpoint in a COMMIT: the checkpointer does them.
-	write, err := openDB(path, o.busyTimeout, false, 1, "_pragma=wal_autocheckpoint(0)")
+	// The statement journal that a write with triggers opens inside a
+	// transaction (and the savepoints' journal) stays in memory rather
+	// than in a temporary file that each such write created, wrote and
+	// deleted (temp_store). (A page cache larger than the default 2 MiB
+	// was no help: a TRUNCATE checkpoint makes the connection drop it, and
+	// dropping a large one costs more.)
+	write, err := openDB(path, o.busyTimeout, false, 1, "_pragma=wal_autocheckpoint(0)", "_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +211,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.writeStmts.prepare(ctx, writeQueries...); err != nil {
 		s.Close()
 		return nil, mapError(ctx, "open", err)
+	}
+	if newWriteGroup != nil {
+		if s.group, err = newWriteGroup(s.write, s.writeStmts); err != nil {
+			s.Close()
+			return nil, mapError(ctx, "open", err)
+		}
 	}
 	return s, nil
 }
@@ -322,13 +352,20 @@ func (s *Store) Ping(ctx context.Context) error {
 // pools and their statements. It waits for queries in progress.
 func (s *Store) Close() error {
 	ckptErr := s.ckpt.close()
+	var groupErr error
+	if s.group != nil {
+		groupErr = s.group.close()
+	}
 	s.write.Exec(optimize) // statistics only: a failure loses nothing
-	return errors.Join(ckptErr, s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
+	return errors.Join(ckptErr, groupErr, s.readStmts.close(), s.writeStmts.close(), s.read.Close(), s.write.Close())
 }
 
 // inTx runs fn in an IMMEDIATE transaction on the write connection and
 // commits when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *tx) error) error {
+	if s.group != nil {
+		return s.group.inTx(ctx, fn, s.keyTxDone)
+	}
 	if err := s.writeTurns.take(ctx); err != nil {
 		return err
 	}
