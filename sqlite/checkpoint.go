@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -26,6 +28,15 @@ import (
 //     again at the next interval. A PASSIVE checkpoint lets writers reuse
 //     the WAL from its start but never shrinks the file, so without this a
 //     burst of writes would leave a WAL many times the database's size.
+//
+// The TRUNCATE runs on the store's write connection, between its write
+// transactions: it then waits for no writer of this process (database/sql
+// hands it the connection when the transaction in progress ends, where
+// SQLite's busy handler would sleep in steps of up to 100 ms), and the
+// write connection keeps its page cache (SQLite drops a connection's cache
+// when another connection restarted the WAL; under a steady POST /tasks
+// load that cost the write connection a twelfth of its CPU, and as much
+// again in reads of the pages it dropped).
 //
 // A failed checkpoint is tried again at the next interval; CheckpointErr
 // tells the last one's error.
@@ -78,7 +89,9 @@ func WithWALLimit(bytes int64) Option {
 
 // checkpointer runs the store's checkpoints on its own connection.
 type checkpointer struct {
-	db       *sql.DB
+	db       *sql.DB       // the PASSIVE checkpoints' connection
+	write    *sql.DB       // the store's write connection, for TRUNCATE
+	busy     time.Duration // the write connection's busy timeout
 	pageSize int64
 	walLimit int64
 	// index, when set, brings the text index up to date before each
@@ -93,7 +106,7 @@ type checkpointer struct {
 }
 
 // newCheckpointer opens the checkpoint connection on path.
-func newCheckpointer(ctx context.Context, path string, walLimit int64) (*checkpointer, error) {
+func newCheckpointer(ctx context.Context, path string, walLimit int64, write *sql.DB, busy time.Duration) (*checkpointer, error) {
 	db, err := openDB(path, checkpointBusyTimeout, false, 1)
 	if err != nil {
 		return nil, err
@@ -103,7 +116,7 @@ func newCheckpointer(ctx context.Context, path string, walLimit int64) (*checkpo
 		db.Close()
 		return nil, fmt.Errorf("sqlite: page size: %w", err)
 	}
-	c := &checkpointer{db: db, pageSize: pageSize, walLimit: walLimit, done: make(chan struct{})}
+	c := &checkpointer{db: db, write: write, busy: busy, pageSize: pageSize, walLimit: walLimit, done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -147,7 +160,7 @@ func (c *checkpointer) run(interval time.Duration, tick <-chan time.Time) {
 // still over its limit: the database's size, at least minWALLimit, at most
 // the configured WAL limit.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	frames, err := c.walCheckpoint(ctx, "PASSIVE")
+	frames, err := walCheckpoint(ctx, c.db, "PASSIVE")
 	if err != nil {
 		return err
 	}
@@ -159,7 +172,31 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	if frames*(c.pageSize+walFrameHeader) <= limit {
 		return nil
 	}
-	_, err = c.walCheckpoint(ctx, "TRUNCATE")
+	return c.truncate(ctx)
+}
+
+// truncate runs a TRUNCATE checkpoint on the write connection, waiting
+// at most checkpointBusyTimeout for the readers.
+func (c *checkpointer) truncate(ctx context.Context) error {
+	conn, err := c.write.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: TRUNCATE checkpoint: %w", err)
+	}
+	defer conn.Close()
+	setBusy := func(ctx context.Context, d time.Duration) error {
+		_, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.Milliseconds(), 10))
+		return err
+	}
+	if err := setBusy(ctx, checkpointBusyTimeout); err != nil {
+		return fmt.Errorf("sqlite: TRUNCATE checkpoint: %w", err)
+	}
+	_, err = walCheckpoint(ctx, conn, "TRUNCATE")
+	if berr := setBusy(context.WithoutCancel(ctx), c.busy); berr != nil {
+		// The connection would wait too little for other processes:
+		// database/sql opens a new one instead.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+		err = errors.Join(err, berr)
+	}
 	return err
 }
 
@@ -169,9 +206,11 @@ const walFrameHeader = 24
 // walCheckpoint runs PRAGMA wal_checkpoint(mode), a constant mode, and
 // returns the frames in the WAL. A TRUNCATE that could not get its locks
 // in time is an error (SQLITE_BUSY); a PASSIVE checkpoint never is.
-func (c *checkpointer) walCheckpoint(ctx context.Context, mode string) (frames int64, err error) {
+func walCheckpoint(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, mode string) (frames int64, err error) {
 	var busy, checkpointed int64
-	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &checkpointed); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &checkpointed); err != nil {
 		return 0, fmt.Errorf("sqlite: %s checkpoint: %w", mode, err)
 	}
 	if busy != 0 && mode != "PASSIVE" {
