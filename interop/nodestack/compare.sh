@@ -26,7 +26,7 @@ trap cleanup EXIT
 port_of() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 api_port=$(port_of)
 issuer_port=$(port_of)
-(cd "$work" && PORT=$api_port LOG_LEVEL=warn \
+(cd "$work" && PORT=$api_port LOG_LEVEL=warn exec \
 	"$work/taskapi" dev -issuer-addr "127.0.0.1:$issuer_port" > "$work/dev.out" 2>&1) &
 pids+=($!)
 for _ in $(seq 100); do grep -q '^eyJ' "$work/dev.out" 2>/dev/null && break; sleep 0.2; done
