@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -416,4 +417,31 @@ func killChild(path string) {
 		}()
 	}
 	select {}
+}
+
+// BenchmarkCreateTaskParallel measures CreateTask from 64 goroutines, each
+// a user of its own, as under a load of concurrent POST /tasks, and
+// reports how many writes a transaction carried on average.
+func BenchmarkCreateTaskParallel(b *testing.B) {
+	s, _ := open(b)
+	g := s.group.(*group)
+	groups, members := g.groups.Load(), g.members.Load()
+	var n sync.Mutex
+	user := 0
+	b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
+	b.RunParallel(func(pb *testing.PB) {
+		n.Lock()
+		u := fmt.Sprintf("auth0|bench%d", user)
+		user++
+		n.Unlock()
+		for pb.Next() {
+			if err := s.CreateTask(b.Context(), &taskapi.Task{UserID: u, Name: "Buy milk", Description: ptr("two litres")}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if d := g.groups.Load() - groups; d > 0 {
+		b.ReportMetric(float64(g.members.Load()-members)/float64(d), "writes/tx")
+	}
 }
