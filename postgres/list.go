@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/internal/storesql"
 )
@@ -68,9 +69,22 @@ var dialect = storesql.Dialect{
 	Unindexed: func(t storesql.Term) string {
 		return "(" + t(func(column string) string { return column }) + ") IS TRUE"
 	},
+	Least:      least,
 	Time:       timeArg,
 	Date:       dateArg,
 	Unstorable: unstorable,
+}
+
+// least is the least value of a sort field: a timestamp's or a date's
+// -infinity, or the empty name.
+func least(field taskapi.SortField) any {
+	switch field {
+	case taskapi.SortName:
+		return ""
+	case taskapi.SortDueDate:
+		return pgtype.Date{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+	}
+	return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
 }
 
 // likeTerm is the LIKE pattern of an escaped search text: the text

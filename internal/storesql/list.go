@@ -26,6 +26,10 @@ type Dialect struct {
 	// is checked on the rows an index found and cannot make the database's
 	// planner choose another index.
 	Unindexed func(Term) string
+	// Least, when set, returns the least value of a sort field, as its
+	// column's argument: the first page of a walk then names the range of
+	// the sort field's index it reads (see planner.whole).
+	Least func(taskapi.SortField) any
 	// Time and Date return the argument of a timestamp and of a date
 	// column.
 	Time func(*time.Time) any

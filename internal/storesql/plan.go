@@ -224,8 +224,21 @@ func (p *planner) count(probe *filter) (string, []any) {
 	var q query
 	p.identity(&q, probe.on != byProject)
 	q.add(probe.term(plain), probe.args...)
+	order := probe.column
+	if probe.on == byProject {
+		order = "created_at"
+	}
+	return probeText(&q, order)
+}
+
+// probeText is the statement that counts, up to ProbeLimit, the rows q
+// selects, in the order of the index on (…, column, id) that serves q's
+// terms: a planner that would read them all through a bitmap, to stop at
+// the ProbeLimit-th, must then sort them, so it reads the index in order.
+func probeText(q *query, column string) (string, []any) {
 	q.args = append(q.args, ProbeLimit)
-	return `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE ` + strings.Join(q.where, " AND ") + ` LIMIT ?) AS probe`, q.args
+	return `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
+		` ORDER BY ` + column + `, id LIMIT ?) AS probe`, q.args
 }
 
 // walk returns the page of the walk of the sort field's index (or the
@@ -252,9 +265,34 @@ func (p *planner) walk(ctx context.Context, q Querier) (*taskapi.TaskPage, error
 // conditions on the first page.
 func (p *planner) segments() [][]cond {
 	if p.f.After == nil {
-		return [][]cond{nil}
+		return p.whole()
 	}
 	return keyset(p.field.Column(), p.field.Nullable(), p.f.Sort.Desc, p.after, p.f.After.ID)
+}
+
+// whole returns the ranges of the index that hold all the user's rows in
+// the order of the list: one without conditions, unless the dialect bounds
+// them (Dialect.Least). Then each range has a term on the sort field that
+// only the sort field's index serves, so that even a planner without
+// statistics (which takes the user's rows for a handful, and would read
+// them through any index of the user and sort them) reads that index in
+// order: the field's values from its least one on, then, in the list's
+// order, a nullable field's NULLs.
+func (p *planner) whole() [][]cond {
+	if p.d.Least == nil {
+		return [][]cond{nil}
+	}
+	column := p.field.Column()
+	values := []cond{{func(c func(string) string) string { return "(" + c(column) + ", " + c("id") + ") >= (?, ?)" },
+		[]any{p.d.Least(p.field), ""}}}
+	if !p.field.Nullable() {
+		return [][]cond{values}
+	}
+	nulls := []cond{{func(c func(string) string) string { return c(column) + " IS NULL" }, nil}}
+	if p.f.Sort.Desc {
+		return [][]cond{nulls, values}
+	}
+	return [][]cond{values, nulls}
 }
 
 // walkTerms returns the terms of the walk of one range of the index.

@@ -17,8 +17,11 @@ func (p *planner) search(ctx context.Context, q Querier) (*taskapi.TaskPage, err
 	}
 	var c query
 	p.identity(&c, true)
-	c.args = append(c.args, ProbeLimit)
-	n, err := q.Count(ctx, `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE `+strings.Join(c.where, " AND ")+` LIMIT ?) AS probe`, c.args...)
+	if p.d.Least != nil { // the index of created_at, as the first page of a walk (see whole)
+		c.add("(created_at, id) >= (?, ?)", p.d.Least(taskapi.SortCreatedAt), "")
+	}
+	text, args := probeText(&c, "created_at")
+	n, err := q.Count(ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}
