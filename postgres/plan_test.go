@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -162,4 +163,30 @@ func checkPlan(t *testing.T, plan string, field taskapi.SortField, big bool) {
 var sortIndex = map[taskapi.SortField]string{
 	taskapi.SortCreatedAt: "created", taskapi.SortUpdatedAt: "updated", taskapi.SortDueDate: "due",
 	taskapi.SortName: "name", taskapi.SortCompletedOn: "completed",
+}
+
+// TestTrigramIndexesWithoutPendingList checks that every GIN index of
+// tasks puts a write's trigrams into the index at once (fastupdate = off),
+// so that no search reads a pending list of the writes since the last
+// VACUUM.
+func TestTrigramIndexesWithoutPendingList(t *testing.T) {
+	_, url := open(t)
+	rows, err := admin(t, url).Query(t.Context(), `SELECT c.relname, coalesce(array_to_string(c.reloptions, ','), '')
+		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+		WHERE i.indrelid = 'tasks'::regclass AND a.amname = 'gin' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var name, opts string
+		err := r.Scan(&name, &opts)
+		return name + " " + opts, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"tasks_description_trigram fastupdate=off", "tasks_name_trigram fastupdate=off"}
+	if !slices.Equal(got, want) {
+		t.Errorf("GIN indexes of tasks: %q, want %q", got, want)
+	}
 }
