@@ -2,7 +2,6 @@ package storesql
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/taskapi/taskapi"
@@ -17,11 +16,10 @@ func (p *planner) search(ctx context.Context, q Querier) (*taskapi.TaskPage, err
 	}
 	var c query
 	p.identity(&c, true)
-	if p.d.Least != nil { // the index of created_at, as the first page of a walk (see whole)
-		c.add("(created_at, id) >= (?, ?)", p.d.Least(taskapi.SortCreatedAt), "")
-	}
-	text, args := probeText(&c, "created_at")
-	n, err := q.Count(ctx, text, args...)
+	// On (user_id, issuer, completed_on, id), in its order (see count).
+	c.args = append(c.args, ProbeLimit)
+	n, err := q.Count(ctx, `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE `+strings.Join(c.where, " AND ")+
+		` ORDER BY completed_on, id LIMIT ?) AS probe`, c.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +49,7 @@ func (p *planner) textIndex() statement {
 		p.addFilter(&q, fl, false)
 	}
 	p.keyset(&q)
-	return p.gathered(&q)
+	return p.gathered(`SELECT `+p.columns+` FROM tasks WHERE `+strings.Join(q.where, " AND "), q.args)
 }
 
 // window returns the page of the search among the next SearchWindow tasks
@@ -61,13 +59,12 @@ func (p *planner) textIndex() statement {
 func (p *planner) window(ctx context.Context, q Querier, exhaustible bool) (*taskapi.TaskPage, error) {
 	var rows []*taskapi.Task
 	for _, seg := range p.segments() {
-		w := p.walkTerms(seg)
-		inner := `SELECT ` + p.columns + ` FROM tasks WHERE ` + strings.Join(w.where, " AND ") + ` ORDER BY ` + p.order()
+		inner := p.walkStatement(seg, SearchWindow, 0)
 		var s query
-		s.args = append(append([]any(nil), w.args...), SearchWindow)
+		s.args = append([]any(nil), inner.args...)
 		p.searchTerm(&s)
 		s.args = append(s.args, p.f.Limit+1-len(rows))
-		tasks, err := q.Tasks(ctx, `SELECT `+p.columns+` FROM (`+inner+` LIMIT ?) AS examined WHERE `+strings.Join(s.where, " AND ")+
+		tasks, err := q.Tasks(ctx, `SELECT `+p.columns+` FROM (`+inner.text+`) AS examined WHERE `+strings.Join(s.where, " AND ")+
 			` ORDER BY `+p.order()+` LIMIT ?`, s.args...)
 		if err != nil {
 			return nil, err
@@ -78,13 +75,14 @@ func (p *planner) window(ctx context.Context, q Querier, exhaustible bool) (*tas
 		if !exhaustible {
 			continue
 		}
-		last, err := q.Tasks(ctx, inner+` LIMIT 1 OFFSET `+strconv.Itoa(SearchWindow-1), w.args...)
+		last := p.walkStatement(seg, 1, SearchWindow-1)
+		lastTask, err := q.Tasks(ctx, last.text, last.args...)
 		if err != nil {
 			return nil, err
 		}
-		if len(last) == 1 { // the window ended within this range
+		if len(lastTask) == 1 { // the window ended within this range
 			page := taskapi.NewTaskPage(rows, p.f.Limit, p.field)
-			page.Next = &taskapi.Cursor{Value: last[0].SortValue(p.field), ID: last[0].ID}
+			page.Next = &taskapi.Cursor{Value: lastTask[0].SortValue(p.field), ID: lastTask[0].ID}
 			return page, nil
 		}
 	}
