@@ -232,16 +232,25 @@ func (p *planner) count(probe *filter) (string, []any) {
 	if probe.on == byProject {
 		order = "created_at"
 	}
+	return p.countText(p.readStates(probe.on), order, func(q *query) {
+		q.add(probe.term(plain), probe.args...)
+	}, probe.on != byProject)
+}
+
+// countText is the statement that counts, up to ProbeLimit per state, the
+// user's rows (the identity indexed or not) that terms select in one
+// completion state each (or noState), in the order of the index on (…,
+// order, id) that serves them: a planner that would read every match
+// through a bitmap, to stop at the ProbeLimit-th, must then sort them, so
+// it reads the index in order.
+func (p *planner) countText(states []int, order string, terms func(*query), indexed bool) (string, []any) {
 	var parts []string
 	var args []any
-	for _, state := range p.readStates(probe.on) {
+	for _, state := range states {
 		var q query
-		p.identity(&q, probe.on != byProject)
+		p.identity(&q, indexed)
 		p.stateTerm(&q, state)
-		q.add(probe.term(plain), probe.args...)
-		// In the order of the index: a planner that would read every
-		// match through a bitmap, to stop at the ProbeLimit-th, must
-		// then sort them, so it reads the index in order.
+		terms(&q)
 		parts = append(parts, `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE `+strings.Join(q.where, " AND ")+
 			` ORDER BY `+order+`, id LIMIT ?) AS probe`)
 		args = append(append(args, q.args...), ProbeLimit)

@@ -14,12 +14,18 @@ func (p *planner) search(ctx context.Context, q Querier) (*taskapi.TaskPage, err
 	if !Indexable(p.f.Search) {
 		return p.window(ctx, q, true)
 	}
-	var c query
-	p.identity(&c, true)
-	// On (user_id, issuer, completed_on, id), in its order (see count).
-	c.args = append(c.args, ProbeLimit)
-	n, err := q.Count(ctx, `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE `+strings.Join(c.where, " AND ")+
-		` ORDER BY completed_on, id LIMIT ?) AS probe`, c.args...)
+	// The user's rows in created_at's index, from its least value on (see
+	// whole), a range per completion state.
+	states := []int{noState}
+	if p.d.State != "" {
+		states = []int{0, 1}
+	}
+	text, args := p.countText(states, "created_at", func(q *query) {
+		if p.d.Least != nil {
+			q.add("(created_at, id) >= (?, ?)", p.d.Least(taskapi.SortCreatedAt), "")
+		}
+	}, true)
+	n, err := q.Count(ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}
