@@ -75,6 +75,7 @@ var dialect = storesql.Dialect{
 		return "coalesce(" + t(func(column string) string { return column }) + ", false)"
 	},
 	State:      "(completed_on IS NOT NULL)::integer",
+	LimitArms:  true,
 	Least:      least,
 	Time:       timeArg,
 	Date:       dateArg,

@@ -50,8 +50,10 @@ const noState = -1
 
 // walkStatement is the statement of the rows of the walk of one range of
 // the index (segment) in the list's order, limit of them after the first
-// offset. The ranges of two states are walked each up to limit+offset rows
-// and merged: O(page) still.
+// offset. The ranges of two states are one UNION ALL in the list's order,
+// merged as the two ranges are read in order, up to the limit: O(page)
+// still. With Dialect.LimitArms each range is a subquery with its own
+// order and limit.
 func (p *planner) walkStatement(seg []cond, limit, offset int) statement {
 	tail := ` ORDER BY ` + p.order() + ` LIMIT ?`
 	if offset > 0 {
@@ -66,9 +68,13 @@ func (p *planner) walkStatement(seg []cond, limit, offset int) statement {
 	var args []any
 	for _, state := range states {
 		w := p.walkTerms(seg, state)
-		parts = append(parts, `SELECT `+p.columns+` FROM (SELECT `+p.columns+` FROM tasks WHERE `+strings.Join(w.where, " AND ")+
-			` ORDER BY `+p.order()+` LIMIT ?) AS state`+strconv.Itoa(state))
-		args = append(append(args, w.args...), limit+offset)
+		arm := `SELECT ` + p.columns + ` FROM tasks WHERE ` + strings.Join(w.where, " AND ")
+		args = append(args, w.args...)
+		if p.d.LimitArms {
+			arm = `SELECT ` + p.columns + ` FROM (` + arm + ` ORDER BY ` + p.order() + ` LIMIT ?) AS state` + strconv.Itoa(state)
+			args = append(args, limit+offset)
+		}
+		parts = append(parts, arm)
 	}
 	return statement{strings.Join(parts, " UNION ALL ") + tail, append(args, limit)}
 }
