@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/taskapi/taskapi"
 	"github.com/taskapi/taskapi/internal/storesql"
 )
@@ -56,8 +57,13 @@ func (s *Store) Projects(ctx context.Context, f taskapi.ProjectListFilter) (*tas
 // columns' "C" changes ASCII letters only) and which the migrations fix,
 // so that the text matches the expressions of the trigram indexes; the
 // same test is the index's condition and its recheck. Unindexed writes a
-// term as (term) IS TRUE, which no index serves but whose selectivity the
-// planner estimates as the term's, from its statistics. Times to the
+// term as coalesce(term, false), which no index serves and which the
+// planner takes to select half the rows, whatever its statistics: a term
+// checked on the rows of a walk then never makes the planner believe the
+// walk finds fewer rows than a page, and read all of them through another
+// index and sort them (the statistics of a term, the user's, say, do not
+// tell that a project's tasks are all the user's). The State of the sort
+// fields' indexes is an integer (see migration 00010). Times to the
 // microsecond, dates as pgtype.Date, and no text that PostgreSQL cannot
 // store.
 var dialect = storesql.Dialect{
@@ -66,11 +72,26 @@ var dialect = storesql.Dialect{
 		return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text)
 	},
 	Unindexed: func(t storesql.Term) string {
-		return "(" + t(func(column string) string { return column }) + ") IS TRUE"
+		return "coalesce(" + t(func(column string) string { return column }) + ", false)"
 	},
+	State:      "(completed_on IS NOT NULL)::integer",
+	LimitArms:  true,
+	Least:      least,
 	Time:       timeArg,
 	Date:       dateArg,
 	Unstorable: unstorable,
+}
+
+// least is the least value of a sort field: a timestamp's or a date's
+// -infinity, or the empty name.
+func least(field taskapi.SortField) any {
+	switch field {
+	case taskapi.SortName:
+		return ""
+	case taskapi.SortDueDate:
+		return pgtype.Date{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
+	}
+	return pgtype.Timestamptz{InfinityModifier: pgtype.NegativeInfinity, Valid: true}
 }
 
 // likeTerm is the LIKE pattern of an escaped search text: the text

@@ -41,7 +41,7 @@ func admin(t testing.TB, url string) *pgx.Conn {
 }
 
 // latestMigration is the version of the newest embedded migration.
-const latestMigration = 8
+const latestMigration = 10
 
 // schemaVersion returns the newest migration applied in url's schema.
 func schemaVersion(t *testing.T, url string) int64 {

@@ -16,6 +16,7 @@ import (
 var dialect = storesql.Dialect{
 	Search:        "(" + containsFunc + "(name, ?) OR " + containsFunc + "(description, ?))",
 	SearchArg:     func(text string) any { return strings.ToLower(text) },
+	State:         "(completed_on IS NOT NULL)",
 	TextIndex:     textCandidates,
 	TextIndexArgs: textCandidatesArgs,
 	Unindexed:     func(t storesql.Term) string { return t(func(column string) string { return "+" + column }) },

@@ -26,6 +26,21 @@ type Dialect struct {
 	// is checked on the rows an index found and cannot make the database's
 	// planner choose another index.
 	Unindexed func(Term) string
+	// State, when set, is the expression of a task's completion state (0
+	// open, 1 completed) in the indexes of the sort fields other than
+	// completed_on, between the user and the field: a walk reads the
+	// range of one state, or of both merged.
+	State string
+	// LimitArms, when set, gives each range of a walk of both completion
+	// states its own ORDER BY and LIMIT (see walkStatement): PostgreSQL's
+	// planner, without statistics, would otherwise append the ranges whole
+	// and sort them. SQLite merges the ranges of a UNION ALL in the order
+	// of their index by itself, and would sort such subqueries again.
+	LimitArms bool
+	// Least, when set, returns the least value of a sort field, as its
+	// column's argument: the first page of a walk then names the range of
+	// the sort field's index it reads (see planner.whole).
+	Least func(taskapi.SortField) any
 	// Time and Date return the argument of a timestamp and of a date
 	// column.
 	Time func(*time.Time) any

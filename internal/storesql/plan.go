@@ -12,18 +12,23 @@ import (
 // database's planner, so that no list costs O(all the user's tasks) and no
 // plan depends on planner statistics (present or not, fresh or stale):
 //
-//   - walk: read the index of the sort field, (user_id, issuer, field, id),
-//     in order from the page token on, and stop after limit+1 rows that
-//     pass the filters. O(page) without a filter and with a filter on the
-//     sort field itself (a due date range sorted by due date, completed
-//     sorted by completed_on); the tasks of one project sorted by
+//   - walk: read the index of the sort field in order from the page token
+//     on, and stop after limit+1 rows that pass the filters. The index of
+//     completed_on is (user_id, issuer, completed_on, id); the others have
+//     the completion state (Dialect.State) before the field, (user_id,
+//     issuer, state, field, id), so a list of open or of completed tasks
+//     reads one range of the index, and a list of both reads a page of
+//     each range and merges them. O(page) without a filter, with the
+//     completed filter, and with a filter on the sort field itself (a due
+//     date range sorted by due date); the tasks of one project sorted by
 //     created_at walk the project's index, (project_id, created_at, id).
 //   - probe, then walk or gather: a filter on another field than the
-//     sort's (completed, a due date range, a project) first counts its
-//     rows on its own index, up to ProbeLimit. Fewer: the list gathers
-//     them there and sorts them (at most ProbeLimit rows). More: the list
-//     walks the sort field's index, where at least ProbeLimit of the
-//     user's rows pass the filter, so the walk is short.
+//     sort's (a due date range, a project) first counts its rows on its
+//     own index, up to ProbeLimit. Fewer: the list gathers them there and
+//     sorts them (at most ProbeLimit rows). More: the list walks the sort
+//     field's index, where at least ProbeLimit of the user's rows pass the
+//     filter. A due date range is read in the due date's index once per
+//     completion state it covers.
 //   - text index: a search of a text with a run of 3 letters or digits,
 //     of a user with at least ProbeLimit tasks, gathers the tasks that
 //     contain it through the store's trigram index and sorts them:
@@ -196,12 +201,13 @@ func (p *planner) walking() index {
 }
 
 // inWalk reports whether the walk's index serves filter fl as part of its
-// range: a filter on the sort field, or the project of the project's walk.
+// range: a filter on the sort field, the completion of a walk of an index
+// with the completion state, or the project of the project's walk.
 func (p *planner) inWalk(fl filter) bool {
 	if p.walking() == byProject {
 		return fl.on == byProject
 	}
-	return fl.on != noIndex && fl.column == p.field.Column()
+	return fl.on != noIndex && fl.column == p.field.Column() || fl.on == byCompleted && p.stated()
 }
 
 // probed returns the filter whose rows decide between a walk and a gather:
@@ -219,83 +225,107 @@ func (p *planner) probed() *filter {
 }
 
 // count is the statement that counts, up to ProbeLimit, the user's rows
-// that probe selects, on probe's index.
+// that probe selects, on probe's index: the due date's index range by
+// range, one per completion state it reads.
 func (p *planner) count(probe *filter) (string, []any) {
-	var q query
-	p.identity(&q, probe.on != byProject)
-	q.add(probe.term(plain), probe.args...)
-	q.args = append(q.args, ProbeLimit)
-	return `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE ` + strings.Join(q.where, " AND ") + ` LIMIT ?) AS probe`, q.args
+	order := probe.column
+	if probe.on == byProject {
+		order = "created_at"
+	}
+	return p.countText(p.readStates(probe.on), order, func(q *query) {
+		q.add(probe.term(plain), probe.args...)
+	}, probe.on != byProject)
 }
 
-// walk returns the page of the walk of the sort field's index (or the
-// project's), with every filter it does not serve checked on its rows.
-// After a page token it may walk two ranges of the index, one after the
-// other (see keyset).
-func (p *planner) walk(ctx context.Context, q Querier) (*taskapi.TaskPage, error) {
-	var rows []*taskapi.Task
-	for _, seg := range p.segments() {
-		w := p.walkTerms(seg)
-		tasks, err := q.Tasks(ctx, w.selectText(p.columns, "tasks", p.order(), p.f.Limit-len(rows)), w.args...)
-		if err != nil {
-			return nil, err
-		}
-		if rows = append(rows, tasks...); len(rows) > p.f.Limit {
-			break
-		}
+// countText is the statement that counts, up to ProbeLimit per state, the
+// user's rows (the identity indexed or not) that terms select in one
+// completion state each (or noState), in the order of the index on (…,
+// order, id) that serves them: a planner that would read every match
+// through a bitmap, to stop at the ProbeLimit-th, must then sort them, so
+// it reads the index in order.
+func (p *planner) countText(states []int, order string, terms func(*query), indexed bool) (string, []any) {
+	var parts []string
+	var args []any
+	for _, state := range states {
+		var q query
+		p.identity(&q, indexed)
+		p.stateTerm(&q, state)
+		terms(&q)
+		parts = append(parts, `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE `+strings.Join(q.where, " AND ")+
+			` ORDER BY `+order+`, id LIMIT ?) AS probe`)
+		args = append(append(args, q.args...), ProbeLimit)
 	}
-	return taskapi.NewTaskPage(rows, p.f.Limit, p.field), nil
+	if len(parts) == 1 {
+		return parts[0], args
+	}
+	return `SELECT (` + strings.Join(parts, ") + (") + `)`, args
 }
 
-// segments returns the ranges of the index the rows after the page token
-// are in, in the order of the list: one, or two (see keyset); one without
-// conditions on the first page.
-func (p *planner) segments() [][]cond {
-	if p.f.After == nil {
-		return [][]cond{nil}
+// readStates returns the completion states a read of index reads, each
+// one range of it: the due date's index has them (Dialect.State) between
+// the user and the due date.
+func (p *planner) readStates(on index) []int {
+	if on != byDue || p.d.State == "" {
+		return []int{noState}
 	}
-	return keyset(p.field.Column(), p.field.Nullable(), p.f.Sort.Desc, p.after, p.f.After.ID)
+	return p.completionStates()
 }
 
-// walkTerms returns the terms of the walk of one range of the index.
-func (p *planner) walkTerms(seg []cond) *query {
-	var q query
-	p.identity(&q, p.walking() == byField)
-	for _, fl := range p.filters {
-		p.addFilter(&q, fl, p.inWalk(fl))
+// completionStates returns the completion states of the rows the filter
+// selects: its own, or both.
+func (p *planner) completionStates() []int {
+	switch {
+	case p.f.Completed == nil:
+		return []int{0, 1}
+	case *p.f.Completed:
+		return []int{1}
 	}
-	for _, c := range seg {
-		q.add(c.term(plain), c.args...)
+	return []int{0}
+}
+
+// stateTerm adds the term of one completion state, unless it is noState.
+func (p *planner) stateTerm(q *query, state int) {
+	if state != noState {
+		q.add(p.d.State+" = ?", state)
 	}
-	return &q
 }
 
 // gather is the statement that collects the rows of on's filter through
-// its own index and sorts them.
+// its own index (range by range, one per completion state it reads) and
+// sorts them.
 func (p *planner) gather(on *filter) statement {
-	var q query
-	p.identity(&q, on.on != byProject) // the other indexes lead with the user
-
-	for _, fl := range p.filters {
-		p.addFilter(&q, fl, fl.on == on.on && fl.column == on.column)
+	var parts []string
+	var args []any
+	for _, state := range p.readStates(on.on) {
+		var q query
+		p.identity(&q, on.on != byProject) // the other indexes lead with the user
+		p.stateTerm(&q, state)
+		for _, fl := range p.filters {
+			p.addFilter(&q, fl, fl.on == on.on && fl.column == on.column)
+		}
+		p.keyset(&q)
+		parts = append(parts, `SELECT `+p.columns+` FROM tasks WHERE `+strings.Join(q.where, " AND "))
+		args = append(args, q.args...)
 	}
-	p.keyset(&q)
-	return p.gathered(&q)
+	return p.gathered(strings.Join(parts, " UNION ALL "), args)
 }
 
-// gathered wraps the rows q selects in a MATERIALIZED common table
+// gathered wraps rows (a SELECT) in a MATERIALIZED common table
 // expression and sorts them: the planner then has no order to keep and
 // reads them through the one index the terms leave it.
-func (p *planner) gathered(q *query) statement {
-	q.args = append(q.args, p.f.Limit+1)
-	return statement{`WITH gathered AS MATERIALIZED (SELECT ` + p.columns + ` FROM tasks WHERE ` + strings.Join(q.where, " AND ") +
-		`) SELECT ` + p.columns + ` FROM gathered ORDER BY ` + p.order() + ` LIMIT ?`, q.args}
+func (p *planner) gathered(rows string, args []any) statement {
+	return statement{`WITH gathered AS MATERIALIZED (` + rows + `) SELECT ` + p.columns + ` FROM gathered ORDER BY ` + p.order() + ` LIMIT ?`,
+		append(args, p.f.Limit+1)}
 }
 
 // identity adds the user and issuer terms, indexed or not.
 func (p *planner) identity(q *query, indexed bool) {
-	q.add(p.form(func(c func(string) string) string { return c("user_id") + " = ? AND " + c("issuer") + " = ?" }, indexed),
-		p.f.UserID, p.issuer)
+	q.add(p.form(identityTerm, indexed), p.f.UserID, p.issuer)
+}
+
+// identityTerm is the term of the user and issuer.
+func identityTerm(c func(string) string) string {
+	return c("user_id") + " = ? AND " + c("issuer") + " = ?"
 }
 
 func (p *planner) addFilter(q *query, fl filter, indexed bool) {

@@ -2,7 +2,6 @@ package storesql
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/taskapi/taskapi"
@@ -15,10 +14,18 @@ func (p *planner) search(ctx context.Context, q Querier) (*taskapi.TaskPage, err
 	if !Indexable(p.f.Search) {
 		return p.window(ctx, q, true)
 	}
-	var c query
-	p.identity(&c, true)
-	c.args = append(c.args, ProbeLimit)
-	n, err := q.Count(ctx, `SELECT count(*) FROM (SELECT 1 FROM tasks WHERE `+strings.Join(c.where, " AND ")+` LIMIT ?) AS probe`, c.args...)
+	// The user's rows in created_at's index, from its least value on (see
+	// whole), a range per completion state.
+	states := []int{noState}
+	if p.d.State != "" {
+		states = []int{0, 1}
+	}
+	text, args := p.countText(states, "created_at", func(q *query) {
+		if p.d.Least != nil {
+			q.add("(created_at, id) >= (?, ?)", p.d.Least(taskapi.SortCreatedAt), "")
+		}
+	}, true)
+	n, err := q.Count(ctx, text, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +55,7 @@ func (p *planner) textIndex() statement {
 		p.addFilter(&q, fl, false)
 	}
 	p.keyset(&q)
-	return p.gathered(&q)
+	return p.gathered(`SELECT `+p.columns+` FROM tasks WHERE `+strings.Join(q.where, " AND "), q.args)
 }
 
 // window returns the page of the search among the next SearchWindow tasks
@@ -58,13 +65,12 @@ func (p *planner) textIndex() statement {
 func (p *planner) window(ctx context.Context, q Querier, exhaustible bool) (*taskapi.TaskPage, error) {
 	var rows []*taskapi.Task
 	for _, seg := range p.segments() {
-		w := p.walkTerms(seg)
-		inner := `SELECT ` + p.columns + ` FROM tasks WHERE ` + strings.Join(w.where, " AND ") + ` ORDER BY ` + p.order()
+		inner := p.walkStatement(seg, SearchWindow, 0)
 		var s query
-		s.args = append(append([]any(nil), w.args...), SearchWindow)
+		s.args = append([]any(nil), inner.args...)
 		p.searchTerm(&s)
 		s.args = append(s.args, p.f.Limit+1-len(rows))
-		tasks, err := q.Tasks(ctx, `SELECT `+p.columns+` FROM (`+inner+` LIMIT ?) AS examined WHERE `+strings.Join(s.where, " AND ")+
+		tasks, err := q.Tasks(ctx, `SELECT `+p.columns+` FROM (`+inner.text+`) AS examined WHERE `+strings.Join(s.where, " AND ")+
 			` ORDER BY `+p.order()+` LIMIT ?`, s.args...)
 		if err != nil {
 			return nil, err
@@ -75,13 +81,14 @@ func (p *planner) window(ctx context.Context, q Querier, exhaustible bool) (*tas
 		if !exhaustible {
 			continue
 		}
-		last, err := q.Tasks(ctx, inner+` LIMIT 1 OFFSET `+strconv.Itoa(SearchWindow-1), w.args...)
+		last := p.walkStatement(seg, 1, SearchWindow-1)
+		lastTask, err := q.Tasks(ctx, last.text, last.args...)
 		if err != nil {
 			return nil, err
 		}
-		if len(last) == 1 { // the window ended within this range
+		if len(lastTask) == 1 { // the window ended within this range
 			page := taskapi.NewTaskPage(rows, p.f.Limit, p.field)
-			page.Next = &taskapi.Cursor{Value: last[0].SortValue(p.field), ID: last[0].ID}
+			page.Next = &taskapi.Cursor{Value: lastTask[0].SortValue(p.field), ID: lastTask[0].ID}
 			return page, nil
 		}
 	}
