@@ -48,8 +48,8 @@ func TestPragmas(t *testing.T) {
 		{"write", s.write, "synchronous", "1"}, // NORMAL
 		{"write", s.write, "query_only", "0"},
 		{"write", s.write, "wal_autocheckpoint", "0"}, // the checkpointer's job
-		{"write", s.write, "temp_store", "2"}, // MEMORY: no temporary file per statement journal
-		{"write", s.write, "cache_size", "-8192"}, // KiB
+		{"write", s.write, "temp_store", "2"},         // MEMORY: no temporary file per statement journal
+		{"write", s.write, "cache_size", "-8192"},     // KiB
 		{"read", s.read, "journal_mode", "wal"},
 		{"read", s.read, "foreign_keys", "1"},
 		{"read", s.read, "busy_timeout", "1234"},
