@@ -65,7 +65,7 @@ func TestPragmas(t *testing.T) {
 }
 
 // latestMigration is the version of the newest embedded migration.
-const latestMigration = 9
+const latestMigration = 10
 
 // schemaVersion returns the newest migration applied to the file.
 func schemaVersion(t *testing.T, path string) int64 {

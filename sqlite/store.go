@@ -123,10 +123,11 @@ func WithReadConns(n int) Option {
 }
 
 // WithLimits caps the tasks and projects of each user (default: no cap).
-// A create over a cap is refused with ELIMIT; the count runs in the
+// A create over a cap is refused with ELIMIT; the check runs in the
 // create's transaction, which holds the file's write lock, so concurrent
-// creates never go over. It reads at most the cap's number of index
-// entries: the cost of a create grows with the user's rows, up to the cap.
+// creates never go over. It reads one row, the user's numbers of tasks and
+// projects that triggers keep (row_counts): its cost does not grow with
+// the user's rows.
 func WithLimits(l taskapi.Limits) Option {
 	return func(o *options) { o.limits = l }
 }
@@ -346,7 +347,7 @@ func (s *Store) checkRoom(tx *tx, count, userID string, limit int, tooMany func(
 		return nil
 	}
 	var n int
-	if err := tx.queryRow(count, userID, s.issuer, limit).Scan(&n); err != nil {
+	if err := tx.queryRow(count, userID, s.issuer).Scan(&n); err != nil {
 		return err
 	}
 	if n >= limit {
